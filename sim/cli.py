@@ -1,0 +1,161 @@
+"""Command line: ``clmsim run`` and ``clmsim validate``.
+
+Bad input never ends in a traceback: every problem with a scenario, an
+override or the output location is one line on standard error naming the
+file, key path, value and expectation, and the exit code is 2. Nothing
+already in ``results/`` is touched by a run that fails validation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sim.scenario import ScenarioError, load_scenario, scenario_hash
+from sim.summary import HEADLINE
+from strategies.registry import StrategyConfigError
+
+__all__ = ["main"]
+
+EXIT_BAD_INPUT = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clmsim",
+        description="Simulate a retail bank's customer lifecycle under marketing strategies.",
+    )
+    parser.add_argument("--version", action="version", version=f"clmsim {version('clmsim')}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def scenario_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("scenario", type=Path, help="scenario YAML file")
+        p.add_argument(
+            "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+            help="override a scenario value, e.g. --set market.bank_yield=0.052 (repeatable)",
+        )
+
+    run = sub.add_parser("run", help="run a scenario and write results")
+    scenario_args(run)
+    run.add_argument("--out", type=Path, default=Path("results"),
+                     help="results root (default: results); the run goes to OUT/<scenario>/<run-id>")
+    run.add_argument("--run-id", help="name of the run directory (default: time and scenario hash)")
+    run.add_argument("--replications", type=int, help="number of replications (overrides YAML)")
+    run.add_argument("--seed", type=int, help="scenario seed (overrides YAML)")
+    run.add_argument("--executor", choices=["serial", "processes"],
+                     help="where replications run (default: processes when it helps)")
+    run.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue an interrupted run given by --run-id")
+    run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    run.add_argument("--quiet", action="store_true", help="no progress bar or table")
+
+    sub.add_parser("validate", help="check a scenario file and exit").set_defaults(validate=True)
+    scenario_args(sub.choices["validate"])
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"clmsim: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _load(args: argparse.Namespace) -> object:
+    overrides = list(args.overrides)
+    if getattr(args, "replications", None) is not None:
+        overrides.append(f"replications={args.replications}")
+    if getattr(args, "seed", None) is not None:
+        overrides.append(f"seed={args.seed}")
+    return load_scenario(args.scenario, overrides)
+
+
+def _headline(console: Console, summary: object, run_dir: Path) -> None:
+    import pandas as pd
+
+    assert isinstance(summary, pd.DataFrame)
+    n = int(summary["replications"].iloc[0])
+    table = Table(title=f"headline figures (mean and 95% interval over {n} replications)")
+    table.add_column("metric")
+    table.add_column("mean", justify="right")
+    table.add_column("95% interval", justify="right")
+    for key, label, fmt in HEADLINE:
+        if key not in summary.index:
+            continue
+        row = summary.loc[key]
+        interval = (
+            "" if n < 2 else f"{fmt.format(row['ci95_low'])} … {fmt.format(row['ci95_high'])}"
+        )
+        table.add_row(label, fmt.format(row["mean"]), interval)
+    console.print(table)
+    console.print(f"results written to [bold]{run_dir}[/bold]")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from sim.runner import run_scenario
+
+    scenario = _load(args)
+    from sim.schema import Scenario
+
+    assert isinstance(scenario, Scenario)
+    if args.workers is not None and args.workers < 1:
+        return _fail(f"--workers: got {args.workers}; expected an integer >= 1")
+    if args.resume and not args.run_id:
+        return _fail("--resume: expected --run-id naming the run to continue")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    run_id = args.run_id or f"{stamp}-{scenario_hash(scenario)[:8]}"
+    run_dir = args.out / scenario.name / run_id
+    if run_dir.exists() and not args.resume:
+        return _fail(f"{run_dir}: already exists; choose another --run-id or pass --resume")
+    if args.out.exists() and not args.out.is_dir():
+        return _fail(f"--out {args.out}: is a file, expected a directory")
+    console = Console(stderr=True, quiet=args.quiet)
+    total = scenario.horizon_months * scenario.replications
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("months"), TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=args.quiet or not console.is_terminal,
+                  transient=True) as bar:
+        task = bar.add_task(f"{scenario.name}", total=total)
+        result = run_scenario(
+            scenario, run_dir, executor=args.executor, workers=args.workers,
+            figures=not args.no_figures, resume=args.resume,
+            progress=lambda n: bar.advance(task, n),
+        )
+    if not args.quiet:
+        _headline(Console(), result.summary, result.run_dir)
+    else:
+        print(result.run_dir)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``clmsim`` command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            scenario = _load(args)
+            print(f"{args.scenario}: valid ({getattr(scenario, 'name', '')})")
+            return 0
+        return _run(args)
+    except ScenarioError as exc:
+        return _fail(exc.one_line())
+    except StrategyConfigError as exc:
+        return _fail(f"{args.scenario}: {exc}")
+    except FileExistsError as exc:
+        return _fail(str(exc))
+    except PermissionError as exc:
+        return _fail(f"{exc.filename}: permission denied")
+    except KeyboardInterrupt:
+        print("clmsim: interrupted; finished replications are kept (use --resume)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""What happens to customers in a month, as array operations.
+
+* :func:`drift_wealth` — the market: total financial wealth follows a
+  geometric random walk (growth and volatility from the scenario).
+* :func:`respond` — satisfaction relaxes toward each customer's own baseline,
+  pushed down by the competitor's price gap for price-sensitive customers
+  (DOMAIN §4: 5.2% elsewhere vs 5.0% here); share of wallet relaxes toward
+  the stage's typical share (DOMAIN §1: maturity holds the largest share),
+  raised by satisfaction and lowered by the price gap.
+* :func:`classify` — A/B/C/D on current value (AUM) × potential value
+  (DOMAIN §2) and AUM tiers (DOMAIN §3).
+
+Each function changes the population in place and returns nothing or the
+quantities the ledger needs; none draws from a generator it was not given.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.population import Population
+from sim.schema import Scenario
+
+__all__ = ["SEGMENTS", "classify", "drift_wealth", "potential_value", "respond"]
+
+#: Segment codes 0..3 in the population's ``segment`` column; -1 = not a customer.
+SEGMENTS = ("A", "B", "C", "D")
+
+
+def drift_wealth(pop: Population, scenario: Scenario, rng: np.random.Generator) -> None:
+    """Move every live row's total wealth one month along its random walk."""
+    m = scenario.market
+    sigma = m.wealth_volatility_annual / np.sqrt(12.0)
+    mu = np.log1p(m.wealth_growth_annual) / 12.0 - 0.5 * sigma**2
+    pop.total_wealth *= np.exp(mu + sigma * rng.standard_normal(len(pop)))
+    pop.age += 1.0 / 12.0
+
+
+def price_gap_points(scenario: Scenario) -> float:
+    """Competitor yield minus ours, in percentage points (DOMAIN §4)."""
+    return 100.0 * (scenario.market.competitor_yield - scenario.market.bank_yield)
+
+
+def respond(
+    pop: Population,
+    scenario: Scenario,
+    wallet_share_by_stage: np.ndarray,
+    satisfaction_reference: float,
+    rng: np.random.Generator,
+) -> None:
+    """Update satisfaction, share of wallet and AUM for one month.
+
+    Strategies and channels act before this through the population's
+    ``contacts``, ``wait_minutes``, ``complaints`` and ``satisfaction_base``
+    columns and the wallet propensity.
+    """
+    r = scenario.response
+    gap = price_gap_points(scenario) * pop.price_sensitivity
+    target = pop.satisfaction_base + r.satisfaction_price_gap_effect * gap
+    noise = r.satisfaction_noise * rng.standard_normal(len(pop))
+    sat = pop.satisfaction
+    sat += r.satisfaction_adjustment * (target - sat) + noise
+    np.clip(sat, 0.0, 1.0, out=sat)
+
+    wallet_target = pop.wallet_propensity * wallet_share_by_stage[pop.stage]
+    wallet_target *= 1.0 + r.wallet_satisfaction_effect * (sat - satisfaction_reference)
+    wallet_target += r.wallet_price_gap_effect * gap * (wallet_target > 0)
+    np.clip(wallet_target, 0.0, 1.0, out=wallet_target)
+    sow = pop.share_of_wallet
+    sow += r.wallet_adjustment * (wallet_target - sow)
+    np.clip(sow, 0.0, 1.0, out=sow)
+    np.multiply(pop.total_wealth, sow, out=pop.aum)
+
+
+def potential_value(pop: Population, scenario: Scenario) -> np.ndarray:
+    """Potential-value score in [0, 1]: youth, digital adoption, wealth held elsewhere.
+
+    DOMAIN §2: A-class potential comes from youth and activity, B-class from
+    large assets spread over several banks. Features are scaled to [0, 1]:
+    youth = (65 − age)/45; wealth elsewhere = (log10(wealth − AUM) − 4)/3,
+    i.e. 0 at 10k CNY and 1 at 10M CNY.
+    """
+    weights = scenario.segments.potential_weights
+    features = {
+        "youth": np.clip((65.0 - pop.age) / 45.0, 0.0, 1.0),
+        "digital_adoption": pop.digital_adoption,
+        "wealth_elsewhere": np.clip(
+            (np.log10(1.0 + np.maximum(pop.total_wealth - pop.aum, 0.0)) - 4.0) / 3.0, 0.0, 1.0
+        ),
+    }
+    score = sum(w * features[name] for name, w in weights.items())
+    return np.asarray(score) / sum(weights.values())
+
+
+def classify(
+    pop: Population, scenario: Scenario, is_customer: np.ndarray, segments_due: bool
+) -> None:
+    """Recompute AUM tiers (monthly) and A/B/C/D segments (when due)."""
+    bounds = np.array([t.min_aum for t in scenario.tiers])
+    pop.tier = np.where(is_customer, np.searchsorted(bounds, pop.aum, side="right") - 1, -1)
+    # Customers are reviewed when due; a customer without a class gets one at once.
+    review = is_customer if segments_due else is_customer & (pop.segment < 0)
+    seg = scenario.segments
+    pop.potential_value = np.where(review, potential_value(pop, scenario), pop.potential_value)
+    high_current = pop.aum >= seg.current_value_threshold
+    high_potential = pop.potential_value >= seg.potential_threshold
+    # quadrant: A low/high, B high/high, C high/low, D low/low (DOMAIN §2)
+    code = np.where(high_potential, np.where(high_current, 1, 0), np.where(high_current, 2, 3))
+    pop.segment = np.where(review, code, np.where(is_customer, pop.segment, -1))

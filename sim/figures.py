@@ -1,0 +1,76 @@
+"""Standard figures of a run, drawn from the tidy monthly frame.
+
+Each figure shows the mean across replications and, where there is more
+than one replication, a band from the 2.5th to the 97.5th percentile of the
+replications.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+__all__ = ["write_figures"]
+
+
+def _band(ax: plt.Axes, monthly: pd.DataFrame, column: str, label: str) -> None:
+    grouped = monthly.groupby("month")[column]
+    mean = grouped.mean()
+    (line,) = ax.plot(mean.index, mean.values, label=label)
+    if monthly["replication"].nunique() > 1:
+        low, high = grouped.quantile(0.025), grouped.quantile(0.975)
+        ax.fill_between(mean.index, low.values, high.values, color=line.get_color(), alpha=0.2)
+
+
+def _stages(monthly: pd.DataFrame, title: str) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for col in [c for c in monthly.columns if c.startswith("stage_")]:
+        if monthly[col].abs().sum() > 0:
+            _band(ax, monthly, col, col.removeprefix("stage_"))
+    ax.set(xlabel="month", ylabel="customers / prospects", title=f"{title}: lifecycle stages")
+    ax.legend(loc="best", fontsize="small")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def _segments(monthly: pd.DataFrame, title: str) -> plt.Figure:
+    cols = [c for c in monthly.columns if c.startswith("segment_")]
+    mean = monthly.groupby("month")[cols].mean()
+    share = mean.div(mean.sum(axis=1).where(lambda s: s > 0), axis=0).fillna(0.0)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.stackplot(share.index, share.T.values, labels=[c.removeprefix("segment_") for c in cols])
+    ax.set(xlabel="month", ylabel="share of active customers", ylim=(0, 1),
+           title=f"{title}: segment mix (A growth, B cultivation, C potential, D general)")
+    ax.legend(loc="upper left", fontsize="small")
+    return fig
+
+
+def _profit(monthly: pd.DataFrame, title: str) -> plt.Figure:
+    frame = monthly.sort_values(["replication", "month"]).copy()
+    frame["cumulative_profit"] = frame.groupby("replication")["profit"].cumsum() / 1e6
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    _band(ax, frame, "cumulative_profit", "cumulative profit")
+    ax.set(xlabel="month", ylabel="million CNY", title=f"{title}: cumulative profit")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def write_figures(monthly: pd.DataFrame, directory: Path, title: str) -> list[Path]:
+    """Write ``stages.png``, ``segments.png`` and ``profit.png`` into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, draw in (("stages", _stages), ("segments", _segments), ("profit", _profit)):
+        fig = draw(monthly, title)
+        path = directory / f"{name}.png"
+        tmp = path.with_suffix(".tmp.png")
+        fig.tight_layout()
+        fig.savefig(tmp, dpi=110)
+        plt.close(fig)
+        tmp.replace(path)
+        paths.append(path)
+    return paths

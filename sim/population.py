@@ -1,0 +1,228 @@
+"""The customer population as a table of arrays (ARCHITECTURE decision 1).
+
+Each customer is one row across many NumPy arrays (struct of arrays): its
+stage, age, wealth, share of wallet, satisfaction and so on. Customers still
+decide individually — each has its own attributes and its own random draws —
+but a month of a million customers is a few dozen array operations instead of
+a million Python method calls.
+
+Attributes are drawn as DOMAIN §2 describes A-bank's customers: wealth rises
+with age; wealthy customers spread their money over several banks (a lower
+share of wallet here); the young are digital and active; the old prefer the
+branch counter. The exact forms are in :func:`draw_customers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from scipy.special import expit, logit
+
+from sim.schema import Population as PopulationSpec
+
+__all__ = ["FIELDS", "CustomerView", "Population", "draw_customers"]
+
+#: Column name -> dtype. Order is the order of the per-customer view.
+FIELDS: dict[str, type] = {
+    "id": np.int64,
+    "stage": np.int8,
+    "entry_stage": np.int8,
+    "months_in_stage": np.int16,
+    "tenure": np.int16,
+    "entered_month": np.int16,
+    "absorbed_month": np.int16,
+    "is_initial": np.bool_,
+    "age": np.float64,
+    "total_wealth": np.float64,
+    "wallet_propensity": np.float64,
+    "share_of_wallet": np.float64,
+    "aum": np.float64,
+    "satisfaction": np.float64,
+    "satisfaction_base": np.float64,
+    "digital_adoption": np.float64,
+    "channel": np.int8,
+    "price_sensitivity": np.float64,
+    "activity_rate": np.float64,
+    "branch": np.int16,
+    "products": np.int16,
+    "potential_value": np.float64,
+    "segment": np.int8,
+    "tier": np.int8,
+    "contacts": np.float64,
+    "wait_minutes": np.float64,
+    "complaints": np.float64,
+}
+
+
+class Population:
+    """Struct-of-arrays table of customers and prospects.
+
+    Arrays are attributes named as in :data:`FIELDS`. Rows of absorbed
+    (churned or lapsed) customers are dropped by :meth:`compact` once they are
+    a large share of the table; their counts live on in the model's tallies.
+    """
+
+    def __init__(self, columns: dict[str, np.ndarray]) -> None:
+        missing = set(FIELDS) - set(columns)
+        if missing:
+            raise ValueError(f"missing population columns: {sorted(missing)}")
+        self._columns = {name: np.ascontiguousarray(columns[name], FIELDS[name]) for name in FIELDS}
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self.__dict__["_columns"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name != "_columns" and name in FIELDS:
+            self._columns[name] = np.asarray(value, FIELDS[name])
+        else:
+            object.__setattr__(self, name, value)
+
+    def __len__(self) -> int:
+        return len(self._columns["id"])
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Return the column arrays by name (not copies)."""
+        return self._columns
+
+    def append(self, other: Population) -> None:
+        """Add ``other``'s rows at the end."""
+        for name in FIELDS:
+            self._columns[name] = np.concatenate([self._columns[name], other._columns[name]])
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep only rows where ``mask`` is true."""
+        for name in FIELDS:
+            self._columns[name] = self._columns[name][mask]
+
+    def view(self, row: int) -> CustomerView:
+        """Return a read-only view of the customer in ``row``."""
+        if not -len(self) <= row < len(self):
+            raise IndexError(f"row {row} out of range for {len(self)} customers")
+        return CustomerView(self, row % len(self))
+
+    def __iter__(self) -> Iterator[CustomerView]:
+        return (CustomerView(self, i) for i in range(len(self)))
+
+
+class CustomerView:
+    """Read-only view of one customer, for inspection and teaching.
+
+    Attribute reads return that customer's current values; writes raise.
+    """
+
+    __slots__ = ("_pop", "_row")
+
+    def __init__(self, population: Population, row: int) -> None:
+        object.__setattr__(self, "_pop", population)
+        object.__setattr__(self, "_row", row)
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in FIELDS:
+            raise AttributeError(name)
+        return getattr(self._pop, name)[self._row].item()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("CustomerView is read-only; strategies change the arrays")
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return all attributes of the customer."""
+        return {name: getattr(self, name) for name in FIELDS}
+
+    def __repr__(self) -> str:
+        return f"CustomerView(id={self.id}, stage={self.stage}, aum={self.aum:,.0f})"
+
+
+def _beta(rng: np.random.Generator, mean: np.ndarray | float, k: float, n: int) -> np.ndarray:
+    mean = np.clip(np.broadcast_to(mean, (n,)), 1e-6, 1 - 1e-6)
+    return rng.beta(mean * k, (1.0 - mean) * k)
+
+
+def draw_customers(
+    spec: PopulationSpec,
+    stages: np.ndarray,
+    wallet_share_by_stage: np.ndarray,
+    rng: np.random.Generator,
+    first_id: int,
+    month: int,
+) -> Population:
+    """Draw new customers (or prospects) with the attributes of ``spec``.
+
+    Args:
+        spec: The scenario's population section.
+        stages: Stage index of each new row; its length is the number drawn.
+        wallet_share_by_stage: Each stage's ``wallet_share`` multiplier.
+        rng: The generator to draw from.
+        first_id: Customer id of the first new row.
+        month: Month of entry.
+
+    Returns:
+        A population of ``len(stages)`` rows.
+    """
+    n = len(stages)
+    age = np.clip(rng.normal(spec.age.mean, spec.age.sd, n), spec.age.min, spec.age.max)
+    w = spec.total_wealth
+    log_median = np.log(w.median_at_30) + w.growth_per_year_of_age * (np.minimum(age, w.peak_age) - 30)
+    wealth = np.exp(log_median + w.sigma * rng.standard_normal(n))
+
+    d = spec.digital_adoption
+    digital = expit(d.logit_at_30 + d.age_slope * (age - 30) + d.noise_sd * rng.standard_normal(n))
+
+    s = spec.share_of_wallet
+    sow_mean = expit(
+        logit(s.mean) + s.wealth_effect * np.log(wealth / w.median_at_30) + s.age_effect * (age - 40)
+    )
+    propensity = _beta(rng, sow_mean, s.concentration, n)
+
+    names = list(spec.channel_preference)
+    utility = np.empty((n, len(names)))
+    for j, name in enumerate(names):
+        u = spec.channel_preference[name]
+        utility[:, j] = u.intercept + u.digital * digital + u.age * (age - 40)
+    utility += rng.gumbel(size=(n, len(names)))
+    channel = utility.argmax(axis=1)
+
+    p = spec.price_sensitivity
+    price_mean = expit(logit(p.mean) + p.elsewhere_effect * (0.5 - propensity))
+    price_sensitivity = _beta(rng, price_mean, p.concentration, n)
+
+    satisfaction = _beta(rng, spec.satisfaction.mean, spec.satisfaction.concentration, n)
+    activity = spec.activity.base_per_month * np.exp(spec.activity.digital_effect * (digital - 0.5))
+    products = 1 + rng.poisson(max(spec.products_mean - 1.0, 0.0), n)
+    share = propensity * wallet_share_by_stage[stages]
+    zeros = np.zeros(n)
+    return Population(
+        {
+            "id": np.arange(first_id, first_id + n),
+            "stage": stages,
+            "entry_stage": stages,
+            "months_in_stage": zeros,
+            "tenure": zeros,
+            "entered_month": np.full(n, month),
+            "absorbed_month": np.full(n, -1),
+            "is_initial": np.zeros(n, bool),
+            "age": age,
+            "total_wealth": wealth,
+            "wallet_propensity": propensity,
+            "share_of_wallet": share,
+            "aum": wealth * share,
+            "satisfaction": satisfaction,
+            "satisfaction_base": satisfaction,
+            "digital_adoption": digital,
+            "channel": channel,
+            "price_sensitivity": price_sensitivity,
+            "activity_rate": activity,
+            "branch": rng.integers(0, spec.branches, n),
+            "products": products,
+            "potential_value": zeros,
+            "segment": np.full(n, -1),
+            "tier": zeros,
+            "contacts": zeros,
+            "wait_minutes": zeros,
+            "complaints": zeros,
+        }
+    )

@@ -1,0 +1,204 @@
+"""Run a scenario's replications and write its results to disk.
+
+Replications are independent (each has its own random streams, spawned from
+the scenario seed and the replication number), so they run in any order on
+any executor and give identical results: ``serial`` in this process, or
+``processes`` (the default when there is more than one replication and more
+than one core). Each finished replication is written at once, atomically,
+under ``<run>/replications/``; a run interrupted part-way resumes with
+``resume=True`` and only runs what is missing.
+
+Layout of a run directory (ARCHITECTURE decision 7)::
+
+    manifest.json  scenario.resolved.yaml  monthly.parquet  summary.csv
+    figures/stages.png  figures/segments.png  figures/profit.png
+    replications/rep-0000.parquet ...
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import platform
+import queue
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from sim.figures import write_figures
+from sim.model import LifecycleModel
+from sim.scenario import scenario_hash, scenario_to_yaml
+from sim.schema import Scenario
+from sim.summary import summarise
+
+__all__ = ["RunResult", "atomic_write", "run_replication", "run_scenario"]
+
+Executor = Literal["serial", "processes"]
+Progress = Callable[[int], None]
+
+
+def run_replication(
+    scenario: Scenario, replication: int, on_month: Progress | None = None
+) -> pd.DataFrame:
+    """Simulate one replication and return its tidy monthly frame."""
+    model = LifecycleModel(scenario, replication=replication)
+    for _ in range(scenario.horizon_months):
+        model.step()
+        if on_month is not None:
+            on_month(1)
+    frame = model.monthly_frame()
+    frame.insert(0, "seed", scenario.seed)
+    frame.insert(0, "replication", replication)
+    frame.insert(0, "scenario", scenario.name)
+    return frame
+
+
+def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
+    """Call ``write(tmp)`` then rename ``tmp`` to ``path``: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# -- process executor: workers report months through a queue -------------------
+_progress_queue: Any = None
+
+
+def _init_worker(progress_queue: Any) -> None:
+    global _progress_queue
+    _progress_queue = progress_queue
+
+
+def _worker(scenario: Scenario, replication: int) -> pd.DataFrame:
+    q = _progress_queue
+    return run_replication(scenario, replication, None if q is None else q.put)
+
+
+def _replication_path(run_dir: Path, replication: int) -> Path:
+    return run_dir / "replications" / f"rep-{replication:04d}.parquet"
+
+
+def _run_all(
+    scenario: Scenario, todo: list[int], executor: Executor, workers: int, tick: Progress
+) -> Iterator[tuple[int, pd.DataFrame]]:
+    if executor == "serial" or workers <= 1 or len(todo) <= 1:
+        for rep in todo:
+            yield rep, run_replication(scenario, rep, tick)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager:
+        months = manager.Queue()
+        with ProcessPoolExecutor(workers, ctx, _init_worker, (months,)) as pool:
+            pending: dict[Future[pd.DataFrame], int] = {
+                pool.submit(_worker, scenario, rep): rep for rep in todo
+            }
+            while pending:
+                done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                _drain(months, tick)
+                for future in done:
+                    yield pending.pop(future), future.result()
+            _drain(months, tick)
+
+
+def _drain(months: Any, tick: Progress) -> None:
+    while True:
+        try:
+            tick(months.get_nowait())
+        except queue.Empty:
+            return
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Where a run's results are and its headline figures."""
+
+    run_dir: Path
+    monthly: pd.DataFrame
+    summary: pd.DataFrame
+    wall_seconds: float
+
+
+def run_scenario(
+    scenario: Scenario,
+    run_dir: Path,
+    *,
+    executor: Executor | None = None,
+    workers: int | None = None,
+    figures: bool = True,
+    resume: bool = False,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run every replication of ``scenario`` and write the results into ``run_dir``.
+
+    Args:
+        scenario: The validated scenario.
+        run_dir: Directory to write; must not exist unless ``resume`` is true.
+        executor: ``"serial"`` or ``"processes"``; default: processes when useful.
+        workers: Worker processes; default: one per core, at most one per replication.
+        figures: Whether to draw the standard figures.
+        resume: Keep replications already written in ``run_dir`` and run the rest.
+        progress: Called with a number of months completed, for a progress bar.
+
+    Returns:
+        The run's location, monthly frame and summary.
+    """
+    started = time.perf_counter()
+    if run_dir.exists() and not resume:
+        raise FileExistsError(f"{run_dir} already exists; choose another --out or resume it")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    resolved = scenario_to_yaml(scenario)
+    old = run_dir / "scenario.resolved.yaml"
+    if resume and old.exists() and old.read_text(encoding="utf-8") != resolved:
+        raise FileExistsError(f"{run_dir} holds a different scenario; cannot resume it")
+    atomic_write(old, lambda p: p.write_text(resolved, encoding="utf-8"))
+    reps = range(scenario.replications)
+    todo = [r for r in reps if not _replication_path(run_dir, r).exists()]
+    workers = workers or min(os.cpu_count() or 1, max(len(todo), 1))
+    executor = executor or ("processes" if workers > 1 and len(todo) > 1 else "serial")
+    tick = progress or (lambda n: None)
+    tick(scenario.horizon_months * (len(reps) - len(todo)))
+    for rep, frame in _run_all(scenario, todo, executor, workers, tick):
+        atomic_write(_replication_path(run_dir, rep), frame.to_parquet)
+    monthly = pd.concat(
+        [pd.read_parquet(_replication_path(run_dir, r)) for r in reps], ignore_index=True
+    )
+    summary = summarise(monthly)
+    atomic_write(run_dir / "monthly.parquet", lambda p: monthly.to_parquet(p, index=False))
+    atomic_write(run_dir / "summary.csv", summary.to_csv)
+    if figures:
+        write_figures(monthly, run_dir / "figures", scenario.name)
+    wall = time.perf_counter() - started
+    manifest = {
+        "package": "clmsim",
+        "version": version("clmsim"),
+        "scenario": scenario.name,
+        "scenario_hash": scenario_hash(scenario),
+        "seed": scenario.seed,
+        "replications": scenario.replications,
+        "horizon_months": scenario.horizon_months,
+        "executor": executor,
+        "workers": workers,
+        "resumed_replications": scenario.replications - len(todo),
+        "wall_seconds": round(wall, 3),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "mesa": version("mesa"),
+        "numpy": version("numpy"),
+    }
+    atomic_write(
+        run_dir / "manifest.json",
+        lambda p: p.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8"),
+    )
+    return RunResult(run_dir, monthly, summary, wall)

@@ -1,0 +1,317 @@
+"""Typed schema of a scenario file.
+
+Each section of a scenario YAML is a frozen pydantic model with
+``extra="forbid"``, so an unknown key is an error naming its path. Field
+descriptions say what a number means; the numbers themselves, and their
+sources, live in ``scenarios/baseline.yaml``. See ``docs/scenario.md`` for a
+walk through every key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "DRIVERS",
+    "Economics",
+    "Lifecycle",
+    "Market",
+    "Population",
+    "Response",
+    "Scenario",
+    "Segments",
+    "Stage",
+    "StrategySpec",
+    "Tier",
+]
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+
+#: Drivers that may shift a transition's log-odds (ARCHITECTURE decision 2).
+#: Each is centred so that zero means "typical": see :mod:`sim.lifecycle`.
+DRIVERS = ("satisfaction", "share_of_wallet", "price_gap", "contact", "wait", "complaints")
+DriverName = Literal["satisfaction", "share_of_wallet", "price_gap", "contact", "wait", "complaints"]
+SEGMENT_NAMES = ("A", "B", "C", "D")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Stage(_Section):
+    """One lifecycle stage (DOMAIN §1)."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    label: str = ""
+    role: Literal["prospect", "customer", "absorbing"]
+    wallet_share: Probability = Field(
+        1.0, description="fraction of a customer's propensity share of wallet held in this stage"
+    )
+
+
+class Lifecycle(_Section):
+    """Stages, the base monthly transition matrix and driver effects."""
+
+    stages: list[Stage] = Field(min_length=2)
+    transitions: dict[str, dict[str, Probability]]
+    driver_effects: dict[str, dict[DriverName, float]] = Field(default_factory=dict)
+    driver_reference: dict[DriverName, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> Lifecycle:
+        names = [s.name for s in self.stages]
+        problems = []
+        if len(set(names)) != len(names):
+            problems.append(f"stage names must be unique, got {names}")
+        roles = {s.name: s.role for s in self.stages}
+        if "absorbing" not in roles.values():
+            problems.append("at least one stage must have role 'absorbing'")
+        if "customer" not in roles.values():
+            problems.append("at least one stage must have role 'customer'")
+        for src, row in self.transitions.items():
+            if src not in roles:
+                problems.append(f"transitions.{src}: unknown stage; expected one of {names}")
+                continue
+            if roles[src] == "absorbing" and any(p > 0 for p in row.values()):
+                problems.append(f"transitions.{src}: an absorbing stage cannot be left")
+            for dst in row:
+                if dst not in roles:
+                    problems.append(f"transitions.{src}.{dst}: unknown stage; expected one of {names}")
+                elif dst == src:
+                    problems.append(
+                        f"transitions.{src}.{dst}: staying is implied (1 - sum of the row); omit it"
+                    )
+            total = sum(row.values())
+            if total > 1.0 + 1e-12:
+                problems.append(f"transitions.{src}: probabilities sum to {total:.4g}; expected <= 1")
+        for key, effects in self.driver_effects.items():
+            src, sep, dst = key.partition("->")
+            src, dst = src.strip(), dst.strip()
+            if not sep or src not in roles or dst not in roles:
+                problems.append(
+                    f"driver_effects.{key}: expected 'from->to' with stage names from {names}"
+                )
+            elif self.transitions.get(src, {}).get(dst, 0.0) <= 0.0 and any(effects.values()):
+                problems.append(
+                    f"driver_effects.{key}: transition has zero base probability; "
+                    "driver effects shift log-odds and cannot create a transition"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def stage_names(self) -> list[str]:
+        """Stage names in order."""
+        return [s.name for s in self.stages]
+
+
+class AgeDist(_Section):
+    """Age in years: a normal distribution clipped to ``[min, max]``."""
+
+    mean: float = Field(ge=0, le=120)
+    sd: NonNegative
+    min: float = Field(18.0, ge=0)
+    max: float = Field(90.0, le=120)
+
+
+class WealthDist(_Section):
+    """Total financial wealth (all banks), lognormal; the log-median rises with age."""
+
+    median_at_30: Positive
+    growth_per_year_of_age: float = Field(0.0, ge=-1, le=1)
+    peak_age: float = Field(60.0, ge=18, le=120)
+    sigma: NonNegative
+
+
+class BetaDist(_Section):
+    """A beta-distributed share in (0, 1): mean and concentration (a + b)."""
+
+    mean: float = Field(gt=0, lt=1)
+    concentration: Positive
+
+
+class ShareOfWalletDist(BetaDist):
+    """Share of wallet propensity; wealthier customers spread across more banks."""
+
+    wealth_effect: float = Field(0.0, description="change in logit(mean) per log of wealth/median")
+    age_effect: float = Field(0.0, description="change in logit(mean) per year of age above 40")
+
+
+class DigitalDist(_Section):
+    """Digital adoption in (0, 1): logistic in age with individual noise."""
+
+    logit_at_30: float
+    age_slope: float
+    noise_sd: NonNegative = 1.0
+
+
+class ChannelUtility(_Section):
+    """Multinomial-logit utility of preferring a channel."""
+
+    intercept: float
+    digital: float = 0.0
+    age: float = Field(0.0, description="utility per year of age above 40")
+
+
+class PriceSensitivityDist(BetaDist):
+    """Price sensitivity in (0, 1); rises with the share of wealth held elsewhere."""
+
+    elsewhere_effect: float = 0.0
+
+
+class ActivityDist(_Section):
+    """Monthly transactions: mean rate rises with digital adoption."""
+
+    base_per_month: NonNegative
+    digital_effect: float = 0.0
+
+
+class Population(_Section):
+    """Initial customers and prospects, with attribute distributions (DOMAIN §2)."""
+
+    size: int = Field(ge=1, description="customers (non-prospect, non-absorbing) at month 0")
+    prospects: int = Field(0, ge=0, description="prospects in the prospect stage at month 0")
+    initial_stages: dict[str, Probability]
+    age: AgeDist
+    total_wealth: WealthDist
+    share_of_wallet: ShareOfWalletDist
+    digital_adoption: DigitalDist
+    channel_preference: dict[str, ChannelUtility] = Field(min_length=1)
+    price_sensitivity: PriceSensitivityDist
+    satisfaction: BetaDist
+    activity: ActivityDist
+    branches: int = Field(1, ge=1)
+    products_mean: NonNegative = 1.5
+
+    @model_validator(mode="after")
+    def _check(self) -> Population:
+        total = sum(self.initial_stages.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"initial_stages shares sum to {total:.4g}; expected 1")
+        if self.age.min > self.age.max:
+            raise ValueError("age.min must not exceed age.max")
+        return self
+
+
+class Market(_Section):
+    """The market around the bank: prospects, wealth drift and competitor prices."""
+
+    prospect_arrivals_per_month: NonNegative
+    arrival_stage: str
+    arrival_age: AgeDist | None = Field(
+        None, description="age of arriving prospects; defaults to population.age"
+    )
+    wealth_growth_annual: float = Field(ge=-0.5, le=0.5)
+    wealth_volatility_annual: float = Field(ge=0, le=2)
+    bank_yield: float = Field(ge=0, le=1)
+    competitor_yield: float = Field(ge=0, le=1)
+
+
+class Response(_Section):
+    """How satisfaction and share of wallet respond each month."""
+
+    satisfaction_adjustment: Probability
+    satisfaction_noise: NonNegative
+    satisfaction_price_gap_effect: float = 0.0
+    wallet_adjustment: Probability
+    wallet_satisfaction_effect: float = 0.0
+    wallet_price_gap_effect: float = 0.0
+
+
+class Segments(_Section):
+    """A/B/C/D classes on current value (AUM) × potential value (DOMAIN §2)."""
+
+    every_months: int = Field(1, ge=1)
+    current_value_threshold: NonNegative
+    potential_threshold: Probability
+    potential_weights: dict[Literal["youth", "digital_adoption", "wealth_elsewhere"], NonNegative]
+
+    @model_validator(mode="after")
+    def _check(self) -> Segments:
+        if sum(self.potential_weights.values()) <= 0:
+            raise ValueError("potential_weights must have a positive weight")
+        return self
+
+
+class Tier(_Section):
+    """An AUM tier with its lower bound in CNY (DOMAIN §3)."""
+
+    name: str
+    min_aum: NonNegative
+
+
+class Economics(_Section):
+    """Revenue and cost parameters in CNY (DOMAIN §2, §4)."""
+
+    aum_margin_annual: float = Field(ge=0, le=1)
+    fee_per_product_month: NonNegative
+    servicing_cost_per_month: dict[str, NonNegative]
+    transaction_cost_per_10k: dict[str, NonNegative]
+    acquisition_cost: NonNegative
+
+
+class StrategySpec(_Section):
+    """A strategy switched on in a scenario; see ``strategies/``."""
+
+    name: str
+    params: dict[str, object] = Field(default_factory=dict)
+    target: dict[str, object] = Field(default_factory=dict)
+    budget: NonNegative | None = None
+    holdout: Probability = 0.0
+
+
+class Scenario(_Section):
+    """A complete, validated scenario."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    horizon_months: int = Field(ge=1, le=1200)
+    replications: int = Field(1, ge=1, le=10_000)
+    population: Population
+    lifecycle: Lifecycle
+    market: Market
+    response: Response
+    segments: Segments
+    tiers: list[Tier] = Field(min_length=1)
+    private_banking_threshold: NonNegative
+    economics: Economics
+    strategies: list[StrategySpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Scenario:
+        roles = {s.name: s.role for s in self.lifecycle.stages}
+        problems = []
+        for stage in self.population.initial_stages:
+            if roles.get(stage) != "customer":
+                problems.append(
+                    f"population.initial_stages.{stage}: expected a stage with role 'customer' "
+                    f"(one of {[n for n, r in roles.items() if r == 'customer']})"
+                )
+        if self.market.arrival_stage not in roles or roles[self.market.arrival_stage] == "absorbing":
+            problems.append(
+                f"market.arrival_stage: got {self.market.arrival_stage!r}; expected a "
+                "non-absorbing stage"
+            )
+        if self.population.prospects and "prospect" not in roles.values():
+            problems.append("population.prospects: the lifecycle has no 'prospect' stage")
+        channels = set(self.population.channel_preference)
+        for key in ("servicing_cost_per_month", "transaction_cost_per_10k"):
+            missing = channels - set(getattr(self.economics, key))
+            if missing:
+                problems.append(f"economics.{key}: missing channel(s) {sorted(missing)}")
+        bounds = [t.min_aum for t in self.tiers]
+        if bounds != sorted(bounds) or len(set(bounds)) != len(bounds) or bounds[0] != 0:
+            problems.append("tiers: min_aum must start at 0 and strictly increase")
+        if problems:
+            raise ValueError("; ".join(problems))
+        from strategies import registry  # local: strategies never import sim
+
+        for i, spec in enumerate(self.strategies):
+            registry.check_spec(spec.name, spec.params, where=f"strategies.{i}")
+        return self

@@ -130,6 +130,10 @@ def deep_merge(base: Mapping[str, Any], change: Mapping[str, Any]) -> dict[str, 
 def read_scenario_dict(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a scenario file and resolve its ``extends:`` chain into one mapping.
 
+    A child file changes only what differs: mappings merge key by key, lists
+    and scalars replace. Key paths listed under ``replace:`` are taken whole
+    from the child (use it to swap a whole lifecycle, say).
+
     Args:
         path: The YAML file.
 
@@ -146,8 +150,13 @@ def read_scenario_dict(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[
         raise ScenarioError(str(path), [("extends", f"circular extends ({loop})")])
     data = _read_yaml(path)
     parent = data.pop("extends", None)
+    replace = data.pop("replace", [])
     if parent is None:
         return data
+    if not isinstance(replace, list) or not all(isinstance(k, str) for k in replace):
+        raise ScenarioError(
+            str(path), [("replace", f"got {_short(replace)}; expected a list of key paths")]
+        )
     if not isinstance(parent, str):
         raise ScenarioError(
             str(path), [("extends", f"got {_short(parent)}; expected a path to another scenario")]
@@ -161,6 +170,13 @@ def read_scenario_dict(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[
                 str(path), [("extends", f"got {parent!r}; that file was not found")]
             ) from None
         raise
+    for key in replace:  # these sections are taken whole from this file, not merged
+        node: Any = base
+        *parents, last = key.split(".")
+        for part in parents:
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(last, None)
     return deep_merge(base, data)
 
 

@@ -1,0 +1,126 @@
+"""Conservation laws and the ledger: nothing is created or lost by accident."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.model import LifecycleModel
+from tests.sim.util import SCENARIOS, scaled
+
+
+@pytest.fixture(scope="module")
+def run() -> tuple[LifecycleModel, pd.DataFrame]:
+    scenario = scaled(SCENARIOS / "baseline.yaml", 20_000, horizon_months=36)
+    model = LifecycleModel(scenario)
+    for _ in range(36):
+        model.step()
+    return model, model.monthly_frame()
+
+
+def test_customers_are_conserved(run: tuple[LifecycleModel, pd.DataFrame]) -> None:
+    _, df = run
+    start = df.customers.iloc[0]
+    acquired, churned = df.acquired.cumsum(), df.churned.cumsum()
+    np.testing.assert_array_equal(start + acquired, df.customers + churned)
+    assert churned.iloc[-1] > 0 and acquired.iloc[-1] > 0  # flows really happened
+
+
+def test_prospects_are_conserved(run: tuple[LifecycleModel, pd.DataFrame]) -> None:
+    _, df = run
+    change = df.prospects.diff().iloc[1:]
+    flows = (df.arrivals - df.acquired - df.lapsed).iloc[1:]
+    np.testing.assert_array_equal(change, flows)
+
+
+def test_every_row_ever_is_accounted_for(run: tuple[LifecycleModel, pd.DataFrame]) -> None:
+    model, df = run
+    records = model.absorption_records()
+    assert records.id.is_unique
+    last = df.iloc[-1]
+    absorbed = (records.absorbed_month >= 0).sum()
+    assert len(records) == last.customers + last.prospects + absorbed
+    assert absorbed == df.churned.sum() + df.lapsed.sum()
+    assert len(records) == df.customers.iloc[0] + df.prospects.iloc[0] + df.arrivals.sum()
+
+
+def test_aum_is_conserved(run: tuple[LifecycleModel, pd.DataFrame]) -> None:
+    """AUM changes only by market drift, net deposits and churn outflow."""
+    _, df = run
+    change = df.aum.diff().iloc[1:]
+    flows = (df.aum_market + df.aum_net_flow - df.aum_churned).iloc[1:]
+    np.testing.assert_allclose(change, flows, rtol=1e-9, atol=1e-3)
+    assert (df.aum_churned.iloc[1:] > 0).all()
+
+
+def test_ledger_balances(run: tuple[LifecycleModel, pd.DataFrame]) -> None:
+    _, df = run
+    revenue_cols = [c for c in df.columns if c.startswith("revenue_")]
+    cost_cols = [c for c in df.columns if c.startswith("cost_")]
+    assert revenue_cols and cost_cols
+    np.testing.assert_allclose(df[revenue_cols].sum(axis=1), df.revenue, rtol=1e-12)
+    np.testing.assert_allclose(df[cost_cols].sum(axis=1), df.cost, rtol=1e-12)
+    np.testing.assert_allclose(df.revenue - df.cost, df.profit, rtol=1e-12, atol=1e-6)
+    assert (df[revenue_cols + cost_cols] >= 0).all().all()
+
+
+def test_ledger_matches_the_population() -> None:
+    """One month's bookings recomputed independently from the customers' state."""
+    scenario = scaled(SCENARIOS / "baseline.yaml", 5_000, horizon_months=3)
+    model = LifecycleModel(scenario)
+    for _ in range(3):
+        model.step()
+    pop, econ, m = model.population, scenario.economics, model.metrics
+    cust = model.is_customer()
+    assert m["revenue_interest_margin"] == pytest.approx(
+        pop.aum[cust].sum() * econ.aum_margin_annual / 12)
+    assert m["revenue_fees"] == pytest.approx(pop.products[cust].sum() * econ.fee_per_product_month)
+    for c, name in enumerate(model.channel_names):
+        users = (cust & (pop.channel == c)).sum()
+        assert m[f"cost_servicing_{name}"] == pytest.approx(
+            users * econ.servicing_cost_per_month[name])
+    assert m["cost_acquisition"] == m["acquired"] * econ.acquisition_cost
+    cumulative = model.ledger.total
+    assert sum(v for (side, _, _), v in cumulative.items() if side == "revenue") == pytest.approx(
+        model.monthly_frame().revenue.sum())
+
+
+def test_ledger_rejects_negative_amounts() -> None:
+    from sim.ledger import Ledger
+
+    with pytest.raises(ValueError, match="must be finite"):
+        Ledger().book("cost", "voucher", -1.0)
+    with pytest.raises(ValueError, match="must be finite"):
+        Ledger().book("cost", "voucher", float("nan"))
+
+
+def test_customer_view_is_read_only(run: tuple[LifecycleModel, pd.DataFrame]) -> None:
+    model, _ = run
+    first_id = int(model.population.id[0])
+    view = model.customer(first_id)
+    assert view.id == first_id
+    assert view.aum == pytest.approx(float(model.population.aum[0]))
+    assert set(view.as_dict()) >= {"stage", "segment", "tier", "satisfaction"}
+    with pytest.raises(AttributeError):
+        view.aum = 0.0
+    with pytest.raises(KeyError):
+        model.customer(-1)
+
+
+def test_stage_counts_and_segments_are_consistent(run: tuple[LifecycleModel, pd.DataFrame]) -> None:
+    model, df = run
+    customer_stages = [f"stage_{s}" for s, r in zip(model.stage_names, model.transitions.roles,
+                                                     strict=True) if r == "customer"]
+    np.testing.assert_array_equal(df[customer_stages].sum(axis=1), df.customers)
+    segments = [f"segment_{s}" for s in "ABCD"]
+    np.testing.assert_array_equal(df[segments].sum(axis=1), df.customers)
+    tiers = [c for c in df.columns if c.startswith("tier_") and c not in ("tier_up", "tier_down")]
+    np.testing.assert_array_equal(df[tiers].sum(axis=1), df.customers)
+
+
+def test_datacollector_is_mesa(run: tuple[LifecycleModel, pd.DataFrame]) -> None:
+    model, df = run
+    assert model.steps == 36
+    assert list(df.month) == list(range(37))
+    assert model.datacollector.get_model_vars_dataframe().shape[0] == 37

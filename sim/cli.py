@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario and write results")
     scenario_args(run)
     run.add_argument("--out", type=Path, default=Path("results"),
-                     help="results root (default: results); the run goes to OUT/<scenario>/<run-id>")
+                     help="results root (default: results); runs go to OUT/<scenario>/<run-id>")
     run.add_argument("--run-id", help="name of the run directory (default: time and scenario hash)")
     run.add_argument("--replications", type=int, help="number of replications (overrides YAML)")
     run.add_argument("--seed", type=int, help="scenario seed (overrides YAML)")

@@ -68,13 +68,14 @@ class LifecycleModel(mesa.Model):
         self.is_customer_stage = roles == "customer"
         self.is_absorbing_stage = roles == "absorbing"
         self.wallet_share_by_stage = np.array([s.wallet_share for s in life.stages])
-        self.driver_reference = {**DEFAULT_DRIVER_REFERENCE, **life.driver_reference}
+        self.driver_reference: dict[str, float] = dict(DEFAULT_DRIVER_REFERENCE)
+        self.driver_reference.update({str(k): v for k, v in life.driver_reference.items()})
         self.channel_names = list(scenario.population.channel_preference)
         self.tier_names = [t.name for t in scenario.tiers]
         self.ledger = Ledger()
         self.strategies = [registry.build(s.name, dict(s.params)) for s in scenario.strategies]
         self.month = 0
-        self.tally = {"acquired": 0, "churned": 0, "lapsed": 0, "arrivals": 0}
+        self.tally: dict[str, int] = {"acquired": 0, "churned": 0, "lapsed": 0, "arrivals": 0}
         self._archive: list[dict[str, np.ndarray]] = []
         self._next_id = 0
         self.population = self._initial_population()
@@ -230,7 +231,9 @@ class LifecycleModel(mesa.Model):
         return {
             "tier_up": int((stay & (pop.tier > old_tier)).sum()),
             "tier_down": int((stay & (pop.tier < old_tier)).sum()),
-            "private_banking_up": int((stay & (old_aum < threshold) & (pop.aum >= threshold)).sum()),
+            "private_banking_up": int(
+                (stay & (old_aum < threshold) & (pop.aum >= threshold)).sum()
+            ),
             "private_banking_down": int(
                 (stay & (old_aum >= threshold) & (pop.aum < threshold)).sum()
             ),
@@ -277,7 +280,7 @@ class LifecycleModel(mesa.Model):
                   "private_banking_up", "private_banking_down", "private_banking_customers",
                   "aum", "aum_market", "aum_net_flow", "aum_churned", "mean_satisfaction",
                   "mean_share_of_wallet"]
-        names += self._ledger_columns() + ["revenue", "cost", "profit"]
+        names += [*self._ledger_columns(), "revenue", "cost", "profit"]
         return names
 
     def _reporters(self) -> dict[str, Any]:

@@ -68,7 +68,9 @@ class Population:
         missing = set(FIELDS) - set(columns)
         if missing:
             raise ValueError(f"missing population columns: {sorted(missing)}")
-        self._columns = {name: np.ascontiguousarray(columns[name], FIELDS[name]) for name in FIELDS}
+        self._columns: dict[str, np.ndarray] = {
+            name: np.ascontiguousarray(columns[name], FIELDS[name]) for name in FIELDS
+        }
 
     def __getattr__(self, name: str) -> np.ndarray:
         try:
@@ -166,7 +168,8 @@ def draw_customers(
     n = len(stages)
     age = np.clip(rng.normal(spec.age.mean, spec.age.sd, n), spec.age.min, spec.age.max)
     w = spec.total_wealth
-    log_median = np.log(w.median_at_30) + w.growth_per_year_of_age * (np.minimum(age, w.peak_age) - 30)
+    years_of_saving = np.minimum(age, w.peak_age) - 30
+    log_median = np.log(w.median_at_30) + w.growth_per_year_of_age * years_of_saving
     wealth = np.exp(log_median + w.sigma * rng.standard_normal(n))
 
     d = spec.digital_adoption
@@ -174,7 +177,9 @@ def draw_customers(
 
     s = spec.share_of_wallet
     sow_mean = expit(
-        logit(s.mean) + s.wealth_effect * np.log(wealth / w.median_at_30) + s.age_effect * (age - 40)
+        logit(s.mean)
+        + s.wealth_effect * np.log(wealth / w.median_at_30)
+        + s.age_effect * (age - 40)
     )
     propensity = _beta(rng, sow_mean, s.concentration, n)
 

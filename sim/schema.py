@@ -34,7 +34,9 @@ Positive = Annotated[float, Field(gt=0.0)]
 #: Drivers that may shift a transition's log-odds (ARCHITECTURE decision 2).
 #: Each is centred so that zero means "typical": see :mod:`sim.lifecycle`.
 DRIVERS = ("satisfaction", "share_of_wallet", "price_gap", "contact", "wait", "complaints")
-DriverName = Literal["satisfaction", "share_of_wallet", "price_gap", "contact", "wait", "complaints"]
+DriverName = Literal[
+    "satisfaction", "share_of_wallet", "price_gap", "contact", "wait", "complaints"
+]
 SEGMENT_NAMES = ("A", "B", "C", "D")
 
 
@@ -80,14 +82,18 @@ class Lifecycle(_Section):
                 problems.append(f"transitions.{src}: an absorbing stage cannot be left")
             for dst in row:
                 if dst not in roles:
-                    problems.append(f"transitions.{src}.{dst}: unknown stage; expected one of {names}")
+                    problems.append(
+                        f"transitions.{src}.{dst}: unknown stage; expected one of {names}"
+                    )
                 elif dst == src:
                     problems.append(
                         f"transitions.{src}.{dst}: staying is implied (1 - sum of the row); omit it"
                     )
             total = sum(row.values())
             if total > 1.0 + 1e-12:
-                problems.append(f"transitions.{src}: probabilities sum to {total:.4g}; expected <= 1")
+                problems.append(
+                    f"transitions.{src}: probabilities sum to {total:.4g}; expected <= 1"
+                )
         for key, effects in self.driver_effects.items():
             src, sep, dst = key.partition("->")
             src, dst = src.strip(), dst.strip()
@@ -293,7 +299,7 @@ class Scenario(_Section):
                     f"population.initial_stages.{stage}: expected a stage with role 'customer' "
                     f"(one of {[n for n, r in roles.items() if r == 'customer']})"
                 )
-        if self.market.arrival_stage not in roles or roles[self.market.arrival_stage] == "absorbing":
+        if roles.get(self.market.arrival_stage, "absorbing") == "absorbing":
             problems.append(
                 f"market.arrival_stage: got {self.market.arrival_stage!r}; expected a "
                 "non-absorbing stage"

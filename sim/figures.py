@@ -43,10 +43,12 @@ def _segments(monthly: pd.DataFrame, title: str) -> plt.Figure:
     mean = monthly.groupby("month")[cols].mean()
     share = mean.div(mean.sum(axis=1).where(lambda s: s > 0), axis=0).fillna(0.0)
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    ax.stackplot(share.index, share.T.values, labels=[c.removeprefix("segment_") for c in cols])
+    names = {"A": "A growth", "B": "B cultivation", "C": "C potential", "D": "D general"}
+    labels = [names.get(c.removeprefix("segment_"), c) for c in cols]
+    ax.stackplot(share.index, share.T.values, labels=labels)
     ax.set(xlabel="month", ylabel="share of active customers", ylim=(0, 1),
-           title=f"{title}: segment mix (A growth, B cultivation, C potential, D general)")
-    ax.legend(loc="upper left", fontsize="small")
+           title=f"{title}: segment mix (DOMAIN §2 classes)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
     return fig
 
 

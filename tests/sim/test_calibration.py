@@ -1,15 +1,18 @@
 """The baseline reproduces the figures it is calibrated to (scenarios/baseline.yaml).
 
-| target | source | tolerance |
-|---|---|---|
-| 148,300 customers at month 0 | DOMAIN §2 | exact |
-| 11.49% primarily online | DOMAIN §2 | ± 1 percentage point |
-| annual attrition ≈ 10% of active customers | J.D. Power 2012: 9.6%; by bank size 7.4-11.3% (REFERENCES) | 8% to 12% |
-| top 20% of customers bring well over half of revenue | First Manhattan ≈ 60%; DOMAIN §4 80/20 | 55% to 85% |
-| A the largest and youngest class | DOMAIN §2 | ordering |
-| B the highest total wealth, minority share here, AUM < 500k | DOMAIN §2 | ordering; mean share < 0.5; median AUM < 500k |
-| C older, branch-bound, second-highest wealth | DOMAIN §2 | ordering |
-| D low value | DOMAIN §2 | lowest mean AUM |
+Target (source): tolerance.
+
+* 148,300 customers at month 0 (DOMAIN §2): exact.
+* 11.49% primarily online (DOMAIN §2): ± 1 percentage point.
+* Annual attrition ≈ 10% of active customers (J.D. Power 2012: 9.6%; by bank
+  size 7.4-11.3%, REFERENCES.md): 8% to 12%.
+* Top 20% of customers bring well over half of revenue (First Manhattan ≈ 60%;
+  DOMAIN §4 80/20): 55% to 85%.
+* A the largest and youngest class (DOMAIN §2): ordering.
+* B the highest total wealth, a minority share here, AUM < 500k (DOMAIN §2):
+  ordering; mean share < 0.5; median AUM < 500k.
+* C older, branch-bound, second-highest wealth (DOMAIN §2): ordering.
+* D low value (DOMAIN §2): lower mean AUM than B and C.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def test_population_size(year) -> None:
 
 
 def test_online_share(year) -> None:
-    _, df, start = year
+    _, _, start = year
     assert (start.channel == "online").mean() == pytest.approx(0.1149, abs=0.01)
 
 

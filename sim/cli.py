@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
+from typing import NoReturn
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -28,8 +30,19 @@ __all__ = ["main"]
 EXIT_BAD_INPUT = 2
 
 
+class _UsageError(Exception):
+    """A command line argparse rejected (unknown option, missing argument, bad int)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="clmsim",
         description="Simulate a retail bank's customer lifecycle under marketing strategies.",
     )
@@ -70,11 +83,39 @@ def _fail(message: str) -> int:
 
 def _load(args: argparse.Namespace) -> object:
     overrides = list(args.overrides)
-    if getattr(args, "replications", None) is not None:
-        overrides.append(f"replications={args.replications}")
-    if getattr(args, "seed", None) is not None:
-        overrides.append(f"seed={args.seed}")
-    return load_scenario(args.scenario, overrides)
+    flags = {}  # the --set text each option becomes -> how the user wrote it
+    for option in ("replications", "seed"):
+        value = getattr(args, option, None)
+        if value is not None:
+            overrides.append(f"{option}={value}")
+            flags[f"(from --set {option}={value})"] = f"(from --{option} {value})"
+    try:
+        return load_scenario(args.scenario, overrides)
+    except ScenarioError as exc:
+        problems = [(path, _replace_all(msg, flags)) for path, msg in exc.problems]
+        raise ScenarioError(exc.source, problems) from None
+
+
+def _replace_all(text: str, replacements: dict[str, str]) -> str:
+    for old, new in replacements.items():
+        text = text.replace(old, new)
+    return text
+
+
+def _check_run_options(args: argparse.Namespace) -> str | None:
+    """Return what is wrong with ``run``'s own options (not the scenario's), if anything."""
+    if args.workers is not None and args.workers < 1:
+        return f"--workers: got {args.workers}; expected an integer >= 1"
+    if args.resume and not args.run_id:
+        return "--resume: expected --run-id naming the run to continue"
+    if args.run_id is not None and (
+        not args.run_id.strip() or args.run_id in (".", "..") or any(
+            sep in args.run_id for sep in ("/", "\\"))
+    ):
+        return f"--run-id: got {args.run_id!r}; expected a directory name (no '/', not '..')"
+    if args.out.exists() and not args.out.is_dir():
+        return f"--out {args.out}: is a file, expected a directory"
+    return None
 
 
 def _headline(console: Console, summary: object, run_dir: Path) -> None:
@@ -95,27 +136,27 @@ def _headline(console: Console, summary: object, run_dir: Path) -> None:
         )
         table.add_row(label, fmt.format(row["mean"]), interval)
     console.print(table)
-    console.print(f"results written to [bold]{run_dir}[/bold]")
+    # soft_wrap: a long path stays on one line (copyable); escape: "[x]" in it is not markup
+    console.print(f"results written to [bold]{escape(str(run_dir))}[/bold]", soft_wrap=True)
 
 
 def _run(args: argparse.Namespace) -> int:
     from sim.runner import run_scenario
 
+    problem = _check_run_options(args)
+    if problem:
+        return _fail(problem)
     scenario = _load(args)
     from sim.schema import Scenario
 
     assert isinstance(scenario, Scenario)
-    if args.workers is not None and args.workers < 1:
-        return _fail(f"--workers: got {args.workers}; expected an integer >= 1")
-    if args.resume and not args.run_id:
-        return _fail("--resume: expected --run-id naming the run to continue")
+    if scenario.name in (".", ".."):
+        return _fail(f"{args.scenario}: name: got {scenario.name!r}; expected a directory name")
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     run_id = args.run_id or f"{stamp}-{scenario_hash(scenario)[:8]}"
     run_dir = args.out / scenario.name / run_id
     if run_dir.exists() and not args.resume:
         return _fail(f"{run_dir}: already exists; choose another --run-id or pass --resume")
-    if args.out.exists() and not args.out.is_dir():
-        return _fail(f"--out {args.out}: is a file, expected a directory")
     console = Console(stderr=True, quiet=args.quiet)
     total = scenario.horizon_months * scenario.replications
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -137,7 +178,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``clmsim`` command; returns the exit code."""
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except _UsageError as exc:
+        return _fail(str(exc))
     try:
         if args.command == "validate":
             scenario = _load(args)
@@ -152,6 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except PermissionError as exc:
         return _fail(f"{exc.filename}: permission denied")
+    except OSError as exc:  # e.g. a path under --out that is a file, or a full disk
+        return _fail(f"{exc.filename or args.scenario}: {exc.strerror or exc}")
     except KeyboardInterrupt:
         print("clmsim: interrupted; finished replications are kept (use --resume)", file=sys.stderr)
         return 130

@@ -11,21 +11,25 @@ validated, frozen :class:`~sim.schema.Scenario`.
 Every problem a user can make — a file that is not there, YAML that does not
 parse, an unknown key, a probability above 1, a negative cost — becomes one
 :class:`ScenarioError` whose message names the file, the key path, the value
-and what was expected. YAML is read with ``yaml.safe_load`` only, so no
-scenario can construct Python objects or run code.
+and what was expected. YAML is read with PyYAML's safe loader only (a
+``yaml.SafeLoader`` that also refuses a key given twice), so no scenario can
+construct Python objects or run code.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import json
+import re
+import types
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from sim.schema import Scenario
 
@@ -60,7 +64,7 @@ class ScenarioError(ValueError):
         head = f"{self.source}: {parts[0]}"
         if len(parts) > 1:
             head += f" (and {len(parts) - 1} more: " + "; ".join(parts[1:]) + ")"
-        return head
+        return " ".join(head.split())  # one line, whatever the messages held
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -69,44 +73,195 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 def _dotted(loc: Iterable[Any]) -> str:
-    return ".".join(str(p) for p in loc if not (isinstance(p, str) and p.startswith("function-")))
+    return ".".join(
+        str(p) for p in loc
+        if not (isinstance(p, str) and (p.startswith("function-") or p == "[key]"))
+    )
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip ``Annotated[...]`` and ``X | None`` down to the type inside."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            inner = [a for a in get_args(annotation) if a is not type(None)]
+            if len(inner) != 1:
+                return annotation
+            annotation = inner[0]
+        else:
+            return annotation
+
+
+def _schema_at(loc: Sequence[Any]) -> Any:
+    """Return the schema type found at key path ``loc`` of a scenario, or None."""
+    annotation: Any = Scenario
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(part))
+            if field is None:
+                return None
+            annotation = field.annotation
+        elif get_origin(annotation) is list:
+            annotation = get_args(annotation)[0]
+        elif get_origin(annotation) is dict:
+            annotation = get_args(annotation)[1]
+        else:
+            return None
+    return _unwrap(annotation)
+
+
+def _unknown_key_message(loc: Sequence[Any]) -> str:
+    parent = _schema_at(loc[:-1])
+    if not (isinstance(parent, type) and issubclass(parent, BaseModel)):
+        return "unknown key"
+    valid = list(parent.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown key; {hint}expected one of: {', '.join(valid)}"
+
+
+_BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
+           "less_than": "<"}
+_BOUND_KEYS = {"greater_than_equal": "ge", "greater_than": "gt", "less_than_equal": "le",
+               "less_than": "lt"}
+
+
+def _expectation(item: Mapping[str, Any]) -> str:
+    kind, msg, ctx = item["type"], item["msg"], item.get("ctx") or {}
+    if kind in _BOUNDS:
+        return f"a number {_BOUNDS[kind]} {ctx.get(_BOUND_KEYS[kind])}"
+    if kind == "literal_error":
+        return f"one of {ctx.get('expected', '')}"
+    if kind == "string_pattern_mismatch":
+        return f"a string matching {ctx.get('pattern')!r}"
+    if kind in ("too_short", "too_long"):
+        most = "least" if kind == "too_short" else "most"
+        count = ctx.get("min_length" if kind == "too_short" else "max_length")
+        return f"at {most} {count} item{'s' if count != 1 else ''}"
+    for prefix in ("Input should be ", "Input should "):
+        if msg.startswith(prefix):
+            return msg[len(prefix) :].split(", ")[0]
+    return msg[0].lower() + msg[1:]
+
+
+#: A "key.path: " prefix at the start of a model validator's message.
+_PATH_PREFIX = re.compile(r"^([A-Za-z_][\w-]*(?:\.[^\s:;]+)*): ")
+
+
+def _split_validator_message(loc: Sequence[Any], msg: str) -> list[tuple[str, str]]:
+    """Split ``"a.b: x; c.d: y"`` from a model validator into problems with full paths.
+
+    The schema's cross-field checks join several problems with ``"; "`` and
+    start each with its key path relative to the section (``loc``). A piece
+    counts as a new problem only when it starts with a key that exists in the
+    scenario schema, so a ``"; "`` inside one message does not split it.
+    """
+    base = list(loc)
+    problems: list[tuple[str, str]] = []
+    for piece in msg.split("; "):
+        match = _PATH_PREFIX.match(piece)
+        head = match.group(1).split(".")[0] if match else None
+        rooted = base if head is not None and _schema_at([*base, head]) is not None else (
+            [] if head is not None and _schema_at([head]) is not None else None
+        )
+        if match and rooted is not None:
+            problems.append((_dotted([*rooted, match.group(1)]), piece[match.end() :]))
+        elif problems:
+            problems[-1] = (problems[-1][0], f"{problems[-1][1]}; {piece}")
+        else:
+            problems.append((_dotted(base), piece))
+    return problems
 
 
 def _problems_from_validation(err: ValidationError) -> list[tuple[str, str]]:
-    problems = []
+    problems: list[tuple[str, str]] = []
     for item in err.errors(include_url=False):
-        path = _dotted(item["loc"])
+        loc = [p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        path = _dotted(loc)
         msg = item["msg"]
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
         if item["type"] == "value_error":
-            pass
-        elif item["type"] == "extra_forbidden":
-            msg = "unknown key; check the spelling against docs/scenario.md"
+            problems.extend(_split_validator_message(loc, msg.removeprefix("Value error, ")))
+            continue
+        if item["type"] == "extra_forbidden":
+            msg = _unknown_key_message(loc)
         elif item["type"] == "missing":
             msg = "required key is missing"
         else:
-            msg = f"got {_short(item.get('input'))}; expected {msg[0].lower()}{msg[1:]}"
+            where = "key " if "[key]" in item["loc"] else ""
+            msg = f"got {where}{_short(item.get('input'))}; expected {_expectation(item)}"
         problems.append((path, msg))
     return problems
 
 
+class _StrictSafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping.
+
+    ``yaml.safe_load`` silently keeps the last of two equal keys, so a pasted
+    second ``population:`` section would quietly replace the first.
+    """
+
+
+def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, Mapping | list):
+            continue  # unhashable; construct_mapping reports it
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark,
+                f"duplicate key {key!r} (first at line {seen[key].start_mark.line + 1})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node
+    return loader.construct_mapping(node, deep=True)
+
+
+_StrictSafeLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in problem:
+        return (
+            f"unsupported YAML tag at {where}{problem}; expected plain YAML "
+            "(mappings, lists, numbers, strings): scenarios cannot construct Python objects"
+        )
+    if isinstance(exc, yaml.constructor.ConstructorError) and "duplicate key" in problem:
+        return f"{where}{problem}; expected each key once per mapping"
+    return f"malformed YAML at {where}{problem}"
+
+
+def _safe_load(text: str) -> Any:
+    """Parse YAML with the safe loader (no Python tags), rejecting duplicate keys."""
+    return yaml.load(text, Loader=_StrictSafeLoader)  # a SafeLoader subclass: no Python tags
+
+
+_NOT_FOUND = "file not found; expected a path to a scenario YAML file"
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.exists():
-        raise ScenarioError(str(path), [("", "file not found")])
+        raise ScenarioError(str(path), [("", _NOT_FOUND)])
     if path.is_dir():
         raise ScenarioError(str(path), [("", "is a directory, expected a YAML file")])
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(str(path), [("", f"cannot read file ({exc.__class__.__name__})")]) from None
+        problem = f"cannot read file ({exc.__class__.__name__}); expected a UTF-8 YAML file"
+        raise ScenarioError(str(path), [("", problem)]) from None
     try:
-        data = yaml.safe_load(text)
+        data = _safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(str(path), [("", f"malformed YAML at {where}{problem}")]) from None
+        raise ScenarioError(str(path), [("", _yaml_problem(exc))]) from None
     if data is None:
         raise ScenarioError(str(path), [("", "file is empty, expected a mapping of scenario keys")])
     if not isinstance(data, dict):
@@ -152,6 +307,10 @@ def read_scenario_dict(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[
     parent = data.pop("extends", None)
     replace = data.pop("replace", [])
     if parent is None:
+        if replace:
+            raise ScenarioError(
+                str(path), [("replace", "expected only together with extends (nothing to replace)")]
+            )
         return data
     if not isinstance(replace, list) or not all(isinstance(k, str) for k in replace):
         raise ScenarioError(
@@ -165,12 +324,16 @@ def read_scenario_dict(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[
     try:
         base = read_scenario_dict(parent_path, (*_chain, resolved))
     except ScenarioError as exc:
-        if exc.source == str(parent_path) and exc.problems == [("", "file not found")]:
+        if exc.source == str(parent_path) and exc.problems == [("", _NOT_FOUND)]:
             raise ScenarioError(
                 str(path), [("extends", f"got {parent!r}; that file was not found")]
             ) from None
         raise
     for key in replace:  # these sections are taken whole from this file, not merged
+        if not (_has_path(base, key) or _has_path(data, key)):
+            raise ScenarioError(
+                str(path), [("replace", f"got {key!r}; expected a key path of this scenario")]
+            )
         node: Any = base
         *parents, last = key.split(".")
         for part in parents:
@@ -180,6 +343,15 @@ def read_scenario_dict(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[
     return deep_merge(base, data)
 
 
+def _has_path(data: Mapping[str, Any], dotted: str) -> bool:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
 def parse_override(text: str) -> tuple[list[str], Any]:
     """Split ``a.b.c=value`` into a key path and a YAML-parsed value."""
     if "=" not in text:
@@ -187,9 +359,11 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, raw = text.split("=", 1)
     keys = [k for k in key.strip().split(".")]
     if not key.strip() or any(not k for k in keys):
-        raise ScenarioError("--set", [(key, "expected a dotted key path such as market.bank_yield")])
+        raise ScenarioError(
+            "--set", [(key, "expected a dotted key path such as market.bank_yield")]
+        )
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = _safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     return keys, value
@@ -229,8 +403,13 @@ def _descend(node: Any, key: str, keys: list[str], text: str) -> Any:
         return node[_list_index(node, key, keys, text)]
     if not isinstance(node, dict):
         raise ScenarioError("--set", [(".".join(keys), f"is not a mapping, cannot set {text!r}")])
-    if not isinstance(node.get(key), dict | list):
+    if node.get(key) is None:
         node[key] = {}
+    elif not isinstance(node[key], dict | list):
+        raise ScenarioError(
+            "--set",
+            [(".".join(keys), f"holds {_short(node[key])}, not a mapping; cannot set {text!r}")],
+        )
     return node[key]
 
 
@@ -259,10 +438,29 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     Raises:
         ScenarioError: If anything about the file or overrides is invalid.
     """
+    overrides = list(overrides)
     data = read_scenario_dict(path)
     data.setdefault("name", Path(path).stem)
     data = apply_overrides(data, overrides)
-    return scenario_from_dict(data, str(path))
+    try:
+        return scenario_from_dict(data, str(path))
+    except ScenarioError as exc:
+        raise ScenarioError(exc.source, _blame_overrides(exc.problems, overrides)) from None
+
+
+def _blame_overrides(
+    problems: Sequence[tuple[str, str]], overrides: Sequence[str]
+) -> list[tuple[str, str]]:
+    """Add ``(from --set K=V)`` to each problem about a key path an override touched."""
+    keyed = [(".".join(parse_override(text)[0]), text) for text in overrides]
+    blamed = []
+    for path, msg in problems:
+        texts = [
+            text for key, text in keyed
+            if path and (key == path or key.startswith(f"{path}.") or path.startswith(f"{key}."))
+        ]
+        blamed.append((path, msg + "".join(f" (from --set {t})" for t in texts)))
+    return blamed
 
 
 def scenario_to_yaml(scenario: Scenario) -> str:

@@ -127,14 +127,12 @@ def _headline(console: Console, summary: object, run_dir: Path) -> None:
     table.add_column("metric")
     table.add_column("mean", justify="right")
     table.add_column("95% interval", justify="right")
-    for key, label, fmt in HEADLINE:
+    for key, label, fmt, scale in HEADLINE:
         if key not in summary.index:
             continue
-        row = summary.loc[key]
-        interval = (
-            "" if n < 2 else f"{fmt.format(row['ci95_low'])} … {fmt.format(row['ci95_high'])}"
-        )
-        table.add_row(label, fmt.format(row["mean"]), interval)
+        low, mean, high = (scale * summary.loc[key, c] for c in ("ci95_low", "mean", "ci95_high"))
+        interval = "" if n < 2 else f"{fmt.format(low)} … {fmt.format(high)}"
+        table.add_row(label, fmt.format(mean), interval)
     console.print(table)
     # soft_wrap: a long path stays on one line (copyable); escape: "[x]" in it is not markup
     console.print(f"results written to [bold]{escape(str(run_dir))}[/bold]", soft_wrap=True)
@@ -150,11 +148,13 @@ def _run(args: argparse.Namespace) -> int:
     from sim.schema import Scenario
 
     assert isinstance(scenario, Scenario)
-    if scenario.name in (".", ".."):
-        return _fail(f"{args.scenario}: name: got {scenario.name!r}; expected a directory name")
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     run_id = args.run_id or f"{stamp}-{scenario_hash(scenario)[:8]}"
     run_dir = args.out / scenario.name / run_id
+    suffix = 1
+    while args.run_id is None and run_dir.exists():  # same scenario started in the same second
+        suffix += 1
+        run_dir = args.out / scenario.name / f"{run_id}-{suffix}"
     if run_dir.exists() and not args.resume:
         return _fail(f"{run_dir}: already exists; choose another --run-id or pass --resume")
     console = Console(stderr=True, quiet=args.quiet)

@@ -340,6 +340,7 @@ def read_scenario_dict(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[
             node = node.get(part, {}) if isinstance(node, dict) else {}
         if isinstance(node, dict):
             node.pop(last, None)
+    base.pop("name", None)  # a child is its own scenario: its name defaults to its file's
     return deep_merge(base, data)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
 __all__ = [
     "DRIVERS",
@@ -30,6 +30,8 @@ __all__ = [
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
+#: Whole numbers: ``true`` is not 1 and ``"3"`` is not 3.
+Count = Annotated[int, Strict()]
 
 #: Drivers that may shift a transition's log-odds (ARCHITECTURE decision 2).
 #: Each is centred so that zero means "typical": see :mod:`sim.lifecycle`.
@@ -41,7 +43,7 @@ SEGMENT_NAMES = ("A", "B", "C", "D")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Stage(_Section):
@@ -68,12 +70,12 @@ class Lifecycle(_Section):
         names = [s.name for s in self.stages]
         problems = []
         if len(set(names)) != len(names):
-            problems.append(f"stage names must be unique, got {names}")
+            problems.append(f"stages: names must be unique, got {names}")
         roles = {s.name: s.role for s in self.stages}
         if "absorbing" not in roles.values():
-            problems.append("at least one stage must have role 'absorbing'")
+            problems.append("stages: at least one stage must have role 'absorbing'")
         if "customer" not in roles.values():
-            problems.append("at least one stage must have role 'customer'")
+            problems.append("stages: at least one stage must have role 'customer'")
         for src, row in self.transitions.items():
             if src not in roles:
                 problems.append(f"transitions.{src}: unknown stage; expected one of {names}")
@@ -180,8 +182,8 @@ class ActivityDist(_Section):
 class Population(_Section):
     """Initial customers and prospects, with attribute distributions (DOMAIN §2)."""
 
-    size: int = Field(ge=1, description="customers (non-prospect, non-absorbing) at month 0")
-    prospects: int = Field(0, ge=0, description="prospects in the prospect stage at month 0")
+    size: Count = Field(ge=1, description="customers (non-prospect, non-absorbing) at month 0")
+    prospects: Count = Field(0, ge=0, description="prospects in the prospect stage at month 0")
     initial_stages: dict[str, Probability]
     age: AgeDist
     total_wealth: WealthDist
@@ -191,16 +193,16 @@ class Population(_Section):
     price_sensitivity: PriceSensitivityDist
     satisfaction: BetaDist
     activity: ActivityDist
-    branches: int = Field(1, ge=1)
+    branches: Count = Field(1, ge=1)
     products_mean: NonNegative = 1.5
 
     @model_validator(mode="after")
     def _check(self) -> Population:
         total = sum(self.initial_stages.values())
         if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"initial_stages shares sum to {total:.4g}; expected 1")
+            raise ValueError(f"initial_stages: shares sum to {total:.4g}; expected 1")
         if self.age.min > self.age.max:
-            raise ValueError("age.min must not exceed age.max")
+            raise ValueError("age.min: must not exceed age.max")
         return self
 
 
@@ -232,7 +234,7 @@ class Response(_Section):
 class Segments(_Section):
     """A/B/C/D classes on current value (AUM) × potential value (DOMAIN §2)."""
 
-    every_months: int = Field(1, ge=1)
+    every_months: Count = Field(1, ge=1)
     current_value_threshold: NonNegative
     potential_threshold: Probability
     potential_weights: dict[Literal["youth", "digital_adoption", "wealth_elsewhere"], NonNegative]
@@ -240,7 +242,7 @@ class Segments(_Section):
     @model_validator(mode="after")
     def _check(self) -> Segments:
         if sum(self.potential_weights.values()) <= 0:
-            raise ValueError("potential_weights must have a positive weight")
+            raise ValueError("potential_weights: expected at least one positive weight")
         return self
 
 
@@ -274,11 +276,11 @@ class StrategySpec(_Section):
 class Scenario(_Section):
     """A complete, validated scenario."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
     description: str = ""
-    seed: int = Field(0, ge=0)
-    horizon_months: int = Field(ge=1, le=1200)
-    replications: int = Field(1, ge=1, le=10_000)
+    seed: Count = Field(0, ge=0)
+    horizon_months: Count = Field(ge=1, le=1200)
+    replications: Count = Field(1, ge=1, le=10_000)
     population: Population
     lifecycle: Lifecycle
     market: Market

@@ -13,18 +13,18 @@ from scipy import stats
 
 __all__ = ["HEADLINE", "per_replication", "summarise"]
 
-#: Metrics printed after a run, in order, with a label and a format.
+#: Metrics printed after a run, in order: key, label, format, scale applied before formatting.
 HEADLINE = (
-    ("retention_12m", "retention at 12 months", "{:.1%}"),
-    ("retention_end", "retention at the end", "{:.1%}"),
-    ("annual_attrition_year1", "attrition in year 1", "{:.1%}"),
-    ("churned", "customers churned", "{:,.0f}"),
-    ("acquired", "customers acquired", "{:,.0f}"),
-    ("customers_end", "active customers at the end", "{:,.0f}"),
-    ("aum_end", "AUM at the end (CNY)", "{:,.0f}"),
-    ("revenue", "revenue (CNY)", "{:,.0f}"),
-    ("cost", "total cost (CNY)", "{:,.0f}"),
-    ("profit", "profit (CNY)", "{:,.0f}"),
+    ("retention_12m", "retention at 12 months", "{:.1%}", 1.0),
+    ("retention_end", "retention at the end", "{:.1%}", 1.0),
+    ("annual_attrition_year1", "attrition in year 1", "{:.1%}", 1.0),
+    ("churned", "customers churned", "{:,.0f}", 1.0),
+    ("acquired", "customers acquired", "{:,.0f}", 1.0),
+    ("customers_end", "active customers at the end", "{:,.0f}", 1.0),
+    ("aum_end", "AUM at the end (million CNY)", "{:,.1f}", 1e-6),
+    ("revenue", "revenue (million CNY)", "{:,.1f}", 1e-6),
+    ("cost", "total cost (million CNY)", "{:,.1f}", 1e-6),
+    ("profit", "profit (million CNY)", "{:,.1f}", 1e-6),
 )
 
 

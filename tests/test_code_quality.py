@@ -16,7 +16,7 @@ def run(*cmd: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff not installed (pip install -e .[test])")
+@pytest.mark.skipif(shutil.which("ruff") is None, reason="needs ruff: pip install -e .[test]")
 def test_ruff_clean() -> None:
     result = run("ruff", "check", ".")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -249,7 +249,7 @@ def test_scenario_hash_ignores_key_order_and_follows_values(
     assert scenario_hash(load_scenario(BASELINE, ["seed=20202"])) != digest
     assert scenario_hash(load_scenario(BASELINE, ["economics.acquisition_cost=1200.5"])) != digest
     # the same values reached by inheritance hash the same as written out in full
-    child = _write(tmp_path / "child.yaml", f"extends: {BASELINE}\nseed: 20201\n")
+    child = _write(tmp_path / "child.yaml", f"extends: {BASELINE}\nname: baseline\n")
     assert scenario_hash(load_scenario(child)) == digest
 
 
@@ -368,11 +368,6 @@ def test_nan_is_not_a_valid_cost() -> None:
         load_scenario(BASELINE, ["economics.acquisition_cost=.nan"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim/schema.py accepts .inf floats and true/false as integers; fix there: "
-    "ConfigDict(allow_inf_nan=False) and strict ints (StrictInt) in _Section",
-)
 @pytest.mark.parametrize(
     "override",
     [
@@ -384,3 +379,24 @@ def test_nan_is_not_a_valid_cost() -> None:
 def test_infinite_and_boolean_numbers_are_refused(override: str) -> None:
     with pytest.raises(ScenarioError):
         load_scenario(BASELINE, [override])
+
+
+def test_child_without_a_name_is_named_after_its_file(tmp_path: Path) -> None:
+    text = f"extends: {BASELINE}\nmarket: {{bank_yield: 0.05}}\n"
+    child = _write(tmp_path / "rate_war.yaml", text)
+    assert load_scenario(child).name == "rate_war"
+
+
+def test_dot_names_are_refused() -> None:
+    for name in (".", ".."):
+        with pytest.raises(ScenarioError, match=r"name: got"):
+            load_scenario(BASELINE, [f"name={name}"])
+
+
+def test_same_second_runs_do_not_collide(tiny_set_args, tmp_path: Path, cli) -> None:
+    args = ["run", str(BASELINE), *tiny_set_args, "--out", str(tmp_path), "--quiet",
+            "--no-figures", "--executor", "serial"]
+    first, second = cli(*args), cli(*args)
+    assert first.code == second.code == 0
+    assert first.out.strip() != second.out.strip()
+    assert len(list((tmp_path / "baseline").iterdir())) == 2

@@ -27,12 +27,18 @@ __all__ = ["SEGMENTS", "classify", "drift_wealth", "potential_value", "respond"]
 SEGMENTS = ("A", "B", "C", "D")
 
 
-def drift_wealth(pop: Population, scenario: Scenario, rng: np.random.Generator) -> None:
-    """Move every live row's total wealth one month along its random walk."""
+def drift_wealth(pop: Population, scenario: Scenario, shocks: np.ndarray) -> None:
+    """Move every row's total wealth one month along its random walk.
+
+    Args:
+        pop: The population.
+        scenario: The scenario (market growth and volatility).
+        shocks: One standard-normal draw per row.
+    """
     m = scenario.market
     sigma = m.wealth_volatility_annual / np.sqrt(12.0)
     mu = np.log1p(m.wealth_growth_annual) / 12.0 - 0.5 * sigma**2
-    pop.total_wealth *= np.exp(mu + sigma * rng.standard_normal(len(pop)))
+    pop.total_wealth *= np.exp(mu + sigma * shocks)
     pop.age += 1.0 / 12.0
 
 
@@ -46,18 +52,19 @@ def respond(
     scenario: Scenario,
     wallet_share_by_stage: np.ndarray,
     satisfaction_reference: float,
-    rng: np.random.Generator,
+    shocks: np.ndarray,
 ) -> None:
     """Update satisfaction, share of wallet and AUM for one month.
 
     Strategies and channels act before this through the population's
     ``contacts``, ``wait_minutes``, ``complaints`` and ``satisfaction_base``
-    columns and the wallet propensity.
+    columns and the wallet propensity. ``shocks`` holds one standard-normal
+    draw per row for the satisfaction noise.
     """
     r = scenario.response
     gap = price_gap_points(scenario) * pop.price_sensitivity
     target = pop.satisfaction_base + r.satisfaction_price_gap_effect * gap
-    noise = r.satisfaction_noise * rng.standard_normal(len(pop))
+    noise = r.satisfaction_noise * shocks
     sat = pop.satisfaction
     sat += r.satisfaction_adjustment * (target - sat) + noise
     np.clip(sat, 0.0, 1.0, out=sat)

@@ -28,7 +28,7 @@ from sim.ledger import Ledger
 from sim.lifecycle import TransitionTable
 from sim.population import CustomerView, Population, draw_customers
 from sim.schema import DRIVERS, Scenario
-from sim.streams import stream
+from sim.streams import customer_ids, keyed_normal, keyed_uniform, stream
 from strategies import registry
 
 __all__ = ["LifecycleModel"]
@@ -56,10 +56,7 @@ class LifecycleModel(mesa.Model):
         self.replication = replication
         self.seed_value = scenario.seed if seed is None else seed
         super().__init__(rng=stream(self.seed_value, replication, "mesa"))
-        self._streams = {
-            p: stream(self.seed_value, replication, p)
-            for p in ("population", "market", "response", "transitions")
-        }
+        self._arrivals_stream = stream(self.seed_value, replication, "market/arrivals")
         life = scenario.lifecycle
         self.stage_names = life.stage_names
         self.transitions = TransitionTable(life)
@@ -77,7 +74,6 @@ class LifecycleModel(mesa.Model):
         self.month = 0
         self.tally: dict[str, int] = {"acquired": 0, "churned": 0, "lapsed": 0, "arrivals": 0}
         self._archive: list[dict[str, np.ndarray]] = []
-        self._next_id = 0
         self.population = self._initial_population()
         classify(self.population, scenario, self.is_customer(), segments_due=True)
         self.metrics: dict[str, float] = {}
@@ -88,7 +84,7 @@ class LifecycleModel(mesa.Model):
     # ----------------------------------------------------------------- setup
     def _initial_population(self) -> Population:
         spec = self.scenario.population
-        rng = self._streams["population"]
+        rng = stream(self.seed_value, self.replication, "population")
         index = {n: i for i, n in enumerate(self.stage_names)}
         names = list(spec.initial_stages)
         shares = np.array([spec.initial_stages[n] for n in names])
@@ -96,7 +92,7 @@ class LifecycleModel(mesa.Model):
         customers = stage_codes[rng.choice(len(names), size=spec.size, p=shares / shares.sum())]
         prospect_stage = self._arrival_stage() if self.is_prospect_stage.any() else -1
         stages = np.concatenate([customers, np.full(spec.prospects, prospect_stage)])
-        pop = self._draw(stages, rng)
+        pop = self._draw(stages, rng, source=0)
         pop.is_initial = self.is_customer_stage[pop.stage]
         pop.tenure = np.where(pop.is_initial, rng.integers(0, 120, len(pop)), 0)
         return pop
@@ -105,16 +101,15 @@ class LifecycleModel(mesa.Model):
         return self.stage_names.index(self.scenario.market.arrival_stage)
 
     def _draw(
-        self, stages: np.ndarray, rng: np.random.Generator, arriving: bool = False
+        self, stages: np.ndarray, rng: np.random.Generator, source: int, arriving: bool = False
     ) -> Population:
         spec = self.scenario.population
         if arriving and self.scenario.market.arrival_age is not None:
             spec = spec.model_copy(update={"age": self.scenario.market.arrival_age})
         pop = draw_customers(
             spec, stages, self.wallet_share_by_stage, rng,
-            first_id=self._next_id, month=self.month,
+            ids=customer_ids(self.month, source, len(stages)), month=self.month,
         )
-        self._next_id += len(pop)
         pop.products = np.where(self.is_prospect_stage[pop.stage], 0, pop.products)
         return pop
 
@@ -145,6 +140,18 @@ class LifecycleModel(mesa.Model):
         used = self.transitions.drivers_used
         return {d: raw[d] - ref.get(d, 0.0) for d in DRIVERS if d in used}
 
+    def keyed_uniform(self, purpose: str) -> np.ndarray:
+        """One U(0, 1) draw per row this month, keyed by customer id (see :mod:`sim.streams`)."""
+        return keyed_uniform(
+            self.seed_value, self.replication, purpose, self.month, self.population.id
+        )
+
+    def keyed_normal(self, purpose: str) -> np.ndarray:
+        """One N(0, 1) draw per row this month, keyed by customer id."""
+        return keyed_normal(
+            self.seed_value, self.replication, purpose, self.month, self.population.id
+        )
+
     # ----------------------------------------------------------------- month
     def step(self) -> None:
         """Simulate one month."""
@@ -160,7 +167,7 @@ class LifecycleModel(mesa.Model):
             strategy.apply(self)
         old_aum = pop.aum.copy()
         respond(pop, self.scenario, self.wallet_share_by_stage,
-                self.driver_reference["satisfaction"], self._streams["response"])
+                self.driver_reference["satisfaction"], self.keyed_normal("satisfaction"))
         inflow = np.maximum(pop.aum - old_aum, 0.0) * was_customer
         aum_after_response = float(pop.aum[was_customer].sum())
         old_tier, old_aum = pop.tier.copy(), pop.aum.copy()
@@ -178,14 +185,15 @@ class LifecycleModel(mesa.Model):
 
     def _market(self) -> None:
         pop = self.population
-        rng = self._streams["market"]
-        drift_wealth(pop, self.scenario, rng)
+        drift_wealth(pop, self.scenario, self.keyed_normal("wealth"))
         np.multiply(pop.total_wealth, pop.share_of_wallet, out=pop.aum)
-        arrivals = int(rng.poisson(self.scenario.market.prospect_arrivals_per_month))
+        rate = self.scenario.market.prospect_arrivals_per_month
+        arrivals = int(self._arrivals_stream.poisson(rate))
         self.tally["arrivals"] += arrivals
         if arrivals:
             stage = self._arrival_stage()
-            new = self._draw(np.full(arrivals, stage), rng, arriving=True)
+            rng = stream(self.seed_value, self.replication, f"market/arrivals/{self.month}")
+            new = self._draw(np.full(arrivals, stage), rng, source=1, arriving=True)
             pop.append(new)
             if self.is_customer_stage[stage]:
                 self._arrived_as_customers = arrivals
@@ -195,7 +203,7 @@ class LifecycleModel(mesa.Model):
     def _transitions(self) -> dict[str, Any]:
         pop = self.population
         old = pop.stage
-        uniforms = self._streams["transitions"].random(len(pop))
+        uniforms = self.keyed_uniform("transitions")
         new = self.transitions.step(old, self.drivers(), uniforms)
         moved = new != old
         from_prospect = self.is_prospect_stage[old]

@@ -149,7 +149,7 @@ def draw_customers(
     stages: np.ndarray,
     wallet_share_by_stage: np.ndarray,
     rng: np.random.Generator,
-    first_id: int,
+    ids: np.ndarray,
     month: int,
 ) -> Population:
     """Draw new customers (or prospects) with the attributes of ``spec``.
@@ -159,7 +159,7 @@ def draw_customers(
         stages: Stage index of each new row; its length is the number drawn.
         wallet_share_by_stage: Each stage's ``wallet_share`` multiplier.
         rng: The generator to draw from.
-        first_id: Customer id of the first new row.
+        ids: Customer ids of the new rows (see :func:`sim.streams.customer_ids`).
         month: Month of entry.
 
     Returns:
@@ -202,7 +202,7 @@ def draw_customers(
     zeros = np.zeros(n)
     return Population(
         {
-            "id": np.arange(first_id, first_id + n),
+            "id": ids,
             "stage": stages,
             "entry_stage": stages,
             "months_in_stage": zeros,

@@ -1,0 +1,412 @@
+"""Engine benchmark: customer-months per second, vectorised model vs one agent per customer.
+
+Runs the full baseline model (``scenarios/baseline.yaml``, every step of
+:meth:`sim.model.LifecycleModel.step`, data collection included) at several
+population sizes, and :class:`benchmarks.reference_agents.ReferenceModel` —
+the same monthly dynamics with one ``mesa.Agent`` per customer — in the same
+process, and prints the ratio of their speeds (ARCHITECTURE decision 1).
+
+Scaling: a size of ``N`` customers scales the baseline's prospects (26,000)
+and monthly prospect arrivals (2,340) by ``N / 148,300``, rounded to three
+significant figures (1,000,000 customers → 175,000 prospects and 15,800
+arrivals a month), so every size is the same bank in the same equilibrium.
+
+Definition: a **customer-month** is one live row — a customer or a prospect,
+not yet churned or lapsed — processed by one month's step: the rows live at
+the start of the month plus the prospects arriving during it (both models
+move arrivals through response and lifecycle in their first month). Rows the
+vectorised table still holds for absorbed customers (until it compacts) do
+not count, nor do absent agents in the reference. Both models are counted the
+same way, from outside the timed region. **Rate** = customer-months / seconds
+spent inside ``model.step()``; building the model is timed separately, and
+the "wall" time is build plus steps.
+
+A per-agent model costs about the same per customer-month at any size, so the
+reference runs smaller (default 20,000 customers × 24 months) and rates per
+customer-month are compared. Usage::
+
+    python benchmarks/engine.py                      # 100k and 1M × 120 months
+    python benchmarks/engine.py --quick              # seconds; used by the tests
+    python benchmarks/engine.py --sizes 250000 --months 60 --save
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.reference_agents import ReferenceModel
+from sim.model import LifecycleModel
+from sim.scenario import load_scenario, read_scenario_dict
+from sim.schema import Scenario
+
+__all__ = ["Measurement", "Report", "baseline_overrides", "main", "measure", "run_benchmark"]
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+RESULTS = ROOT / "benchmarks" / "results"
+#: Targets of the issue: 1M customers × 120 months in under a minute, and at
+#: least 20× the per-agent reference's speed per customer-month.
+TARGET_WALL_SECONDS = 60.0
+TARGET_WALL_SIZE, TARGET_WALL_MONTHS = 1_000_000, 120
+TARGET_RATIO = 20.0
+QUICK = {"sizes": [5_000], "months": 6, "reference_size": 2_000, "reference_months": 6}
+
+
+@dataclass
+class Measurement:
+    """Speed and memory of one model run.
+
+    Attributes:
+        engine: ``"vectorised"`` or ``"per-agent reference"``.
+        customers: Customers at month 0 (``population.size``).
+        prospects: Prospects at month 0.
+        arrivals_per_month: Mean prospect arrivals a month.
+        months: Months simulated.
+        customer_months: Live rows processed, summed over months (see module docstring).
+        build_seconds: Time to build the model (draw the population).
+        step_seconds: Time spent inside ``model.step()``.
+        bytes_per_row: Vectorised: bytes of the population arrays per table row.
+            Reference: bytes traced by ``tracemalloc`` while building, per agent.
+        step_peak_bytes_per_row: Vectorised only: peak extra memory allocated
+            during one further (untimed) month, per table row.
+    """
+
+    engine: str
+    customers: int
+    prospects: int
+    arrivals_per_month: float
+    months: int
+    customer_months: int
+    build_seconds: float
+    step_seconds: float
+    bytes_per_row: float
+    step_peak_bytes_per_row: float | None = None
+
+    @property
+    def rate(self) -> float:
+        """Customer-months per second of stepping."""
+        return self.customer_months / self.step_seconds
+
+    @property
+    def wall_seconds(self) -> float:
+        """Build plus steps."""
+        return self.build_seconds + self.step_seconds
+
+
+@dataclass
+class Report:
+    """All measurements of one benchmark run, with where and when they were taken."""
+
+    vectorised: list[Measurement]
+    reference: Measurement
+    machine: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headline(self) -> Measurement:
+        """The largest vectorised run (the one the ratio is quoted for)."""
+        return max(self.vectorised, key=lambda m: (m.customers, m.months))
+
+    @property
+    def ratio(self) -> float:
+        """Vectorised rate at the largest size over the reference's rate."""
+        return self.headline.rate / self.reference.rate
+
+    def target_wall(self) -> Measurement | None:
+        """The 1M × 120 run, if it was measured."""
+        return next(
+            (m for m in self.vectorised
+             if m.customers == TARGET_WALL_SIZE and m.months == TARGET_WALL_MONTHS),
+            None,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form, rates and ratios included."""
+
+        def row(m: Measurement) -> dict[str, Any]:
+            return {**asdict(m), "rate": m.rate, "wall_seconds": m.wall_seconds}
+
+        wall = self.target_wall()
+        return {
+            "machine": self.machine,
+            "definition": "customer-month = live (customer or prospect) row processed by one "
+            "month's step; rate = customer-months / seconds inside model.step()",
+            "vectorised": [row(m) for m in self.vectorised],
+            "reference": row(self.reference),
+            "ratio": self.ratio,
+            "ratio_is_for": {"vectorised_customers": self.headline.customers,
+                             "reference_customers": self.reference.customers},
+            "targets": {
+                "ratio_min": TARGET_RATIO,
+                "ratio_met": self.ratio >= TARGET_RATIO,
+                "wall_1m_120_max_seconds": TARGET_WALL_SECONDS,
+                "wall_1m_120_seconds": wall.wall_seconds if wall else None,
+                "wall_met": (wall.wall_seconds < TARGET_WALL_SECONDS) if wall else None,
+            },
+        }
+
+
+def _three_figures(x: float) -> float:
+    return float(f"{x:.3g}")
+
+
+def baseline_overrides(size: int, months: int, path: Path = BASELINE) -> list[str]:
+    """Overrides that scale the baseline bank to ``size`` customers for ``months``.
+
+    Prospects and arrivals scale with the population (three significant figures).
+    """
+    data = read_scenario_dict(path)
+    factor = size / data["population"]["size"]
+    prospects = int(_three_figures(data["population"].get("prospects", 0) * factor))
+    arrivals = _three_figures(data["market"]["prospect_arrivals_per_month"] * factor)
+    return [
+        f"population.size={size}",
+        f"population.prospects={prospects}",
+        f"market.prospect_arrivals_per_month={arrivals:g}",
+        f"horizon_months={months}",
+    ]
+
+
+def _vectorised_live(model: LifecycleModel) -> int:
+    pop = model.population
+    return len(pop) - int(model.is_absorbing_stage[pop.stage].sum())
+
+
+def _reference_live(model: ReferenceModel) -> int:
+    return len(model.agents)
+
+
+def _timed_months(model: Any, months: int, live_rows: Callable[[Any], int]) -> tuple[int, float]:
+    """Step ``months`` times; return customer-months processed and seconds in ``step``."""
+    customer_months, seconds = 0, 0.0
+    for _ in range(months):
+        live, arrivals = live_rows(model), model.tally["arrivals"]
+        start = time.perf_counter()
+        model.step()
+        seconds += time.perf_counter() - start
+        customer_months += live + model.tally["arrivals"] - arrivals
+    return customer_months, seconds
+
+
+def measure(scenario: Scenario, months: int, engine: str) -> Measurement:
+    """Build and run one model on ``scenario`` and measure it.
+
+    Args:
+        scenario: The (scaled) scenario.
+        months: Months to simulate.
+        engine: ``"vectorised"`` or ``"reference"``.
+    """
+    spec = scenario.population
+    common = {
+        "customers": spec.size,
+        "prospects": spec.prospects,
+        "arrivals_per_month": scenario.market.prospect_arrivals_per_month,
+        "months": months,
+    }
+    if engine == "reference":
+        tracemalloc.start()
+        start = time.perf_counter()
+        reference = ReferenceModel(scenario)
+        build = time.perf_counter() - start
+        traced, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rows = len(reference.agents)
+        start = time.perf_counter()  # build again untraced: tracing slows allocation
+        reference = ReferenceModel(scenario)
+        build = time.perf_counter() - start
+        customer_months, seconds = _timed_months(reference, months, _reference_live)
+        return Measurement("per-agent reference", **common, customer_months=customer_months,
+                           build_seconds=build, step_seconds=seconds, bytes_per_row=traced / rows)
+    start = time.perf_counter()
+    model = LifecycleModel(scenario)
+    build = time.perf_counter() - start
+    customer_months, seconds = _timed_months(model, months, _vectorised_live)
+    rows = len(model.population)
+    table_bytes = sum(column.nbytes for column in model.population.columns().values())
+    tracemalloc.start()
+    model.step()  # one untimed month, to see the working memory of a step
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return Measurement("vectorised", **common, customer_months=customer_months,
+                       build_seconds=build, step_seconds=seconds,
+                       bytes_per_row=table_bytes / rows,
+                       step_peak_bytes_per_row=peak / rows)
+
+
+def machine_info() -> dict[str, Any]:
+    """Where and when: date, CPU, cores, versions, git commit of the code measured."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+
+    def git(*args: str) -> str:
+        try:
+            out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                                 timeout=10, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return out.stdout.strip()
+
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": version("numpy"),
+        "mesa": version("mesa"),
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "sim_modified": bool(git("status", "--porcelain", "--", "sim", "strategies")),
+    }
+
+
+def run_benchmark(
+    sizes: Sequence[int],
+    months: int,
+    reference_size: int,
+    reference_months: int,
+    scenario_path: Path = BASELINE,
+    on_measured: Callable[[Measurement], None] | None = None,
+) -> Report:
+    """Measure the vectorised model at each size and the per-agent reference once."""
+    vectorised = []
+    for size in sizes:
+        scenario = load_scenario(scenario_path, baseline_overrides(size, months, scenario_path))
+        vectorised.append(measure(scenario, months, "vectorised"))
+        if on_measured:
+            on_measured(vectorised[-1])
+    scenario = load_scenario(
+        scenario_path, baseline_overrides(reference_size, reference_months, scenario_path)
+    )
+    reference = measure(scenario, reference_months, "reference")
+    if on_measured:
+        on_measured(reference)
+    info = machine_info()
+    info["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return Report(vectorised, reference, info)
+
+
+def render(report: Report, console: Console) -> None:
+    """Print the measurements as a table, then the ratio and the targets."""
+    info = report.machine
+    table = Table(title=f"clmsim engine benchmark — {info['date']} — {info['cpu']}, "
+                        f"{info['cores']} cores, commit {info['commit']}"
+                        + (" (sim/ modified)" if info["sim_modified"] else ""))
+    for header in ("engine", "customers", "months", "customer-months", "build s", "step s",
+                   "wall s", "cm/s", "bytes/row"):
+        table.add_column(header, justify="left" if header == "engine" else "right")
+    for m in [*report.vectorised, report.reference]:
+        table.add_row(m.engine, f"{m.customers:,}", str(m.months), f"{m.customer_months:,}",
+                      f"{m.build_seconds:.2f}", f"{m.step_seconds:.2f}", f"{m.wall_seconds:.2f}",
+                      f"{m.rate / 1e6:.3f} M", f"{m.bytes_per_row:,.0f}")
+    console.print(table)
+    ref, top = report.reference, report.headline
+    met = "met" if report.ratio >= TARGET_RATIO else "NOT met"
+    console.print(
+        f"ratio per customer-month: {report.ratio:.1f}× (vectorised at {top.customers:,} "
+        f"customers / per-agent reference; target ≥ {TARGET_RATIO:.0f}×: {met})",
+        soft_wrap=True,
+    )
+    console.print(
+        f"The reference ran at {ref.customers:,} customers × {ref.months} months: a per-agent "
+        "model's cost per customer-month does not depend on size, so rates are compared.",
+        soft_wrap=True,
+    )
+    for m in report.vectorised:
+        console.print(f"ratio at {m.customers:,} customers: {m.rate / ref.rate:.1f}×",
+                      soft_wrap=True)
+    wall = report.target_wall()
+    if wall is not None:
+        met = "met" if wall.wall_seconds < TARGET_WALL_SECONDS else "NOT met"
+        console.print(f"1,000,000 customers × 120 months: {wall.wall_seconds:.1f} s wall "
+                      f"(target < {TARGET_WALL_SECONDS:.0f} s: {met})", soft_wrap=True)
+    if top.step_peak_bytes_per_row is not None:
+        console.print(
+            f"memory at {top.customers:,} customers: {top.bytes_per_row:.0f} bytes/row of "
+            f"population arrays, +{top.step_peak_bytes_per_row:.0f} bytes/row of temporaries "
+            f"in a step; reference {ref.bytes_per_row:,.0f} bytes/agent; "
+            f"peak RSS {info['peak_rss_mb']:,.0f} MB",
+            soft_wrap=True,
+        )
+
+
+def save(report: Report, directory: Path = RESULTS) -> Path:
+    """Write the report as ``engine-<date>.json`` in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"engine-{report.machine['date'][:10]}.json"
+    path.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def _count(text: str) -> int:
+    return int(float(text.replace("_", "").replace(",", "")))
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", nargs="+", type=_count, default=[100_000, 1_000_000],
+                        help="customers at month 0 of each vectorised run "
+                        "(default 100000 1000000)")
+    parser.add_argument("--months", type=int, default=120, help="months per vectorised run")
+    parser.add_argument("--reference-size", type=_count, default=20_000,
+                        help="customers for the per-agent reference (default 20000)")
+    parser.add_argument("--reference-months", type=int, default=24,
+                        help="months for the per-agent reference (default 24)")
+    parser.add_argument("--scenario", type=Path, default=BASELINE, help="scenario to scale")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes, a few seconds (overrides the sizes and months)")
+    parser.add_argument("--save", action="store_true",
+                        help="write the measurements to "
+                        f"{RESULTS.relative_to(ROOT)}/engine-<date>.json")
+    args = parser.parse_args(argv)
+    if args.quick:
+        for key, value in QUICK.items():
+            setattr(args, key, value)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, print the table and the ratio; return the exit status."""
+    args = parse_args(argv)
+    console = Console(width=None if sys.stdout.isatty() else 120)
+
+    def progress(m: Measurement) -> None:
+        console.print(f"  measured {m.engine} at {m.customers:,} customers × {m.months} months: "
+                      f"{m.rate / 1e6:.3f} M customer-months/s", soft_wrap=True)
+
+    report = run_benchmark(args.sizes, args.months, args.reference_size, args.reference_months,
+                           args.scenario, on_measured=progress)
+    render(report, console)
+    if args.quick:
+        console.print("(--quick: sizes far below the targets' sizes; a smoke test only)")
+    if args.save:
+        console.print(f"saved {save(report)}", soft_wrap=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

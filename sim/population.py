@@ -15,12 +15,13 @@ branch counter. The exact forms are in :func:`draw_customers`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import expit, logit
 
-from sim.schema import Population as PopulationSpec
+if TYPE_CHECKING:
+    from sim.schema import Population as PopulationSpec
 
 __all__ = ["FIELDS", "CustomerView", "Population", "draw_customers"]
 
@@ -53,24 +54,41 @@ FIELDS: dict[str, type] = {
     "contacts": np.float64,
     "wait_minutes": np.float64,
     "complaints": np.float64,
+    "yield_bump_bp": np.float64,
+    "payments_month": np.int16,
+    "payments_ytd": np.int16,
+    "marketing_opt_out": np.bool_,
+    "revenue_month": np.float64,
+    "cost_month": np.float64,
 }
 
 
 class Population:
     """Struct-of-arrays table of customers and prospects.
 
-    Arrays are attributes named as in :data:`FIELDS`. Rows of absorbed
-    (churned or lapsed) customers are dropped by :meth:`compact` once they are
-    a large share of the table; their counts live on in the model's tallies.
+    Arrays are attributes named as in :data:`FIELDS`; labels and strategies
+    add their own columns with :meth:`add_column`. Rows of absorbed (churned
+    or lapsed) customers are dropped with :meth:`keep` once they are a large
+    share of the table; their counts live on in the model's tallies.
     """
 
     def __init__(self, columns: dict[str, np.ndarray]) -> None:
         missing = set(FIELDS) - set(columns)
         if missing:
             raise ValueError(f"missing population columns: {sorted(missing)}")
+        self._dtypes: dict[str, Any] = dict(FIELDS)
+        self._fill: dict[str, Any] = {}
         self._columns: dict[str, np.ndarray] = {
             name: np.ascontiguousarray(columns[name], FIELDS[name]) for name in FIELDS
         }
+
+    def add_column(self, name: str, dtype: Any, fill: Any = 0) -> None:
+        """Add a column (e.g. a label or a strategy's cohort), ``fill`` in every row."""
+        if name in self._dtypes:
+            raise ValueError(f"population column {name!r} exists already")
+        self._dtypes[name] = dtype
+        self._fill[name] = fill
+        self._columns[name] = np.full(len(self), fill, dtype)
 
     def __getattr__(self, name: str) -> np.ndarray:
         try:
@@ -79,10 +97,12 @@ class Population:
             raise AttributeError(name) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name != "_columns" and name in FIELDS:
-            self._columns[name] = np.asarray(value, FIELDS[name])
-        else:
+        if name.startswith("_"):
             object.__setattr__(self, name, value)
+        elif name in self._dtypes:
+            self._columns[name] = np.asarray(value, self._dtypes[name])
+        else:
+            raise AttributeError(f"no population column {name!r}; add it with add_column")
 
     def __len__(self) -> int:
         return len(self._columns["id"])
@@ -92,13 +112,17 @@ class Population:
         return self._columns
 
     def append(self, other: Population) -> None:
-        """Add ``other``'s rows at the end."""
-        for name in FIELDS:
-            self._columns[name] = np.concatenate([self._columns[name], other._columns[name]])
+        """Add ``other``'s rows at the end; columns it lacks get their fill value."""
+        n = len(other)
+        for name, dtype in self._dtypes.items():
+            extra = other._columns.get(name)
+            if extra is None:
+                extra = np.full(n, self._fill[name], dtype)
+            self._columns[name] = np.concatenate([self._columns[name], extra])
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only rows where ``mask`` is true."""
-        for name in FIELDS:
+        for name in self._dtypes:
             self._columns[name] = self._columns[name][mask]
 
     def view(self, row: int) -> CustomerView:
@@ -124,7 +148,7 @@ class CustomerView:
         object.__setattr__(self, "_row", row)
 
     def __getattr__(self, name: str) -> Any:
-        if name not in FIELDS:
+        if name not in self._pop.columns():
             raise AttributeError(name)
         return getattr(self._pop, name)[self._row].item()
 
@@ -133,7 +157,7 @@ class CustomerView:
 
     def as_dict(self) -> dict[str, Any]:
         """Return all attributes of the customer."""
-        return {name: getattr(self, name) for name in FIELDS}
+        return {name: getattr(self, name) for name in self._pop.columns()}
 
     def __repr__(self) -> str:
         return f"CustomerView(id={self.id}, stage={self.stage}, aum={self.aum:,.0f})"
@@ -229,5 +253,11 @@ def draw_customers(
             "contacts": zeros,
             "wait_minutes": zeros,
             "complaints": zeros,
+            "yield_bump_bp": zeros,
+            "payments_month": zeros,
+            "payments_ytd": zeros,
+            "marketing_opt_out": np.zeros(n, bool),
+            "revenue_month": zeros,
+            "cost_month": zeros,
         }
     )

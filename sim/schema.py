@@ -13,6 +13,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
+from sim.expressions import Expression, ExpressionError
+from sim.population import FIELDS
+
 __all__ = [
     "DRIVERS",
     "Economics",
@@ -263,14 +266,61 @@ class Economics(_Section):
     acquisition_cost: NonNegative
 
 
+class Target(_Section):
+    """Who a strategy may treat: every condition given must hold (DOMAIN §6 IDIC).
+
+    Within a list any item will do (``segments: [A, B]`` means A or B).
+    ``where`` is an expression over customer attributes and labels, see
+    :mod:`sim.expressions`.
+    """
+
+    stages: list[str] | None = None
+    segments: list[Literal["A", "B", "C", "D"]] | None = None
+    tiers: list[str] | None = None
+    labels: list[str] | None = None
+    channels: list[str] | None = None
+    where: str | None = None
+
+
+PRIORITIES = ("highest_value", "lowest_value", "random", "least_satisfied")
+
+
+class Budget(_Section):
+    """Spending limits in CNY; customers are served in ``priority`` order until it runs out.
+
+    A plain number in YAML is a total budget.
+    """
+
+    monthly: NonNegative | None = None
+    total: NonNegative | None = None
+    priority: Literal["highest_value", "lowest_value", "random", "least_satisfied"] = (
+        "highest_value"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _number_is_total(cls, value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return {"total": value}
+        return value
+
+
 class StrategySpec(_Section):
     """A strategy switched on in a scenario; see ``strategies/``."""
 
     name: str
     params: dict[str, object] = Field(default_factory=dict)
-    target: dict[str, object] = Field(default_factory=dict)
-    budget: NonNegative | None = None
-    holdout: Probability = 0.0
+    target: Target = Field(default_factory=Target)
+    budget: Budget = Field(default_factory=Budget)
+    holdout: Probability = Field(0.0, description="share of targets kept untreated as control")
+
+
+class Capacity(_Section):
+    """Staff capacity for contacts until the channels model serves them (issue 4)."""
+
+    rm_hours_per_month: NonNegative = Field(
+        description="relationship-manager hours a month available for outreach, all branches"
+    )
 
 
 class Scenario(_Section):
@@ -289,6 +339,10 @@ class Scenario(_Section):
     tiers: list[Tier] = Field(min_length=1)
     private_banking_threshold: NonNegative
     economics: Economics
+    capacity: Capacity = Field(default_factory=lambda: Capacity(rm_hours_per_month=0.0))
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="label name -> expression (DOMAIN §6)"
+    )
     strategies: list[StrategySpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -316,10 +370,57 @@ class Scenario(_Section):
         bounds = [t.min_aum for t in self.tiers]
         if bounds != sorted(bounds) or len(set(bounds)) != len(bounds) or bounds[0] != 0:
             problems.append("tiers: min_aum must start at 0 and strictly increase")
+        problems += self._check_labels_and_targets()
         if problems:
             raise ValueError("; ".join(problems))
         from strategies import registry  # local: strategies never import sim
 
         for i, spec in enumerate(self.strategies):
             registry.check_spec(spec.name, spec.params, where=f"strategies.{i}")
+            try:
+                registry.build(spec.name, dict(spec.params))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"strategies.{i}.params: {exc}") from None
         return self
+
+    def categories(self) -> dict[str, tuple[str, ...]]:
+        """Names of the categorical columns' codes, for expressions."""
+        return {
+            "stage": tuple(self.lifecycle.stage_names),
+            "entry_stage": tuple(self.lifecycle.stage_names),
+            "segment": SEGMENT_NAMES,
+            "tier": tuple(t.name for t in self.tiers),
+            "channel": tuple(self.population.channel_preference),
+        }
+
+    def expression(self, text: str, labels: list[str] | None = None) -> Expression:
+        """Parse an expression over customer attributes and (earlier) labels."""
+        names = frozenset(FIELDS) | frozenset(labels if labels is not None else self.labels)
+        return Expression(text, names, self.categories())
+
+    def _check_labels_and_targets(self) -> list[str]:
+        problems = []
+        earlier: list[str] = []
+        for name, text in self.labels.items():
+            if not name.isidentifier() or name in FIELDS:
+                problems.append(f"labels.{name}: expected a new identifier for the label name")
+            try:
+                self.expression(text, earlier)
+            except ExpressionError as exc:
+                problems.append(f"labels.{name}: {exc}")
+            earlier.append(name)
+        cats = self.categories()
+        for i, spec in enumerate(self.strategies):
+            t = spec.target
+            for key, valid in (("stages", cats["stage"]), ("tiers", cats["tier"]),
+                               ("channels", cats["channel"]), ("labels", tuple(self.labels))):
+                for item in getattr(t, key) or []:
+                    if item not in valid:
+                        problems.append(f"strategies.{i}.target.{key}: got {item!r}; "
+                                        f"expected one of {list(valid)}")
+            if t.where is not None:
+                try:
+                    self.expression(t.where)
+                except ExpressionError as exc:
+                    problems.append(f"strategies.{i}.target.where: {exc}")
+        return problems

@@ -1,0 +1,151 @@
+"""Safe expressions over customer attributes, for labels and targeting.
+
+Scenarios may say who a label or a strategy applies to with an expression
+such as ``"channel == 'online' and payments_ytd >= 4"`` (DOMAIN §6: the
+"mobile spender" label). Expressions are parsed with :mod:`ast` and only a
+small whitelist of nodes is accepted — names of population columns and of
+labels, numbers, strings, comparisons, ``and``/``or``/``not``, arithmetic,
+``in`` over a literal list, and the functions ``abs``, ``min``, ``max``,
+``log10``. There are no attribute look-ups, subscripts, calls of anything
+else or lambdas, so an expression cannot reach any Python object: it is
+evaluated element-wise over NumPy arrays, never by :func:`eval`.
+
+Categorical columns compare with their names: ``stage == 'maturity'``,
+``segment in ['A', 'B']``, ``channel == 'online'``, ``tier == '200k_1m'``.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Expression", "ExpressionError"]
+
+_COMPARE: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Eq: np.equal, ast.NotEq: np.not_equal, ast.Lt: np.less, ast.LtE: np.less_equal,
+    ast.Gt: np.greater, ast.GtE: np.greater_equal,
+}
+_BINARY: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide,
+    ast.Mod: np.mod, ast.Pow: np.power,
+}
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "abs": np.abs, "min": np.minimum, "max": np.maximum, "log10": np.log10,
+}
+
+
+class ExpressionError(ValueError):
+    """An expression uses syntax or names that are not allowed."""
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed, checked expression.
+
+    Args:
+        text: The expression as written in the scenario.
+        names: Names it may use (columns and labels).
+        categories: For categorical columns, the category names in code order.
+    """
+
+    text: str
+    names: frozenset[str]
+    categories: Mapping[str, tuple[str, ...]]
+
+    def __post_init__(self) -> None:
+        try:
+            tree = ast.parse(self.text.strip(), mode="eval")
+        except SyntaxError as exc:
+            raise ExpressionError(f"cannot parse {self.text!r}: {exc.msg}") from None
+        self._check(tree.body)
+        object.__setattr__(self, "_tree", tree.body)
+
+    def _check(self, node: ast.AST) -> None:
+        allowed = (ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
+                   ast.Compare, ast.BinOp, ast.Name, ast.Constant, ast.List, ast.Tuple,
+                   ast.Load, ast.In, ast.NotIn, ast.Call, *_COMPARE, *_BINARY)
+        for sub in ast.walk(node):
+            if not isinstance(sub, allowed):
+                raise ExpressionError(
+                    f"{self.text!r}: {type(sub).__name__} is not allowed; use column names, "
+                    "numbers, strings, comparisons, and/or/not, arithmetic"
+                )
+            if isinstance(sub, ast.Call) and not (
+                isinstance(sub.func, ast.Name) and sub.func.id in _FUNCTIONS and not sub.keywords
+            ):
+                raise ExpressionError(
+                    f"{self.text!r}: only the functions {sorted(_FUNCTIONS)} may be called"
+                )
+            if isinstance(sub, ast.Name) and sub.id not in self.names and sub.id not in _FUNCTIONS:
+                raise ExpressionError(
+                    f"{self.text!r}: unknown name {sub.id!r}; expected one of {sorted(self.names)}"
+                )
+            if isinstance(sub, ast.Constant) and not isinstance(sub.value, int | float | str):
+                raise ExpressionError(f"{self.text!r}: constant {sub.value!r} is not allowed")
+
+    def evaluate(self, columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+        """Evaluate over ``n`` customers; returns a boolean (or numeric) array of length ``n``."""
+        value = self._eval(self._tree, columns)  # type: ignore[attr-defined]
+        return np.broadcast_to(np.asarray(value), (n,))
+
+    def _code(self, column: str, value: Any) -> Any:
+        cats = self.categories.get(column)
+        if cats is None or not isinstance(value, str):
+            return value
+        if value not in cats:
+            raise ExpressionError(f"{self.text!r}: {column} has no category {value!r}; "
+                                  f"expected one of {list(cats)}")
+        return cats.index(value)
+
+    def _eval(self, node: ast.AST, cols: Mapping[str, np.ndarray]) -> Any:
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            return cols[node.id]
+        if isinstance(node, ast.BoolOp):
+            values = [np.asarray(self._eval(v, cols), bool) for v in node.values]
+            op = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+            out = values[0]
+            for v in values[1:]:
+                out = op(out, v)
+            return out
+        if isinstance(node, ast.UnaryOp):
+            operand = self._eval(node.operand, cols)
+            if isinstance(node.op, ast.Not):
+                return np.logical_not(operand)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.BinOp):
+            return _BINARY[type(node.op)](self._eval(node.left, cols), self._eval(node.right, cols))
+        if isinstance(node, ast.Call):
+            assert isinstance(node.func, ast.Name)
+            return _FUNCTIONS[node.func.id](*(self._eval(a, cols) for a in node.args))
+        if isinstance(node, ast.Compare):
+            return self._compare(node, cols)
+        raise ExpressionError(f"{self.text!r}: cannot evaluate {type(node).__name__}")
+
+    def _compare(self, node: ast.Compare, cols: Mapping[str, np.ndarray]) -> Any:
+        result: Any = True
+        left_node, left = node.left, self._eval(node.left, cols)
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
+            column = left_node.id if isinstance(left_node, ast.Name) else None
+            if isinstance(op, ast.In | ast.NotIn):
+                if not isinstance(right_node, ast.List | ast.Tuple):
+                    raise ExpressionError(f"{self.text!r}: 'in' needs a literal list")
+                items = [self._code(column or "", self._eval(e, cols)) for e in right_node.elts]
+                part = np.isin(left, items)
+                part = np.logical_not(part) if isinstance(op, ast.NotIn) else part
+                right = None
+            else:
+                right = self._eval(right_node, cols)
+                if column:
+                    right = self._code(column, right)
+                elif isinstance(right_node, ast.Name) and isinstance(left, str):
+                    left = self._code(right_node.id, left)
+                part = _COMPARE[type(op)](left, right)
+            result = np.logical_and(result, part)
+            left_node, left = right_node, right
+        return result

@@ -79,7 +79,9 @@ def respond(
     np.multiply(pop.total_wealth, sow, out=pop.aum)
 
 
-def potential_value(pop: Population, scenario: Scenario) -> np.ndarray:
+def potential_value(
+    pop: Population, scenario: Scenario, rows: np.ndarray | slice = slice(None)
+) -> np.ndarray:
     """Potential-value score in [0, 1]: youth, digital adoption, wealth held elsewhere.
 
     DOMAIN §2: A-class potential comes from youth and activity, B-class from
@@ -88,12 +90,11 @@ def potential_value(pop: Population, scenario: Scenario) -> np.ndarray:
     i.e. 0 at 10k CNY and 1 at 10M CNY.
     """
     weights = scenario.segments.potential_weights
+    elsewhere = np.maximum(pop.total_wealth[rows] - pop.aum[rows], 0.0)
     features = {
-        "youth": np.clip((65.0 - pop.age) / 45.0, 0.0, 1.0),
-        "digital_adoption": pop.digital_adoption,
-        "wealth_elsewhere": np.clip(
-            (np.log10(1.0 + np.maximum(pop.total_wealth - pop.aum, 0.0)) - 4.0) / 3.0, 0.0, 1.0
-        ),
+        "youth": np.clip((65.0 - pop.age[rows]) / 45.0, 0.0, 1.0),
+        "digital_adoption": pop.digital_adoption[rows],
+        "wealth_elsewhere": np.clip((np.log10(1.0 + elsewhere) - 4.0) / 3.0, 0.0, 1.0),
     }
     score = sum(w * features[name] for name, w in weights.items())
     return np.asarray(score) / sum(weights.values())
@@ -108,9 +109,12 @@ def classify(
     # Customers are reviewed when due; a customer without a class gets one at once.
     review = is_customer if segments_due else is_customer & (pop.segment < 0)
     seg = scenario.segments
-    pop.potential_value = np.where(review, potential_value(pop, scenario), pop.potential_value)
-    high_current = pop.aum >= seg.current_value_threshold
-    high_potential = pop.potential_value >= seg.potential_threshold
+    rows = np.flatnonzero(review)
+    potential = potential_value(pop, scenario, rows)
+    pop.potential_value[rows] = potential
+    high_current = pop.aum[rows] >= seg.current_value_threshold
+    high_potential = potential >= seg.potential_threshold
     # quadrant: A low/high, B high/high, C high/low, D low/low (DOMAIN §2)
     code = np.where(high_potential, np.where(high_current, 1, 0), np.where(high_current, 2, 3))
-    pop.segment = np.where(review, code, np.where(is_customer, pop.segment, -1))
+    pop.segment[~is_customer] = -1
+    pop.segment[rows] = code

@@ -82,24 +82,38 @@ class TransitionTable:
             The new stage index per customer (a new array).
         """
         new_stage = stage.copy()
+        # one stable (radix) sort groups the rows by stage; each stage is a slice of it
+        order = np.argsort(stage, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(np.bincount(stage, minlength=len(self.roles)))])
         for row in self.rows:
-            idx = np.flatnonzero(stage == row.source)
+            idx = order[starts[row.source] : starts[row.source + 1]]
             if idx.size == 0:
                 continue
             u = uniforms[idx]
             if row.active_drivers:
-                eta = np.zeros((idx.size, len(row.targets)))
-                for c in row.active_drivers:
-                    x = drivers[DRIVERS[c]][idx]
-                    eta += x[:, None] * row.betas[:, c][None, :]
-                weights = row.base[None, :] * np.exp(eta)
-                cum = np.cumsum(weights, axis=1) / (row.stay + weights.sum(axis=1))[:, None]
-                choice = (u[:, None] >= cum).sum(axis=1)
+                x = {c: drivers[DRIVERS[c]][idx] for c in row.active_drivers}
+                weights: list[np.ndarray | float] = []
+                for k, base in enumerate(row.base):
+                    eta: np.ndarray | None = None
+                    for c in row.active_drivers:
+                        if row.betas[k, c] != 0.0:
+                            term = row.betas[k, c] * x[c]
+                            eta = term if eta is None else eta + term
+                    weights.append(float(base) if eta is None else base * np.exp(eta))
+                denom = np.full(idx.size, row.stay)
+                for weight in weights:
+                    denom += weight
+                chosen = np.full(idx.size, row.source, dtype=stage.dtype)
+                threshold = np.zeros(idx.size)
+                for k, weight in enumerate(weights):
+                    below = u >= threshold
+                    threshold += weight / denom
+                    chosen[below & (u < threshold)] = row.targets[k]
+                new_stage[idx] = chosen
             else:
-                cum = np.cumsum(row.base)
-                choice = np.searchsorted(cum, u, side="right")
-            moved = choice < len(row.targets)
-            new_stage[idx[moved]] = row.targets[choice[moved]]
+                choice = np.searchsorted(np.cumsum(row.base), u, side="right")
+                moved = choice < len(row.targets)
+                new_stage[idx[moved]] = row.targets[choice[moved]]
         return new_stage
 
     @property

@@ -44,7 +44,7 @@ from sim.schema import DRIVERS, AgeDist, Lifecycle, Scenario
 __all__ = ["Customer", "ReferenceModel"]
 
 #: Driver centring used when the scenario does not set one (as in sim.model).
-DEFAULT_DRIVER_REFERENCE = {"satisfaction": 0.7, "share_of_wallet": 0.4}
+DEFAULT_DRIVER_REFERENCE = {"satisfaction": 0.7, "share_of_wallet": 0.4, "products": 2.0}
 SEGMENTS = ("A", "B", "C", "D")
 
 
@@ -288,9 +288,10 @@ class Customer(mesa.Agent):
             self.satisfaction - ref[0],
             self.share_of_wallet - ref[1],
             model.price_gap_points * self.price_sensitivity - ref[2],
-            self.contacts - ref[3],
+            math.log1p(self.contacts) - ref[3],
             self.wait_minutes - ref[4],
             self.complaints - ref[5],
+            self.products - ref[6],
         )
 
     def _next_stage(self, u: float) -> int:

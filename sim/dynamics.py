@@ -42,15 +42,11 @@ def drift_wealth(pop: Population, scenario: Scenario, shocks: np.ndarray) -> Non
     pop.age += 1.0 / 12.0
 
 
-def price_gap_points(scenario: Scenario) -> float:
-    """Competitor yield minus ours, in percentage points (DOMAIN §4)."""
-    return 100.0 * (scenario.market.competitor_yield - scenario.market.bank_yield)
-
-
 def respond(
     pop: Population,
     scenario: Scenario,
     wallet_share_by_stage: np.ndarray,
+    price_gap: np.ndarray,
     satisfaction_reference: float,
     shocks: np.ndarray,
 ) -> None:
@@ -58,11 +54,12 @@ def respond(
 
     Strategies and channels act before this through the population's
     ``contacts``, ``wait_minutes``, ``complaints`` and ``satisfaction_base``
-    columns and the wallet propensity. ``shocks`` holds one standard-normal
-    draw per row for the satisfaction noise.
+    columns and the wallet propensity. ``price_gap`` is each customer's gap in
+    percentage points after any strategy's yield bump; ``shocks`` holds one
+    standard-normal draw per row for the satisfaction noise.
     """
     r = scenario.response
-    gap = price_gap_points(scenario) * pop.price_sensitivity
+    gap = price_gap * pop.price_sensitivity
     target = pop.satisfaction_base + r.satisfaction_price_gap_effect * gap
     noise = r.satisfaction_noise * shocks
     sat = pop.satisfaction

@@ -5,36 +5,36 @@
 vectorised :class:`~sim.population.Population`. One :meth:`~LifecycleModel.step`
 is one month (ARCHITECTURE, "one month end to end"):
 
-1. market — wealth drifts, new prospects arrive;
-2. strategies — each switched-on strategy acts on the population;
-3. channels — branch and contact capacity (a later issue; no-op for now);
+1. market — wealth drifts, new prospects arrive, payments are made;
+2. strategies — each switched-on strategy treats its targets
+   (:mod:`sim.strategy_runtime`);
+3. channels — branch and contact capacity (a later issue; staff hours for now);
 4. response — satisfaction, share of wallet, AUM;
 5. lifecycle — stage transitions from the base matrix and the drivers;
-6. classify — A/B/C/D segments and AUM tiers;
-7. ledger — revenue and costs by kind;
-8. collect — one row of tidy monthly metrics.
+6. classify — A/B/C/D segments, AUM tiers and labels;
+7. ledger — revenue and costs by kind, per customer and in total;
+8. collect — one row of tidy monthly metrics (:mod:`sim.metrics`).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import mesa
 import numpy as np
 import pandas as pd
 
-from sim.dynamics import SEGMENTS, classify, drift_wealth, price_gap_points, respond
+from sim.dynamics import classify, drift_wealth, respond
 from sim.ledger import Ledger
 from sim.lifecycle import TransitionTable
+from sim.metrics import MonthlyMetrics
 from sim.population import CustomerView, Population, draw_customers
 from sim.schema import DRIVERS, Scenario
+from sim.strategy_runtime import StrategyRuntime
 from sim.streams import customer_ids, keyed_normal, keyed_uniform, stream
-from strategies import registry
 
 __all__ = ["LifecycleModel"]
 
 #: Driver references used when the scenario does not set one.
-DEFAULT_DRIVER_REFERENCE = {"satisfaction": 0.7, "share_of_wallet": 0.4}
+DEFAULT_DRIVER_REFERENCE = {"satisfaction": 0.7, "share_of_wallet": 0.4, "products": 2.0}
 #: Compact the table when absorbed rows exceed this share of it.
 COMPACT_SHARE = 0.25
 #: Columns kept for absorbed rows when the table is compacted.
@@ -70,16 +70,24 @@ class LifecycleModel(mesa.Model):
         self.channel_names = list(scenario.population.channel_preference)
         self.tier_names = [t.name for t in scenario.tiers]
         self.ledger = Ledger()
-        self.strategies = [registry.build(s.name, dict(s.params)) for s in scenario.strategies]
         self.month = 0
         self.tally: dict[str, int] = {"acquired": 0, "churned": 0, "lapsed": 0, "arrivals": 0}
         self._archive: list[dict[str, np.ndarray]] = []
         self.population = self._initial_population()
-        classify(self.population, scenario, self.is_customer(), segments_due=True)
+        self.labels = {name: scenario.expression(text, list(scenario.labels)[:i])
+                       for i, (name, text) in enumerate(scenario.labels.items())}
+        for name in self.labels:
+            self.population.add_column(name, np.bool_, False)
+        self.strategies = [StrategyRuntime(spec, i, self)
+                           for i, spec in enumerate(scenario.strategies)]
+        self.staff_minutes_left = 0.0
+        customers = self.is_customer()
+        classify(self.population, scenario, customers, segments_due=True)
+        self._evaluate_labels()
+        self.metrics_builder = MonthlyMetrics(self)
         self.metrics: dict[str, float] = {}
-        self._flows: dict[str, float] = {}
-        self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
-        self._collect({})
+        self.datacollector = mesa.DataCollector(model_reporters=self.metrics_builder.reporters())
+        self._collect({}, customers)
 
     # ----------------------------------------------------------------- setup
     def _initial_population(self) -> Population:
@@ -113,6 +121,15 @@ class LifecycleModel(mesa.Model):
         pop.products = np.where(self.is_prospect_stage[pop.stage], 0, pop.products)
         return pop
 
+    def add_prospects(self, count: int, source: int, purpose: str) -> None:
+        """Append ``count`` new rows in the arrival stage (market arrivals, referrals)."""
+        if count <= 0:
+            return
+        stage = self._arrival_stage()
+        rng = stream(self.seed_value, self.replication, f"{purpose}/{self.month}")
+        self.population.append(self._draw(np.full(count, stage), rng, source, arriving=True))
+        self.tally["arrivals"] += count
+
     # ----------------------------------------------------------------- helpers
     def is_customer(self) -> np.ndarray:
         """Mask of rows that are customers now (not prospects, not absorbed)."""
@@ -125,20 +142,28 @@ class LifecycleModel(mesa.Model):
             raise KeyError(f"no live customer with id {customer_id}")
         return self.population.view(int(rows[0]))
 
+    def price_gap(self) -> np.ndarray:
+        """Per-customer price gap in percentage points: competitor yield minus ours."""
+        m = self.scenario.market
+        return 100.0 * (m.competitor_yield - m.bank_yield) - self.population.yield_bump_bp / 100.0
+
     def drivers(self) -> dict[str, np.ndarray]:
-        """Centred driver values per customer (see :mod:`sim.lifecycle`)."""
-        pop = self.population
-        ref = self.driver_reference
+        """Centred driver values per customer (see :mod:`sim.lifecycle`).
+
+        Contacts enter as log(1 + contacts): each extra contact in a month
+        matters less than the one before (diminishing returns).
+        """
+        pop, ref, used = self.population, self.driver_reference, self.transitions.drivers_used
         raw = {
-            "satisfaction": pop.satisfaction,
-            "share_of_wallet": pop.share_of_wallet,
-            "price_gap": price_gap_points(self.scenario) * pop.price_sensitivity,
-            "contact": pop.contacts,
-            "wait": pop.wait_minutes,
-            "complaints": pop.complaints,
+            "satisfaction": lambda: pop.satisfaction,
+            "share_of_wallet": lambda: pop.share_of_wallet,
+            "price_gap": lambda: self.price_gap() * pop.price_sensitivity,
+            "contact": lambda: np.log1p(pop.contacts),
+            "wait": lambda: pop.wait_minutes,
+            "complaints": lambda: pop.complaints,
+            "products": lambda: pop.products.astype(np.float64),
         }
-        used = self.transitions.drivers_used
-        return {d: raw[d] - ref.get(d, 0.0) for d in DRIVERS if d in used}
+        return {d: raw[d]() - ref.get(d, 0.0) for d in DRIVERS if d in used}
 
     def keyed_uniform(self, purpose: str) -> np.ndarray:
         """One U(0, 1) draw per row this month, keyed by customer id (see :mod:`sim.streams`)."""
@@ -158,110 +183,124 @@ class LifecycleModel(mesa.Model):
         self.month += 1
         pop = self.population
         was_customer = self.is_customer()
-        aum_start = float(pop.aum[was_customer].sum())
+        aum_start = float(pop.aum @ was_customer)
         self._market()
-        was_customer = np.concatenate([was_customer, np.zeros(len(pop) - len(was_customer), bool)])
-        aum_after_market = float(pop.aum[was_customer].sum())
-        pop.contacts[:] = 0.0
-        for strategy in self.strategies:
-            strategy.apply(self)
+        self._reset_month()
+        aum_after_market = float(pop.aum @ _pad(was_customer, len(pop)))
+        for runtime in self.strategies:
+            runtime.act(self, self.is_customer())
+        was_customer = _pad(was_customer, len(pop))
         old_aum = pop.aum.copy()
-        respond(pop, self.scenario, self.wallet_share_by_stage,
+        respond(pop, self.scenario, self.wallet_share_by_stage, self.price_gap(),
                 self.driver_reference["satisfaction"], self.keyed_normal("satisfaction"))
         inflow = np.maximum(pop.aum - old_aum, 0.0) * was_customer
-        aum_after_response = float(pop.aum[was_customer].sum())
+        aum_after_response = float(pop.aum @ was_customer)
         old_tier, old_aum = pop.tier.copy(), pop.aum.copy()
-        flows = self._transitions()
-        classify(pop, self.scenario, self.is_customer(),
+        flows, acquired = self._transitions()
+        customers = self.is_customer()
+        classify(pop, self.scenario, customers,
                  segments_due=self.month % self.scenario.segments.every_months == 0)
-        flows.update(self._migrations(old_tier, old_aum))
-        flows.update(
-            aum_market=aum_after_market - aum_start,
-            aum_net_flow=aum_after_response - aum_after_market,
-        )
-        self._book(inflow, flows["acquired"])
-        self._collect(flows)
+        self._evaluate_labels()
+        flows.update(self._migrations(old_tier, old_aum, customers))
+        flows.update(aum_market=aum_after_market - aum_start,
+                     aum_net_flow=aum_after_response - aum_after_market)
+        self._book(inflow, acquired, customers)
+        self._collect(flows, customers)
         self._maybe_compact()
 
     def _market(self) -> None:
         pop = self.population
         drift_wealth(pop, self.scenario, self.keyed_normal("wealth"))
         np.multiply(pop.total_wealth, pop.share_of_wallet, out=pop.aum)
-        rate = self.scenario.market.prospect_arrivals_per_month
-        arrivals = int(self._arrivals_stream.poisson(rate))
-        self.tally["arrivals"] += arrivals
-        if arrivals:
-            stage = self._arrival_stage()
-            rng = stream(self.seed_value, self.replication, f"market/arrivals/{self.month}")
-            new = self._draw(np.full(arrivals, stage), rng, source=1, arriving=True)
-            pop.append(new)
-            if self.is_customer_stage[stage]:
-                self._arrived_as_customers = arrivals
-                return
-        self._arrived_as_customers = 0
+        arrivals = int(self._arrivals_stream.poisson(
+            self.scenario.market.prospect_arrivals_per_month))
+        self.add_prospects(arrivals, source=1, purpose="market/arrivals")
+        # payments this month: the expected number, rounded up or down at random (mean kept)
+        pop = self.population
+        expected = pop.activity_rate * self.scenario.population.activity.payment_share
+        payments = np.floor(expected + self.keyed_uniform("payments")) * self.is_customer()
+        pop.payments_month = payments
+        if self.month % 12 == 1:  # a new calendar year (DOMAIN §6: "this year")
+            pop.payments_ytd[:] = 0
+        pop.payments_ytd += pop.payments_month
 
-    def _transitions(self) -> dict[str, Any]:
+    def _reset_month(self) -> None:
+        pop = self.population
+        for column in ("contacts", "yield_bump_bp", "cost_month", "revenue_month"):
+            getattr(pop, column)[:] = 0.0
+        self.staff_minutes_left = 60.0 * self.scenario.capacity.rm_hours_per_month
+
+    def _transitions(self) -> tuple[dict[str, float], np.ndarray]:
         pop = self.population
         old = pop.stage
-        uniforms = self.keyed_uniform("transitions")
-        new = self.transitions.step(old, self.drivers(), uniforms)
+        new = self.transitions.step(old, self.drivers(), self.keyed_uniform("transitions"))
         moved = new != old
         from_prospect = self.is_prospect_stage[old]
-        to_customer = self.is_customer_stage[new]
         to_absorbing = self.is_absorbing_stage[new] & moved
-        acquired_mask = from_prospect & to_customer
-        churned_mask = self.is_customer_stage[old] & to_absorbing
-        lapsed_mask = from_prospect & to_absorbing
-        aum_churned = float(pop.aum[churned_mask].sum())
+        acquired = from_prospect & self.is_customer_stage[new]
+        churned = self.is_customer_stage[old] & to_absorbing
+        lapsed = from_prospect & to_absorbing
+        aum_churned = float(pop.aum @ churned)
         pop.aum[to_absorbing] = 0.0
         pop.share_of_wallet[to_absorbing] = 0.0
         pop.absorbed_month[to_absorbing] = self.month
-        pop.products[acquired_mask] = 1
+        pop.products[acquired] = 1
         pop.stage = new
         pop.months_in_stage = np.where(moved, 0, pop.months_in_stage + 1)
         pop.tenure += self.is_customer_stage[new]
-        acquired = int(acquired_mask.sum()) + self._arrived_as_customers
-        churned, lapsed = int(churned_mask.sum()), int(lapsed_mask.sum())
-        for key, value in (("acquired", acquired), ("churned", churned), ("lapsed", lapsed)):
+        arrived = (pop.entered_month == self.month) & self.is_customer_stage[pop.entry_stage]
+        acquired |= arrived  # arrivals straight into a customer stage are acquisitions
+        counts = {"acquired": int(acquired.sum()), "churned": int(churned.sum()),
+                  "lapsed": int(lapsed.sum())}
+        for key, value in counts.items():
             self.tally[key] += value
-        return {"acquired": acquired, "churned": churned, "lapsed": lapsed,
-                "aum_churned": aum_churned}
+        return {**counts, "aum_churned": aum_churned}, acquired
 
-    def _migrations(self, old_tier: np.ndarray, old_aum: np.ndarray) -> dict[str, int]:
+    def _migrations(
+        self, old_tier: np.ndarray, old_aum: np.ndarray, customers: np.ndarray
+    ) -> dict[str, int]:
         pop = self.population
-        stay = self.is_customer() & (old_tier >= 0)
+        stay = customers & (old_tier >= 0)
         threshold = self.scenario.private_banking_threshold
-        n_new = len(pop) - len(old_tier)
-        if n_new:  # rows appended this month have no previous tier
-            stay[-n_new:] = False
-            old_tier = np.concatenate([old_tier, np.full(n_new, -1)])
-            old_aum = np.concatenate([old_aum, np.zeros(n_new)])
+        up = (old_aum < threshold) & (pop.aum >= threshold)
+        down = (old_aum >= threshold) & (pop.aum < threshold)
         return {
             "tier_up": int((stay & (pop.tier > old_tier)).sum()),
             "tier_down": int((stay & (pop.tier < old_tier)).sum()),
-            "private_banking_up": int(
-                (stay & (old_aum < threshold) & (pop.aum >= threshold)).sum()
-            ),
-            "private_banking_down": int(
-                (stay & (old_aum >= threshold) & (pop.aum < threshold)).sum()
-            ),
+            "private_banking_up": int((stay & up).sum()),
+            "private_banking_down": int((stay & down).sum()),
         }
 
-    def _book(self, inflow: np.ndarray, acquired: int) -> None:
+    def _evaluate_labels(self) -> None:
+        pop = self.population
+        customers = self.is_customer()
+        for name, expression in self.labels.items():
+            setattr(pop, name, np.asarray(expression.evaluate(pop.columns(), len(pop)), bool)
+                    & customers)
+
+    def _book(self, inflow: np.ndarray, acquired: np.ndarray, customers: np.ndarray) -> None:
+        """Revenue and bank costs per customer, then in total in the ledger."""
         pop, econ, led = self.population, self.scenario.economics, self.ledger
-        cust = self.is_customer()
-        led.book("revenue", "interest_margin",
-                 float(pop.aum[cust].sum()) * econ.aum_margin_annual / 12.0)
-        led.book("revenue", "fees", float(pop.products[cust].sum()) * econ.fee_per_product_month)
-        n_channels = len(self.channel_names)
-        users = np.bincount(pop.channel[cust], minlength=n_channels)
-        inflow_by_channel = np.bincount(pop.channel, weights=inflow, minlength=n_channels)
-        for c, name in enumerate(self.channel_names):
-            led.book("cost", f"servicing_{name}",
-                     users[c] * econ.servicing_cost_per_month[name])
-            led.book("cost", f"transaction_{name}",
-                     inflow_by_channel[c] / 10_000.0 * econ.transaction_cost_per_10k[name])
-        led.book("cost", "acquisition", acquired * econ.acquisition_cost)
+        interest = pop.aum * (econ.aum_margin_annual / 12.0) * customers
+        fees = pop.products * econ.fee_per_product_month * customers
+        servicing = np.array([econ.servicing_cost_per_month[c] for c in self.channel_names])
+        per_10k = np.array([econ.transaction_cost_per_10k[c] for c in self.channel_names])
+        servicing_each = servicing[pop.channel] * customers
+        transaction_each = inflow / 10_000.0 * per_10k[pop.channel]
+        acquisition_each = acquired * econ.acquisition_cost
+        pop.revenue_month = interest + fees
+        pop.cost_month = servicing_each + transaction_each + acquisition_each
+        led.book("revenue", "interest_margin", float(interest.sum()))
+        led.book("revenue", "fees", float(fees.sum()))
+        n = len(self.channel_names)
+        by_channel = {
+            "servicing": np.bincount(pop.channel, weights=servicing_each, minlength=n),
+            "transaction": np.bincount(pop.channel, weights=transaction_each, minlength=n),
+        }
+        for kind, amounts in by_channel.items():
+            for c, name in enumerate(self.channel_names):
+                led.book("cost", f"{kind}_{name}", float(amounts[c]))
+        led.book("cost", "acquisition", float(acquisition_each.sum()))
 
     def _maybe_compact(self) -> None:
         pop = self.population
@@ -272,63 +311,8 @@ class LifecycleModel(mesa.Model):
             pop.keep(~absorbed)
 
     # ----------------------------------------------------------------- data
-    def _ledger_columns(self) -> list[str]:
-        cols = ["revenue_interest_margin", "revenue_fees"]
-        cols += [f"cost_servicing_{c}" for c in self.channel_names]
-        cols += [f"cost_transaction_{c}" for c in self.channel_names]
-        cols += ["cost_acquisition"] + [f"cost_strategy_{s.name}" for s in self.strategies]
-        return cols
-
-    def _metric_names(self) -> list[str]:
-        names = ["month", "customers", "prospects", "initial_customers_active"]
-        names += [f"stage_{s}" for s in self.stage_names]
-        names += [f"segment_{s}" for s in SEGMENTS] + [f"tier_{t}" for t in self.tier_names]
-        names += [f"channel_{c}" for c in self.channel_names]
-        names += ["arrivals", "acquired", "churned", "lapsed", "tier_up", "tier_down",
-                  "private_banking_up", "private_banking_down", "private_banking_customers",
-                  "aum", "aum_market", "aum_net_flow", "aum_churned", "mean_satisfaction",
-                  "mean_share_of_wallet"]
-        names += [*self._ledger_columns(), "revenue", "cost", "profit"]
-        return names
-
-    def _reporters(self) -> dict[str, Any]:
-        return {name: (lambda m, n=name: m.metrics[n]) for name in self._metric_names()}
-
-    def _collect(self, flows: dict[str, Any]) -> None:
-        pop = self.population
-        cust = self.is_customer()
-        m: dict[str, float] = dict.fromkeys(self._metric_names(), 0.0)
-        m["month"] = self.month
-        m["customers"] = int(cust.sum())
-        m["prospects"] = int(self.is_prospect_stage[pop.stage].sum())
-        m["initial_customers_active"] = int((cust & pop.is_initial).sum())
-        stage_counts = np.bincount(pop.stage, minlength=len(self.stage_names))
-        stage_counts[self.is_absorbing_stage] = 0
-        for i, s in enumerate(self.stage_names):
-            m[f"stage_{s}"] = int(stage_counts[i])
-        seg_counts = np.bincount(pop.segment[cust], minlength=4)
-        tier_counts = np.bincount(pop.tier[cust], minlength=len(self.tier_names))
-        chan_counts = np.bincount(pop.channel[cust], minlength=len(self.channel_names))
-        m.update({f"segment_{s}": int(seg_counts[i]) for i, s in enumerate(SEGMENTS)})
-        m.update({f"tier_{t}": int(tier_counts[i]) for i, t in enumerate(self.tier_names)})
-        m.update({f"channel_{c}": int(chan_counts[i]) for i, c in enumerate(self.channel_names)})
-        m["churned"] = 0
-        m.update({k: v for k, v in flows.items() if k in m})
-        m["arrivals"] = self.tally["arrivals"] - getattr(self, "_arrivals_seen", 0)
-        self._arrivals_seen = self.tally["arrivals"]
-        m["private_banking_customers"] = int(
-            (cust & (pop.aum >= self.scenario.private_banking_threshold)).sum())
-        m["aum"] = float(pop.aum[cust].sum())
-        m["mean_satisfaction"] = float(pop.satisfaction[cust].mean()) if cust.any() else 0.0
-        m["mean_share_of_wallet"] = float(pop.share_of_wallet[cust].mean()) if cust.any() else 0.0
-        for (side, kind, owner), amount in self.ledger.close_month().items():
-            key = f"{side}_{kind}" if owner == "bank" else f"cost_strategy_{owner}"
-            m[key] = m.get(key, 0.0) + amount
-        ledger_cols = self._ledger_columns()
-        m["revenue"] = sum(m[c] for c in ledger_cols if c.startswith("revenue_"))
-        m["cost"] = sum(m[c] for c in ledger_cols if c.startswith("cost_"))
-        m["profit"] = m["revenue"] - m["cost"]
-        self.metrics = m
+    def _collect(self, flows: dict[str, float], customers: np.ndarray) -> None:
+        self.metrics = self.metrics_builder.collect(flows, customers)
         self.datacollector.collect(self)
 
     def monthly_frame(self) -> pd.DataFrame:
@@ -341,3 +325,9 @@ class LifecycleModel(mesa.Model):
         cols = self.population.columns()
         parts = [*self._archive, {k: cols[k] for k in ARCHIVED}]
         return pd.DataFrame({k: np.concatenate([p[k] for p in parts]) for k in ARCHIVED})
+
+
+def _pad(mask: np.ndarray, length: int) -> np.ndarray:
+    """Extend a row mask with ``False`` for rows appended since it was taken."""
+    return mask if len(mask) == length else np.concatenate(
+        [mask, np.zeros(length - len(mask), bool)])

@@ -249,7 +249,7 @@ def draw_customers(
             "products": products,
             "potential_value": zeros,
             "segment": np.full(n, -1),
-            "tier": zeros,
+            "tier": np.full(n, -1),
             "contacts": zeros,
             "wait_minutes": zeros,
             "complaints": zeros,

@@ -38,9 +38,11 @@ Count = Annotated[int, Strict()]
 
 #: Drivers that may shift a transition's log-odds (ARCHITECTURE decision 2).
 #: Each is centred so that zero means "typical": see :mod:`sim.lifecycle`.
-DRIVERS = ("satisfaction", "share_of_wallet", "price_gap", "contact", "wait", "complaints")
+DRIVERS = (
+    "satisfaction", "share_of_wallet", "price_gap", "contact", "wait", "complaints", "products"
+)
 DriverName = Literal[
-    "satisfaction", "share_of_wallet", "price_gap", "contact", "wait", "complaints"
+    "satisfaction", "share_of_wallet", "price_gap", "contact", "wait", "complaints", "products"
 ]
 SEGMENT_NAMES = ("A", "B", "C", "D")
 
@@ -180,6 +182,9 @@ class ActivityDist(_Section):
 
     base_per_month: NonNegative
     digital_effect: float = 0.0
+    payment_share: Probability = Field(
+        0.5, description="share of transactions that are payments (for labels, DOMAIN §6)"
+    )
 
 
 class Population(_Section):

@@ -8,7 +8,17 @@ imports the simulator (``sim``): a strategy acts on the population handed to it.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from strategies import registry
 from strategies.base import Strategy
 
 __all__ = ["Strategy", "registry"]
+
+# Built-in strategies: every module here but the base and the registry
+# defines one and registers it on import.
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name not in ("base", "registry"):
+        importlib.import_module(f"{__name__}.{_module.name}")
+

@@ -26,6 +26,10 @@ def register(cls: type[Strategy]) -> type[Strategy]:
     """Class decorator adding a strategy to the registry; duplicate names are an error."""
     if not cls.name:
         raise TypeError(f"{cls.__qualname__} must set a non-empty 'name'")
+    module = cls.__module__
+    if module.startswith("strategies.") and module.rsplit(".", 1)[-1] != cls.name:
+        raise ValueError(f"built-in strategy {cls.__qualname__} must be named after its module "
+                         f"({module.rsplit('.', 1)[-1]!r}), not {cls.name!r}")
     if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
         raise ValueError(f"strategy name {cls.name!r} is already registered")
     _REGISTRY[cls.name] = cls

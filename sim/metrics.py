@@ -1,0 +1,95 @@
+"""One row of tidy monthly metrics per model step, for Mesa's ``DataCollector``.
+
+The set of columns is fixed when the model is built (stages, segments,
+tiers, channels, labels, ledger kinds and the strategies switched on), so
+every row of ``monthly.parquet`` has the same columns.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.dynamics import SEGMENTS
+from sim.strategy_runtime import strategy_metric_names
+
+if TYPE_CHECKING:
+    from sim.model import LifecycleModel
+
+__all__ = ["MonthlyMetrics"]
+
+FLOWS = ("arrivals", "acquired", "churned", "lapsed", "tier_up", "tier_down",
+         "private_banking_up", "private_banking_down")
+
+
+class MonthlyMetrics:
+    """Builds the monthly metric row of one model."""
+
+    def __init__(self, model: LifecycleModel) -> None:
+        self.model = model
+        self._arrivals_seen = 0
+        names = ["month", "customers", "prospects", "initial_customers_active"]
+        names += [f"stage_{s}" for s in model.stage_names]
+        names += [f"segment_{s}" for s in SEGMENTS]
+        names += [f"tier_{t}" for t in model.tier_names]
+        names += [f"channel_{c}" for c in model.channel_names]
+        names += [f"label_{label}" for label in model.labels]
+        names += [*FLOWS, "private_banking_customers", "aum", "aum_market", "aum_net_flow",
+                  "aum_churned", "mean_satisfaction", "mean_share_of_wallet", "contacts"]
+        self.ledger_columns = ["revenue_interest_margin", "revenue_fees"]
+        self.ledger_columns += [f"cost_{kind}_{c}" for kind in ("servicing", "transaction")
+                                for c in model.channel_names]
+        self.ledger_columns.append("cost_acquisition")
+        self.strategy_columns = [
+            col for s in model.strategies for col in strategy_metric_names(s.name, s.cost_kinds)
+        ]
+        self.names = [*names, *self.ledger_columns, *self.strategy_columns,
+                      "strategy_cost_total", "revenue", "cost", "profit"]
+
+    def reporters(self) -> dict[str, Any]:
+        """Model reporters for ``mesa.DataCollector``: one per metric."""
+        return {name: (lambda m, n=name: m.metrics[n]) for name in self.names}
+
+    def collect(self, flows: dict[str, float], customers: np.ndarray) -> dict[str, float]:
+        """Return this month's metrics (and close the ledger's month)."""
+        model, pop = self.model, self.model.population
+        m: dict[str, float] = dict.fromkeys(self.names, 0.0)
+        m["month"] = model.month
+        m["customers"] = int(customers.sum())
+        m["prospects"] = int(model.is_prospect_stage[pop.stage].sum())
+        m["initial_customers_active"] = int((customers & pop.is_initial).sum())
+        stage_counts = np.bincount(pop.stage, minlength=len(model.stage_names))
+        stage_counts[model.is_absorbing_stage] = 0
+        m.update({f"stage_{s}": int(stage_counts[i]) for i, s in enumerate(model.stage_names)})
+        for prefix, codes, names in (("segment", pop.segment, SEGMENTS),
+                                     ("tier", pop.tier, model.tier_names),
+                                     ("channel", pop.channel, model.channel_names)):
+            counts = np.bincount(codes[customers], minlength=len(names))
+            m.update({f"{prefix}_{n}": int(counts[i]) for i, n in enumerate(names)})
+        for label in model.labels:
+            m[f"label_{label}"] = int(getattr(pop, label).sum())
+        m.update({k: v for k, v in flows.items() if k in m})
+        m["arrivals"] = model.tally["arrivals"] - self._arrivals_seen
+        self._arrivals_seen = model.tally["arrivals"]
+        threshold = model.scenario.private_banking_threshold
+        m["private_banking_customers"] = int((customers & (pop.aum >= threshold)).sum())
+        m["aum"] = float(pop.aum @ customers)
+        n = max(int(customers.sum()), 1)
+        m["mean_satisfaction"] = float(pop.satisfaction @ customers) / n
+        m["mean_share_of_wallet"] = float(pop.share_of_wallet @ customers) / n
+        m["contacts"] = float(pop.contacts @ customers)
+        for s in model.strategies:
+            m.update(s.metrics(model, customers))
+        for (side, kind, owner), amount in model.ledger.close_month().items():
+            if owner == "bank":
+                m[f"{side}_{kind}"] += amount
+            else:
+                m[f"cost_strategy_{owner}"] += amount
+                m[f"strategy_{owner}_cost_{kind}"] += amount
+        m["strategy_cost_total"] = sum(m[f"cost_strategy_{s.name}"] for s in model.strategies)
+        m["revenue"] = sum(m[c] for c in self.ledger_columns if c.startswith("revenue_"))
+        m["cost"] = m["strategy_cost_total"] + sum(
+            m[c] for c in self.ledger_columns if c.startswith("cost_"))
+        m["profit"] = m["revenue"] - m["cost"]
+        return m

@@ -1,0 +1,306 @@
+"""What the model does around a strategy: targeting, hold-outs, budgets, staff and uplift.
+
+A strategy plugin (``strategies/``) only decides what to do to the customers
+it is given. Everything common lives here, once:
+
+* **Targeting** — the scenario's ``target:`` (stages, segments, tiers, labels,
+  channels, a ``where`` expression) becomes a mask of live customers, minus
+  those the D-class abandonment opted out of marketing (DOMAIN §2).
+* **Hold-out control group** — a fixed share of targeted customers, chosen by
+  a keyed draw on the customer id (so membership never changes), is never
+  treated. Both groups form the strategy's cohort from the month they are
+  first targeted; their retention, AUM, revenue and costs are tallied every
+  month, which gives the uplift (treated minus control) inside one run.
+* **Budgets** — :meth:`StrategyContext.fund` serves wanted customers in the
+  budget's priority order until the monthly or total budget runs out, and
+  books the cost in the ledger under the strategy's name and the cost kind.
+* **Staff** — contacts that need relationship-manager time draw on the
+  scenario's monthly RM hours, shared by all strategies in list order
+  (until the channels model serves them); under-delivery is counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.dynamics import SEGMENTS
+from sim.schema import StrategySpec
+from sim.streams import keyed_uniform
+from strategies import registry
+
+if TYPE_CHECKING:
+    from sim.model import LifecycleModel
+
+__all__ = ["StrategyContext", "StrategyRuntime", "strategy_metric_names"]
+
+#: Cohort codes in a strategy's ``cohort_<name>`` column.
+NOT_TARGETED, TREATED, CONTROL = 0, 1, 2
+_GROUPS = ("treated", "control")
+_UPLIFT = ("n", "active", "aum", "revenue", "cost")
+
+
+def strategy_metric_names(name: str, cost_kinds: tuple[str, ...]) -> list[str]:
+    """Monthly metric columns a strategy contributes."""
+    names = [f"cost_strategy_{name}"]
+    names += [f"strategy_{name}_cost_{kind}" for kind in cost_kinds]
+    names += [f"strategy_{name}_{k}" for k in ("targeted", "holdout", "treated", "funded",
+                                               "contacts_requested", "contacts_delivered")]
+    names += [f"uplift_{name}_{q}_{g}" for q in _UPLIFT for g in _GROUPS]
+    return names
+
+
+class StrategyRuntime:
+    """One switched-on strategy inside one model: its plugin, cohort and budget state."""
+
+    def __init__(self, spec: StrategySpec, index: int, model: LifecycleModel) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.source = 2 + index  # id source code of prospects it adds (sim.streams)
+        self.strategy = registry.build(spec.name, dict(spec.params))
+        self.cost_kinds: tuple[str, ...] = tuple(getattr(self.strategy, "cost_kinds", ()))
+        scenario = model.scenario
+        self.where = scenario.expression(spec.target.where) if spec.target.where else None
+        cats = scenario.categories()
+        t = spec.target
+        self._luts = {
+            "stage": _lut(cats["stage"], t.stages),
+            "segment": _lut(("none", *SEGMENTS), t.segments),
+            "tier": _lut(("none", *cats["tier"]), t.tiers),
+            "channel": _lut(cats["channel"], t.channels),
+        }
+        self.cohort_column = f"cohort_{self.name}"
+        model.population.add_column(self.cohort_column, np.int8, NOT_TARGETED)
+        self.spent_total = 0.0
+        self.cohort_sizes = {TREATED: 0, CONTROL: 0}
+        self.month_counts: dict[str, float] = {}
+
+    def target_mask(self, model: LifecycleModel, customers: np.ndarray) -> np.ndarray:
+        """Customers matching the target this month (hold-out included)."""
+        pop = model.population
+        mask = customers.copy()
+        for column, lut in self._luts.items():
+            if lut is not None:
+                codes = getattr(pop, column)
+                mask &= lut[codes + 1] if column in ("segment", "tier") else lut[codes]
+        for label in self.spec.target.labels or []:
+            mask &= getattr(pop, label)
+        if self.where is not None:
+            mask &= np.asarray(self.where.evaluate(pop.columns(), len(pop)), bool)
+        if getattr(self.strategy, "respects_opt_out", True):
+            mask &= ~pop.marketing_opt_out
+        return mask
+
+    def act(self, model: LifecycleModel, customers: np.ndarray) -> None:
+        """Target, assign newcomers to treated or control, and let the strategy act."""
+        pop = model.population
+        targeted = self.target_mask(model, customers)
+        draw = keyed_uniform(model.seed_value, model.replication, f"holdout/{self.name}", 0,
+                             pop.id)
+        holdout = targeted & (draw < self.spec.holdout)
+        cohort = getattr(pop, self.cohort_column)
+        newcomers = targeted & (cohort == NOT_TARGETED)
+        cohort[newcomers & ~holdout] = TREATED
+        cohort[newcomers & holdout] = CONTROL
+        self.cohort_sizes[TREATED] += int((newcomers & ~holdout).sum())
+        self.cohort_sizes[CONTROL] += int((newcomers & holdout).sum())
+        treated = targeted & ~holdout
+        self.month_counts = dict.fromkeys(("funded", "contacts_requested",
+                                           "contacts_delivered"), 0.0)
+        self.month_counts.update(targeted=float(targeted.sum()), holdout=float(holdout.sum()),
+                                 treated=float(treated.sum()))
+        self.spent_month = 0.0
+        self.strategy.apply(StrategyContext(model, self, treated))
+
+    def remaining(self) -> float:
+        """Budget left this month, in CNY (``inf`` when unlimited)."""
+        b = self.spec.budget
+        left = np.inf
+        if b.monthly is not None:
+            left = min(left, b.monthly - self.spent_month)
+        if b.total is not None:
+            left = min(left, b.total - self.spent_total)
+        return max(float(left), 0.0)
+
+    def charge(self, model: LifecycleModel, kind: str, amount: float) -> None:
+        """Book ``amount`` CNY of cost under this strategy and ``kind``."""
+        if kind not in self.cost_kinds:
+            raise ValueError(f"strategy {self.name!r} booked undeclared cost kind {kind!r}; "
+                             f"declare it in cost_kinds {self.cost_kinds}")
+        if amount > 0:
+            model.ledger.book("cost", kind, amount, owner=self.name)
+            self.spent_month += amount
+            self.spent_total += amount
+
+    def metrics(self, model: LifecycleModel, customers: np.ndarray) -> dict[str, float]:
+        """This month's counts and the cohort tallies for uplift."""
+        pop = model.population
+        out = {f"strategy_{self.name}_{k}": v for k, v in self.month_counts.items()}
+        cohort = getattr(pop, self.cohort_column)
+        for code, group in ((TREATED, "treated"), (CONTROL, "control")):
+            member = cohort == code
+            live = member & customers
+            out[f"uplift_{self.name}_n_{group}"] = self.cohort_sizes[code]
+            out[f"uplift_{self.name}_active_{group}"] = int(live.sum())
+            out[f"uplift_{self.name}_aum_{group}"] = float(pop.aum @ live)
+            out[f"uplift_{self.name}_revenue_{group}"] = float(pop.revenue_month @ member)
+            out[f"uplift_{self.name}_cost_{group}"] = float(pop.cost_month @ member)
+        return out
+
+
+def _lut(names: tuple[str, ...], chosen: Sequence[str] | None) -> np.ndarray | None:
+    """Boolean look-up table over category codes (shifted by one where -1 means none)."""
+    if chosen is None:
+        return None
+    return np.array([n in chosen for n in names])
+
+
+class StrategyContext:
+    """What a strategy sees in one month (duck-typed: strategies never import ``sim``).
+
+    Attributes:
+        name: The strategy's registered name.
+        month: The simulated month.
+        population: The vectorised customers (arrays; changes are real).
+        scenario: The validated scenario (read-only).
+        targets: Customers this strategy may treat this month: targeted, not
+            in its hold-out, not opted out of marketing.
+        customers: All live customers.
+        price_gap_points: Competitor yield minus ours, in percentage points.
+    """
+
+    def __init__(self, model: LifecycleModel, runtime: StrategyRuntime, targets: np.ndarray):
+        self._model = model
+        self._runtime = runtime
+        self.name = runtime.name
+        self.month = model.month
+        self.population = model.population
+        self.scenario = model.scenario
+        self.targets = targets
+        self.customers = model.is_customer()
+        self.price_gap_points = 100.0 * (
+            model.scenario.market.competitor_yield - model.scenario.market.bank_yield
+        )
+
+    # -- codes of categorical columns
+    def stage_code(self, name: str) -> int:
+        """Code of a stage in the ``stage`` column."""
+        return self._model.stage_names.index(name)
+
+    def segment_code(self, name: str) -> int:
+        """Code of a segment (A-D) in the ``segment`` column."""
+        return SEGMENTS.index(name)
+
+    def channel_code(self, name: str) -> int:
+        """Code of a channel in the ``channel`` column, or -1 if the scenario lacks it."""
+        names = self._model.channel_names
+        return names.index(name) if name in names else -1
+
+    def tier_code(self, name: str) -> int:
+        """Code of an AUM tier in the ``tier`` column."""
+        return self._model.tier_names.index(name)
+
+    # -- randomness
+    def uniform(self, purpose: str = "") -> np.ndarray:
+        """One U(0, 1) draw per row, keyed by customer id, month and this strategy."""
+        return self._model.keyed_uniform(f"strategy/{self.name}/{purpose}")
+
+    def normal(self, purpose: str = "") -> np.ndarray:
+        """One N(0, 1) draw per row, keyed by customer id, month and this strategy."""
+        return self._model.keyed_normal(f"strategy/{self.name}/{purpose}")
+
+    # -- money
+    def fund(self, kind: str, wanted: np.ndarray, cost_each: np.ndarray | float) -> np.ndarray:
+        """Pay for the wanted customers the budget allows, in the budget's priority order.
+
+        Args:
+            kind: Cost kind, one of the strategy's ``cost_kinds``.
+            wanted: Boolean mask of rows the strategy wants to pay for.
+            cost_each: Cost per row in CNY (scalar or array over all rows).
+
+        Returns:
+            Boolean mask of the rows paid for; the cost is booked.
+        """
+        rows = np.flatnonzero(wanted)
+        costs = np.broadcast_to(np.asarray(cost_each, float), wanted.shape)[rows]
+        left = self._runtime.remaining()
+        if costs.sum() > left:
+            rows, costs = self._in_priority(rows, costs)
+            rows = rows[np.cumsum(costs) <= left + 1e-9]
+            costs = costs[: len(rows)]
+        funded = np.zeros(wanted.shape, bool)
+        funded[rows] = True
+        self._runtime.charge(self._model, kind, float(costs.sum()))
+        self._runtime.month_counts["funded"] += len(rows)
+        return funded
+
+    def spend(self, kind: str, amount: float) -> float:
+        """Spend a lump sum (an event, a campaign) within the budget; returns what was spent."""
+        amount = min(float(amount), self._runtime.remaining())
+        self._runtime.charge(self._model, kind, amount)
+        return amount
+
+    def _in_priority(self, rows: np.ndarray, costs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pop = self.population
+        key = {
+            "highest_value": lambda: -pop.aum[rows],
+            "lowest_value": lambda: pop.aum[rows],
+            "random": lambda: self.uniform("priority")[rows],
+            "least_satisfied": lambda: pop.satisfaction[rows],
+        }[self._runtime.spec.budget.priority]()
+        order = np.argsort(key, kind="stable")
+        return rows[order], costs[order]
+
+    # -- staff and contacts
+    def staff(self, wanted: np.ndarray, minutes_each: float, contacts_each: float = 1.0
+              ) -> np.ndarray:
+        """Give wanted customers relationship-manager time while the month's hours last.
+
+        Customers are served in the budget's priority order. Returns the mask
+        of customers whose contacts were delivered; requested and delivered
+        contacts are counted for the summary.
+        """
+        rows = np.flatnonzero(wanted)
+        counts = self._runtime.month_counts
+        counts["contacts_requested"] += contacts_each * len(rows)
+        if minutes_each > 0:
+            capacity = int(self._model.staff_minutes_left // minutes_each)
+            if capacity < len(rows):
+                rows, _ = self._in_priority(rows, np.zeros(len(rows)))
+                rows = rows[:capacity]
+            self._model.staff_minutes_left -= minutes_each * len(rows)
+        counts["contacts_delivered"] += contacts_each * len(rows)
+        delivered = np.zeros(wanted.shape, bool)
+        delivered[rows] = True
+        return delivered
+
+    def count_contacts(self, requested: float, delivered: float) -> None:
+        """Record contacts that need no staff time (SMS, push) for the summary."""
+        self._runtime.month_counts["contacts_requested"] += requested
+        self._runtime.month_counts["contacts_delivered"] += delivered
+
+    # -- per-customer memory
+    def state(self, name: str, dtype: Any = np.float64, fill: Any = 0) -> np.ndarray:
+        """A per-customer column of this strategy's own (e.g. month of last voucher).
+
+        Created with ``fill`` on first use; it follows the customers through
+        appends and compaction like every other column.
+        """
+        column = f"{self.name}__{name}"
+        if column not in self.population.columns():
+            self.population.add_column(column, dtype, fill)
+        return getattr(self.population, column)
+
+    def stage_wallet_share(self) -> np.ndarray:
+        """Each row's stage multiplier of its wallet propensity (DOMAIN §1)."""
+        return self._model.wallet_share_by_stage[self.population.stage]
+
+    # -- prospects
+    def add_prospects(self, count: int) -> None:
+        """Bring ``count`` new prospects into the prospect stage (e.g. referrals)."""
+        self._model.add_prospects(int(count), source=self._runtime.source, purpose=self.name)
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"StrategyContext has no attribute {name!r}")

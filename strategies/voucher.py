@@ -1,0 +1,78 @@
+"""Threshold vouchers: "invest 100,000 more, get 500 off" (DOMAIN §2, class B).
+
+B-class customers hold most of their wealth at other banks and are price
+sensitive; A bank proposed targeted investment vouchers to pull that money
+over. Each month a targeted customer with at least ``threshold`` CNY held
+elsewhere redeems with probability ``base_redemption × price_sensitivity``
+(so money elsewhere and price sensitivity both matter). Redeeming moves
+``threshold`` CNY into the bank — share of wallet and wallet propensity rise
+— and lifts satisfaction a little. The face value is paid only on
+redemption, within the budget; a customer can redeem once per
+``cooldown_months``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from strategies.base import Strategy
+from strategies.registry import register
+
+
+@register
+class Voucher(Strategy):
+    """Threshold investment vouchers for price-sensitive customers with money elsewhere.
+
+    Args:
+        threshold: New money a customer must invest, CNY (DOMAIN §2: 100,000).
+        face_value: Voucher value paid on redemption, CNY (DOMAIN §2: 500).
+        base_redemption: Monthly redemption probability of a fully price-sensitive
+            eligible customer (default 0.10, a modelling assumption).
+        cooldown_months: Months before the same customer can redeem again (default 12).
+        satisfaction_bump: Lasting rise of the customer's baseline satisfaction
+            on redemption (default 0.02, an assumption).
+    """
+
+    name = "voucher"
+    cost_kinds: ClassVar[tuple[str, ...]] = ("voucher",)
+
+    def __init__(
+        self,
+        *,
+        threshold: float = 100_000.0,
+        face_value: float = 500.0,
+        base_redemption: float = 0.10,
+        cooldown_months: int = 12,
+        satisfaction_bump: float = 0.02,
+    ) -> None:
+        if threshold <= 0 or face_value < 0 or cooldown_months < 0:
+            raise ValueError("threshold must be > 0, face_value and cooldown_months >= 0")
+        if not 0 <= base_redemption <= 1:
+            raise ValueError(f"base_redemption must be a probability, got {base_redemption}")
+        self.threshold = threshold
+        self.face_value = face_value
+        self.base_redemption = base_redemption
+        self.cooldown_months = cooldown_months
+        self.satisfaction_bump = satisfaction_bump
+
+    def apply(self, ctx: Any) -> None:
+        """Offer vouchers to the targets; pay and move money for those who redeem."""
+        pop = ctx.population
+        last = ctx.state("last_redeemed", np.int16, -10_000)
+        elsewhere = pop.total_wealth - pop.aum
+        eligible = (ctx.targets & (elsewhere >= self.threshold)
+                    & (ctx.month - last >= self.cooldown_months))
+        chance = self.base_redemption * pop.price_sensitivity
+        redeem = eligible & (ctx.uniform("redeem") < chance)
+        paid = ctx.fund("voucher", redeem, self.face_value)
+        moved = self.threshold / pop.total_wealth[paid]
+        pop.share_of_wallet[paid] = np.minimum(pop.share_of_wallet[paid] + moved, 1.0)
+        stage_share = np.maximum(ctx.stage_wallet_share()[paid], 0.1)
+        pop.wallet_propensity[paid] = np.minimum(
+            pop.wallet_propensity[paid] + moved / stage_share, 1.0)
+        pop.aum[paid] = pop.total_wealth[paid] * pop.share_of_wallet[paid]
+        pop.satisfaction_base[paid] = np.minimum(
+            pop.satisfaction_base[paid] + self.satisfaction_bump, 1.0)
+        last[paid] = ctx.month

@@ -51,12 +51,59 @@ def per_replication(monthly: pd.DataFrame) -> pd.DataFrame:
         row["customers_end"] = f.loc[end, "customers"]
         row["aum_end"] = f.loc[end, "aum"]
         for col in f.columns:
-            if col.startswith(("stage_", "segment_", "tier_", "channel_")):
+            if col.startswith(("stage_", "segment_", "tier_", "channel_", "label_")):
                 row[f"{col}_end"] = f.loc[end, col]
-            if col.startswith(("revenue", "cost", "profit")):
+            if col.startswith(("revenue", "cost", "profit", "strategy_cost_total")):
                 row[col] = flows[col].sum()
+        for name in strategy_names(f.columns):
+            row.update(strategy_figures(name, f.loc[end], flows))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def strategy_names(columns: pd.Index) -> list[str]:
+    """Strategies present in a monthly frame (from their cost columns)."""
+    return [c.removeprefix("cost_strategy_") for c in columns if c.startswith("cost_strategy_")]
+
+
+def strategy_figures(name: str, last: pd.Series, flows: pd.DataFrame) -> dict[str, float]:
+    """Cost, contacts, and hold-out uplift of one strategy in one replication.
+
+    The cohort is every customer the strategy ever targeted; the hold-out
+    (control) share of it was never treated. Per-customer figures divide by
+    the cohort sizes, churned members included. Incremental revenue and
+    profit scale the per-customer difference to the treated cohort; profit
+    subtracts the bank's own costs on those customers and the strategy's
+    whole cost. ROI = incremental profit / strategy cost.
+    """
+    p = f"strategy_{name}"
+    u = f"uplift_{name}"
+    cost = flows[f"cost_strategy_{name}"].sum()
+    out = {
+        f"{p}_cost": cost,
+        f"{p}_contacts_requested": flows[f"{p}_contacts_requested"].sum(),
+        f"{p}_contacts_delivered": flows[f"{p}_contacts_delivered"].sum(),
+        f"{p}_customers_treated": last[f"{u}_n_treated"],
+        f"{p}_customers_control": last[f"{u}_n_control"],
+    }
+    n_t, n_c = last[f"{u}_n_treated"], last[f"{u}_n_control"]
+    if n_t > 0 and n_c > 0:
+        revenue = (flows[f"{u}_revenue_treated"].sum() / n_t
+                   - flows[f"{u}_revenue_control"].sum() / n_c)
+        bank_cost = (flows[f"{u}_cost_treated"].sum() / n_t
+                     - flows[f"{u}_cost_control"].sum() / n_c)
+        profit = (revenue - bank_cost) * n_t - cost
+        out.update({
+            f"{p}_uplift_retention": last[f"{u}_active_treated"] / n_t
+            - last[f"{u}_active_control"] / n_c,
+            f"{p}_uplift_aum_per_customer": last[f"{u}_aum_treated"] / n_t
+            - last[f"{u}_aum_control"] / n_c,
+            f"{p}_uplift_profit_per_customer": profit / n_t,
+            f"{p}_incremental_revenue": revenue * n_t,
+            f"{p}_incremental_profit": profit,
+            f"{p}_roi": profit / cost if cost > 0 else np.nan,
+        })
+    return out
 
 
 def summarise(monthly: pd.DataFrame) -> pd.DataFrame:

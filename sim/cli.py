@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
+import numpy as np
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -134,8 +135,47 @@ def _headline(console: Console, summary: object, run_dir: Path) -> None:
         interval = "" if n < 2 else f"{fmt.format(low)} … {fmt.format(high)}"
         table.add_row(label, fmt.format(mean), interval)
     console.print(table)
+    _strategy_table(console, summary, n)
     # soft_wrap: a long path stays on one line (copyable); escape: "[x]" in it is not markup
     console.print(f"results written to [bold]{escape(str(run_dir))}[/bold]", soft_wrap=True)
+
+
+STRATEGY_COLUMNS = (
+    ("cost", "cost m", "{:,.2f}", 1e-6),
+    ("incremental_profit", "Δprofit m", "{:,.2f}", 1e-6),
+    ("roi", "ROI", "{:.2f}", 1.0),
+    ("uplift_retention", "Δretained", "{:+.1%}", 1.0),
+    ("uplift_aum_per_customer", "ΔAUM/cust", "{:+,.0f}", 1.0),
+    ("contacts_delivered", "contacts", "{:,.0f}", 1.0),
+)
+
+
+def _strategy_table(console: Console, summary: Any, n: int) -> None:
+    """Per-strategy cost and hold-out uplift (treated minus control), mean and 95% interval."""
+    names = [m.removeprefix("strategy_").removesuffix("_cost") for m in summary.index
+             if m.startswith("strategy_") and m.endswith("_cost") and m.count("_") >= 2]
+    if not names:
+        return
+    table = Table(title="strategies: cost and uplift over the hold-out (treated − control; CNY)")
+    table.add_column("strategy")
+    for _, label, _, _ in STRATEGY_COLUMNS:
+        table.add_column(label, justify="right")
+    for name in names:
+        cells = []
+        for key, _, fmt, scale in STRATEGY_COLUMNS:
+            metric = f"strategy_{name}_{key}"
+            if metric not in summary.index or np.isnan(summary.loc[metric, "mean"]):
+                cells.append("n/a")
+                continue
+            mean = fmt.format(scale * summary.loc[metric, "mean"])
+            if n > 1 and key not in ("cost", "contacts_delivered"):
+                low, high = (scale * summary.loc[metric, c] for c in ("ci95_low", "ci95_high"))
+                mean += f"\n[dim]{fmt.format(low)} … {fmt.format(high)}[/dim]"
+            cells.append(mean)
+        table.add_row(name, *cells)
+    console.print(table)
+    if any(f"strategy_{s}_uplift_retention" not in summary.index for s in names):
+        console.print("[dim]n/a: no hold-out, so no uplift; set holdout: 0.1 to measure it[/dim]")
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -1,0 +1,88 @@
+"""Expressions for labels and targeting: right answers, and no way to run code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.expressions import Expression, ExpressionError
+
+COLUMNS = {
+    "age": np.array([25.0, 45.0, 70.0]),
+    "aum": np.array([10_000.0, 300_000.0, 7_000_000.0]),
+    "channel": np.array([0, 2, 2]),
+    "segment": np.array([0, 1, 3]),
+    "payments_ytd": np.array([5, 1, 0]),
+}
+CATEGORIES = {"channel": ("online", "self_service", "branch"), "segment": ("A", "B", "C", "D")}
+
+
+def ev(text: str) -> list[bool]:
+    expr = Expression(text, frozenset(COLUMNS) | {"mobile_spender"}, CATEGORIES)
+    return np.asarray(expr.evaluate(COLUMNS, 3)).tolist()
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("age < 40", [True, False, False]),
+    ("channel == 'online' and payments_ytd >= 4", [True, False, False]),
+    ("segment in ['B', 'D']", [False, True, True]),
+    ("not (segment == 'A') or age > 60", [False, True, True]),
+    ("'branch' == channel", [False, True, True]),
+    ("50000 <= aum < 6000000", [False, True, False]),
+    ("log10(aum) > 6", [False, False, True]),
+    ("aum / 1000 - age * 2 > 0", [False, True, True]),
+    ("segment not in ['A']", [False, True, True]),
+])
+def test_evaluates_over_arrays(text: str, expected: list[bool]) -> None:
+    assert ev(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "__import__('os').system('echo pwned')",
+    "age.__class__",
+    "COLUMNS['age']",
+    "(lambda: 1)()",
+    "open('x')",
+    "[a for a in age]",
+    "age if age else 1",
+    "None == age",
+])
+def test_refuses_anything_that_could_run_code(text: str) -> None:
+    with pytest.raises(ExpressionError):
+        Expression(text, frozenset(COLUMNS), CATEGORIES)
+
+
+def test_unknown_name_and_category_are_clear() -> None:
+    with pytest.raises(ExpressionError, match="unknown name 'agee'"):
+        Expression("agee > 1", frozenset(COLUMNS), CATEGORIES)
+    with pytest.raises(ExpressionError, match="has no category 'mobile'"):
+        ev("channel == 'mobile'")
+    with pytest.raises(ExpressionError, match="cannot parse"):
+        Expression("age >", frozenset(COLUMNS), CATEGORIES)
+
+
+def test_label_in_a_scenario_counts_mobile_spenders() -> None:
+    from sim.model import LifecycleModel
+    from sim.scenario import load_scenario
+    from tests.sim.util import SCENARIOS
+
+    model = LifecycleModel(load_scenario(SCENARIOS / "baseline.yaml", [
+        "population.size=5000", "population.prospects=800",
+        "market.prospect_arrivals_per_month=80", "horizon_months=6"]))
+    for _ in range(6):
+        model.step()
+    pop = model.population
+    expected = model.is_customer() & (pop.channel == 0) & (pop.payments_ytd >= 4)
+    np.testing.assert_array_equal(pop.mobile_spender, expected)
+    assert model.monthly_frame().label_mobile_spender.iloc[-1] == expected.sum() > 0
+
+
+def test_bad_label_or_target_is_a_scenario_error() -> None:
+    from sim.scenario import ScenarioError, load_scenario
+    from tests.sim.util import SCENARIOS
+
+    with pytest.raises(ScenarioError, match=r"labels\.x: .*unknown name 'nope'"):
+        load_scenario(SCENARIOS / "baseline.yaml", ["labels.x=nope > 1"])
+    with pytest.raises(ScenarioError, match=r"target\.where"):
+        load_scenario(SCENARIOS / "baseline.yaml",
+                      ["strategies=[{name: voucher, target: {where: 'age.real > 1'}}]"])

@@ -1,0 +1,115 @@
+"""Abandon active marketing to the D class; move its service off the branch (DOMAIN §2).
+
+A bank's D-class customers ("general customers", 一般客户) look like the C
+class — older, inactive, at the branch counter — but hold little money, so
+their value is limited. A bank's prescription for them (DOMAIN §2) is to
+**abandon active marketing**: homogeneous push messages only, service moved
+online and to self-service, branch cost cut. DOMAIN §1 lists abandonment
+(放弃) among the four responses to decline, and DOMAIN §5 names the smart
+devices that divert low-value customers from staff.
+
+Each month this strategy, for its targets:
+
+* sets ``marketing_opt_out`` — the model's targeting then leaves these
+  customers out of every strategy that respects the opt-out. Strategies act
+  in the scenario's list order, so **list abandon_d before the other
+  strategies** for the opt-out to take effect in the same month; listed
+  after them it takes effect a month later. A customer this strategy opted
+  out who is no longer targeted (say, reclassified from D to C at the
+  quarterly review) is opted back in; opt-outs set by anything else are left
+  alone.
+* moves a share ``migration_rate`` of the targeted branch users to online
+  banking (digital adoption ≥ ``online_threshold``) or to self-service
+  devices (below it), paying a one-off ``migration_cost`` per customer
+  moved. A destination channel the scenario does not have is skipped: those
+  customers stay at the branch. Servicing then costs the scenario's per-channel
+  rate for the new channel (cheaper than the branch in the baseline).
+* lowers a moved customer's baseline satisfaction by ``satisfaction_penalty``:
+  the move is the bank's choice, not the customer's, so some D customers
+  decline and churn sooner — the price DOMAIN §2 accepts for the lower cost.
+
+The opt-out is free; only moves are paid, so a spent budget stops the moves
+but not the opt-out. Hold-out (control) customers are never opted out or moved.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+from strategies.base import Strategy
+from strategies.registry import register
+
+
+def _check(name: str, value: object, low: float, high: float = math.inf) -> None:
+    """Raise ValueError unless ``value`` is a real number in [low, high]."""
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value) or not low <= value <= high):
+        raise ValueError(f"{name} must be a number in [{low:g}, {high:g}], got {value!r}")
+
+
+@register
+class AbandonD(Strategy):
+    """Opt the targets out of marketing and move them from the branch to cheaper channels.
+
+    Args:
+        migration_rate: Share of the targeted branch users moved each month
+            (default 0.10, a modelling assumption: most of them moved within
+            a year). In [0, 1].
+        migration_cost: One-off cost per customer moved, CNY (default 20, a
+            modelling assumption: a notice and an app or card set-up; under
+            one month of the baseline's branch-minus-self-service servicing
+            cost, 30 − 12 = 18 CNY). ≥ 0.
+        satisfaction_penalty: Lasting fall of a moved customer's baseline
+            satisfaction (default 0.05 on the 0–1 scale, a modelling
+            assumption; DOMAIN §2 accepts some D-class attrition). In [0, 1].
+        online_threshold: Digital adoption from which a moved customer goes
+            online rather than to self-service devices (default 0.5, a
+            modelling assumption; DOMAIN §2: online suits the digital). In [0, 1].
+    """
+
+    name = "abandon_d"
+    cost_kinds: ClassVar[tuple[str, ...]] = ("migration",)
+    #: This strategy sets the opt-out, so it must still reach opted-out customers.
+    respects_opt_out: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        *,
+        migration_rate: float = 0.10,
+        migration_cost: float = 20.0,
+        satisfaction_penalty: float = 0.05,
+        online_threshold: float = 0.5,
+    ) -> None:
+        _check("migration_rate", migration_rate, 0.0, 1.0)
+        _check("migration_cost", migration_cost, 0.0)
+        _check("satisfaction_penalty", satisfaction_penalty, 0.0, 1.0)
+        _check("online_threshold", online_threshold, 0.0, 1.0)
+        self.migration_rate = migration_rate
+        self.migration_cost = migration_cost
+        self.satisfaction_penalty = satisfaction_penalty
+        self.online_threshold = online_threshold
+
+    def apply(self, ctx: Any) -> None:
+        """Opt the targets out of marketing; move some branch users online or to devices."""
+        pop = ctx.population
+        opted_by_us = ctx.state("opted_out", np.bool_, False)
+        released = opted_by_us & ~ctx.targets
+        pop.marketing_opt_out[released] = False
+        opted_by_us[released] = False
+        pop.marketing_opt_out[ctx.targets] = True
+        opted_by_us[ctx.targets] = True
+
+        branch = ctx.channel_code("branch")
+        if branch < 0:
+            return
+        destination = np.where(pop.digital_adoption >= self.online_threshold,
+                               ctx.channel_code("online"), ctx.channel_code("self_service"))
+        wanted = (ctx.targets & (pop.channel == branch) & (destination >= 0)
+                  & (ctx.uniform("migrate") < self.migration_rate))
+        moved = ctx.fund("migration", wanted, self.migration_cost)
+        pop.channel[moved] = destination[moved]
+        pop.satisfaction_base[moved] = np.maximum(
+            pop.satisfaction_base[moved] - self.satisfaction_penalty, 0.0)

@@ -1,0 +1,139 @@
+"""Abandoning the D class: opted out, moved off the branch, cheaper, a little less loyal."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.model import LifecycleModel
+from sim.scenario import ScenarioError, load_scenario
+from strategies.abandon_d import AbandonD
+from tests.sim.util import SCENARIOS
+
+PATH = SCENARIOS / "abandon_d.yaml"
+SMALL = ["population.size=10000", "population.prospects=1750",
+         "market.prospect_arrivals_per_month=158", "horizon_months=24"]
+D = 3  # segment code of the D class
+ABANDON_D = "{name: abandon_d, target: {segments: [D]}}"
+NO_SELF_SERVICE = ("population.channel_preference={online: {intercept: -3.55, digital: 2.6}, "
+                   "branch: {intercept: 0.0, age: 0.02}}")
+
+
+def build(*overrides: str) -> LifecycleModel:
+    return LifecycleModel(load_scenario(PATH, [*SMALL, *overrides]))
+
+
+def finish(model: LifecycleModel, months: int | None = None) -> pd.DataFrame:
+    for _ in range(months or model.scenario.horizon_months):
+        model.step()
+    return model.monthly_frame()
+
+
+def test_cuts_branch_cost_and_raises_d_churn_against_the_same_seed() -> None:
+    with_it, without = build("strategies.0.holdout=0"), build("strategies=[]")
+    d_class = with_it.population.id[with_it.is_customer() & (with_it.population.segment == D)]
+    df, df0 = finish(with_it), finish(without)
+
+    # seed 20201, 10,000 customers: branch servicing 70% of the no-strategy run by month 24
+    branch, branch0 = df.cost_servicing_branch.iloc[1:], df0.cost_servicing_branch.iloc[1:]
+    assert (branch < branch0).all()
+    assert branch.iloc[-1] < 0.8 * branch0.iloc[-1]
+    assert df.channel_branch.iloc[-1] < 0.8 * df0.channel_branch.iloc[-1]
+
+    def churned(model: LifecycleModel) -> int:
+        records = model.absorption_records()
+        return int((records.id.isin(d_class) & (records.absorbed_month >= 0)).sum())
+
+    # 602 vs 557 of 2,916 D-class customers churned within 24 months
+    assert churned(with_it) > 1.03 * churned(without)
+    np.testing.assert_allclose(df.cost_strategy_abandon_d, df.strategy_abandon_d_funded * 20.0)
+
+
+def test_moves_a_share_of_branch_users_online_or_to_devices_and_lowers_satisfaction() -> None:
+    model = build("strategies.0.holdout=0")
+    pop = model.population
+    branch, online = model.channel_names.index("branch"), model.channel_names.index("online")
+    at_branch = model.is_customer() & (pop.segment == D) & (pop.channel == branch)
+    base_before = pop.satisfaction_base.copy()
+    n = len(pop)
+    finish(model, 1)
+    pop = model.population
+    moved = at_branch & (pop.channel[:n] != branch)
+    share = moved.sum() / at_branch.sum()
+    sd = np.sqrt(0.1 * 0.9 / at_branch.sum())
+    assert abs(share - 0.10) < 4 * sd
+    assert ((pop.channel[:n] == online) == (pop.digital_adoption[:n] >= 0.5))[moved].all()
+    np.testing.assert_allclose(pop.satisfaction_base[:n][moved], base_before[moved] - 0.05)
+    np.testing.assert_array_equal(pop.satisfaction_base[:n][~moved], base_before[~moved])
+
+
+def test_a_missing_destination_channel_is_skipped() -> None:
+    model = build("strategies.0.holdout=0", "strategies.0.params.migration_rate=1",
+                  NO_SELF_SERVICE)
+    pop = model.population
+    branch = model.channel_names.index("branch")
+    at_branch = model.is_customer() & (pop.segment == D) & (pop.channel == branch)
+    low_digital = pop.digital_adoption < 0.5
+    n = len(pop)
+    finish(model, 1)
+    still = model.population.channel[:n] == branch
+    assert (at_branch & low_digital).sum() > 100 and still[at_branch & low_digital].all()
+    assert not still[at_branch & ~low_digital].any()  # rate 1: every digital one moved
+
+
+def test_opt_out_keeps_d_from_strategies_listed_after_it() -> None:
+    first = build(f"strategies=[{ABANDON_D}, {{name: voucher}}]")
+    finish(first, 1)
+    pop = first.population
+    opted = pop.marketing_opt_out
+    assert opted.sum() > 1000
+    assert (pop.cohort_voucher[opted] == 0).all()  # never targeted by the voucher
+
+    after = build(f"strategies=[{{name: voucher}}, {ABANDON_D}]")
+    finish(after, 1)
+    pop = after.population  # listed second, the opt-out comes a month late
+    assert (pop.cohort_voucher[pop.marketing_opt_out] != 0).all()
+
+
+def test_customers_leaving_the_d_class_are_opted_back_in() -> None:
+    model = build("strategies.0.holdout=0")
+    finish(model, 12)  # month 12 ends with a segment review
+    opted_ids = model.population.id[model.population.marketing_opt_out]
+    finish(model, 1)  # month 13 releases those no longer in class D
+    pop, live = model.population, model.is_customer()
+    assert (pop.segment[live & pop.marketing_opt_out] == D).all()
+    released = live & np.isin(pop.id, opted_ids) & ~pop.marketing_opt_out
+    assert released.sum() > 0 and (pop.segment[released] != D).all()
+
+
+def test_budget_is_never_exceeded() -> None:
+    df = finish(build("strategies.0.budget.monthly=2000", "strategies.0.budget.total=15000"))
+    cost = df.cost_strategy_abandon_d
+    assert (cost <= 2000 + 1e-6).all()
+    assert cost.sum() <= 15_000 + 1e-6
+    assert cost.max() == 2000 and cost.sum() == 15_000  # it binds (20 CNY a move)
+    # with the money gone, no one else is moved
+    used_up = cost.cumsum().shift(fill_value=0) >= 15_000 - 1e-6
+    assert used_up.any() and (df.strategy_abandon_d_funded[used_up] == 0).all()
+
+
+@pytest.mark.parametrize("params", [
+    {"migration_rate": 1.5}, {"migration_rate": -0.1}, {"migration_cost": -1.0},
+    {"satisfaction_penalty": 2.0}, {"online_threshold": float("nan")}, {"migration_rate": "high"},
+])
+def test_bad_parameters_are_refused(params: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match=next(iter(params))):
+        AbandonD(**params)
+
+
+def test_bad_parameters_fail_at_load_time() -> None:
+    with pytest.raises(ScenarioError, match=r"strategies\.0\.params.*migration_rate"):
+        load_scenario(PATH, ["strategies.0.params.migration_rate=3"])
+
+
+def test_defaults_and_parameters_stored_as_given() -> None:
+    assert AbandonD.respects_opt_out is False
+    params = {"migration_rate": 0.2, "migration_cost": 15, "satisfaction_penalty": 0.0,
+              "online_threshold": 0.6}
+    assert AbandonD(**params).get_params() == params

@@ -1,0 +1,234 @@
+"""Outreach: keeping in touch by phone, SMS, push and visits (DOMAIN §2, §3, §5).
+
+A relationship manager keeps a customer the way a gardener keeps a hedge:
+by regular, modest attention rather than one big effort. DOMAIN §3's
+maintenance standard for customers with 200k CNY or more at the bank is at
+least two contacts and four product SMS a month; DOMAIN §2 prescribes
+phone/SMS/push outreach for the C class and homogeneous push only for the
+D class. DOMAIN §5 names the channels: a phone call or a visit takes a
+relationship manager's (RM) time, an SMS or a push message does not.
+
+Each month every targeted customer is due ``contacts_per_month`` contacts by
+channel, overridden per A/B/C/D segment or AUM tier. A fractional rate is met
+on average (0.25 visits a month is one visit with probability 0.25). Calls
+and visits are delivered while the month's RM hours last; every contact is
+paid within the budget and booked under its channel. Delivered contacts add
+to the customer's ``contacts`` this month, which the lifecycle reads as
+log(1 + contacts): each extra contact helps less than the one before. Beyond
+``fatigue_threshold`` contacts in a month (from all strategies so far) each
+extra contact costs ``fatigue_penalty`` of satisfaction: outreach can annoy.
+
+The helpers below (:func:`deliver_contacts`, :func:`whole_counts`, the
+parameter checks) are shared by the other contact-making strategies
+(``tiered_service``, ``decline_response``, ``cross_sell``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from strategies.base import Strategy
+from strategies.registry import register
+
+__all__ = [
+    "CHANNELS",
+    "DEFAULT_COST_PER_CONTACT",
+    "DEFAULT_RM_MINUTES",
+    "RM_CHANNELS",
+    "Outreach",
+    "check_number",
+    "check_numbers",
+    "check_tiers",
+    "deliver_contacts",
+    "whole_counts",
+]
+
+#: Contact channels, in the order outreach serves them (DOMAIN §5).
+CHANNELS = ("phone", "sms", "push", "visit")
+#: Channels that take relationship-manager time (DOMAIN §5).
+RM_CHANNELS = ("phone", "visit")
+SEGMENTS = ("A", "B", "C", "D")
+
+#: DOMAIN §3: ≥ 2 contacts and ≥ 4 product SMS a month.
+DEFAULT_CONTACTS_PER_MONTH: Mapping[str, float] = {"phone": 2, "sms": 4, "push": 0, "visit": 0}
+#: CNY per contact; modelling assumptions (call-centre and SMS-gateway order of magnitude).
+DEFAULT_COST_PER_CONTACT: Mapping[str, float] = {
+    "phone": 5.0, "sms": 0.05, "push": 0.01, "visit": 100.0}
+#: RM minutes per contact; modelling assumptions.
+DEFAULT_RM_MINUTES: Mapping[str, float] = {"phone": 10.0, "visit": 60.0}
+
+
+@register
+class Outreach(Strategy):
+    """Contacts a month by channel, with RM capacity, budgets and contact fatigue.
+
+    Args:
+        contacts_per_month: Contacts a month per targeted customer by channel
+            (``phone``, ``sms``, ``push``, ``visit``); channels not listed get
+            none (default ``{phone: 2, sms: 4, push: 0, visit: 0}``, DOMAIN §3).
+        by_segment: Per A/B/C/D class, channel rates replacing the base plan for
+            the channels listed, e.g. ``{D: {phone: 0, push: 4}}`` (DOMAIN §2: D
+            gets push only). Default None: no overrides.
+        by_tier: Per AUM tier name of the scenario, channel rates as in
+            ``by_segment``; a tier override wins over a segment override
+            (default None; DOMAIN §3 standards are by tier).
+        cost_per_contact: CNY per delivered contact by channel; channels not
+            listed keep their default (default ``{phone: 5, sms: 0.05,
+            push: 0.01, visit: 100}``, modelling assumption).
+        rm_minutes_per_contact: RM minutes per phone call or visit; channels not
+            listed keep their default (default ``{phone: 10, visit: 60}``,
+            modelling assumption). SMS and push take no RM time.
+        fatigue_threshold: Contacts a month a customer takes without annoyance
+            (default 6 = DOMAIN §3's 2 contacts + 4 SMS).
+        fatigue_penalty: Satisfaction lost per contact beyond the threshold
+            (default 0.01, modelling assumption).
+    """
+
+    name = "outreach"
+    cost_kinds: ClassVar[tuple[str, ...]] = CHANNELS
+
+    def __init__(
+        self,
+        *,
+        contacts_per_month: Mapping[str, float] = DEFAULT_CONTACTS_PER_MONTH,
+        by_segment: Mapping[str, Mapping[str, float]] | None = None,
+        by_tier: Mapping[str, Mapping[str, float]] | None = None,
+        cost_per_contact: Mapping[str, float] = DEFAULT_COST_PER_CONTACT,
+        rm_minutes_per_contact: Mapping[str, float] = DEFAULT_RM_MINUTES,
+        fatigue_threshold: float = 6.0,
+        fatigue_penalty: float = 0.01,
+    ) -> None:
+        check_numbers("contacts_per_month", contacts_per_month, CHANNELS)
+        for param, overrides, keys in (("by_segment", by_segment, SEGMENTS),
+                                       ("by_tier", by_tier, None)):
+            if overrides is not None:
+                _check_mapping(param, overrides, keys)
+                for key, plan in overrides.items():
+                    check_numbers(f"{param}.{key}", plan, CHANNELS)
+        check_numbers("cost_per_contact", cost_per_contact, CHANNELS)
+        check_numbers("rm_minutes_per_contact", rm_minutes_per_contact, RM_CHANNELS)
+        check_number("fatigue_threshold", fatigue_threshold)
+        check_number("fatigue_penalty", fatigue_penalty, upper=1.0)
+        self.contacts_per_month = contacts_per_month
+        self.by_segment = by_segment
+        self.by_tier = by_tier
+        self.cost_per_contact = cost_per_contact
+        self.rm_minutes_per_contact = rm_minutes_per_contact
+        self.fatigue_threshold = fatigue_threshold
+        self.fatigue_penalty = fatigue_penalty
+
+    def apply(self, ctx: Any) -> None:
+        """Contact the targets by channel, within RM hours and budget; apply fatigue."""
+        pop = ctx.population
+        costs = {**DEFAULT_COST_PER_CONTACT, **self.cost_per_contact}
+        minutes = {**DEFAULT_RM_MINUTES, **self.rm_minutes_per_contact}
+        before = pop.contacts.copy()
+        for channel, rate in self.monthly_rates(ctx).items():
+            counts = whole_counts(rate, ctx, f"count/{channel}") * ctx.targets
+            if counts.any():
+                deliver_contacts(ctx, channel, counts, costs[channel], minutes.get(channel))
+        threshold = self.fatigue_threshold
+        extra = np.maximum(pop.contacts - threshold, 0.0) - np.maximum(before - threshold, 0.0)
+        if self.fatigue_penalty > 0 and extra.any():
+            satisfaction = pop.satisfaction
+            satisfaction -= self.fatigue_penalty * extra
+            np.clip(satisfaction, 0.0, 1.0, out=satisfaction)
+
+    def monthly_rates(self, ctx: Any) -> dict[str, np.ndarray]:
+        """Each row's contact rate a month by channel, after segment and tier overrides."""
+        pop = ctx.population
+        if self.by_tier:
+            check_tiers(ctx, "by_tier", self.by_tier)
+        rates = {}
+        for channel in CHANNELS:
+            rate = np.full(len(pop), float(self.contacts_per_month.get(channel, 0.0)))
+            for column, overrides, code in (
+                ("segment", self.by_segment, ctx.segment_code),
+                ("tier", self.by_tier, ctx.tier_code),
+            ):
+                for key, plan in (overrides or {}).items():
+                    if channel in plan:
+                        rate[getattr(pop, column) == code(key)] = plan[channel]
+            rates[channel] = rate
+        return rates
+
+
+# --------------------------------------------------------------------- shared helpers
+def whole_counts(rate: np.ndarray | float, ctx: Any, purpose: str) -> np.ndarray:
+    """Whole numbers of contacts (or events) with mean ``rate`` per row.
+
+    ``floor(rate + U)`` with one keyed uniform draw per row: 2.0 is always 2,
+    0.25 is 1 with probability 0.25. Draws only when a rate is fractional.
+    """
+    rate = np.broadcast_to(np.asarray(rate, float), ctx.population.contacts.shape)
+    whole = np.floor(rate)
+    if np.any(rate != whole):
+        return whole + (ctx.uniform(purpose) < rate - whole)
+    return whole.copy()
+
+
+def deliver_contacts(
+    ctx: Any, kind: str, counts: np.ndarray, cost_each: float, rm_minutes_each: float | None
+) -> np.ndarray:
+    """Deliver ``counts`` contacts per row through one channel; return the rows reached.
+
+    Contacts needing RM time (``rm_minutes_each`` not None) are staffed first,
+    in the budget's priority order, and then paid for, so no money goes on a
+    call no one had time to make. If the budget then falls short, the staffed
+    but unpaid contacts are taken back out of the delivered count (their RM
+    time stays spent: the context cannot give it back). Other contacts are paid
+    for and counted. Delivered contacts are added to ``population.contacts``
+    and cost ``cost_each`` CNY apiece, booked under ``kind``.
+    """
+    wanted = counts > 0
+    if rm_minutes_each is None:
+        reached = wanted
+    else:
+        reached = np.zeros_like(wanted)
+        for k in np.unique(counts[wanted]):
+            reached |= ctx.staff(wanted & (counts == k), rm_minutes_each * k, float(k))
+    paid = ctx.fund(kind, reached, cost_each * counts)
+    if rm_minutes_each is None:
+        ctx.count_contacts(float(counts[wanted].sum()), float(counts[paid].sum()))
+    elif (unpaid := float(counts[reached & ~paid].sum())) > 0:
+        ctx.count_contacts(0.0, -unpaid)
+    ctx.population.contacts[paid] += counts[paid]
+    return np.asarray(paid, bool)
+
+
+def check_number(param: str, value: Any, lower: float = 0.0, upper: float = math.inf) -> None:
+    """Raise ValueError unless ``value`` is a real number in ``[lower, upper]``."""
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not lower <= value <= upper or not math.isfinite(value)):
+        raise ValueError(f"{param} must be a number in [{lower}, {upper}], got {value!r}")
+
+
+def _check_mapping(param: str, values: Any, keys: Iterable[str] | None) -> None:
+    if not isinstance(values, Mapping):
+        raise ValueError(f"{param} must be a mapping, got {values!r}")
+    if keys is not None:
+        unknown = sorted(set(map(str, values)) - set(keys))
+        if unknown:
+            raise ValueError(f"{param}: unknown key(s) {unknown}; expected some of {list(keys)}")
+
+
+def check_numbers(
+    param: str, values: Any, keys: Iterable[str] | None = None, upper: float = math.inf
+) -> None:
+    """Raise ValueError unless ``values`` maps known keys to numbers in ``[0, upper]``."""
+    _check_mapping(param, values, keys)
+    for key, value in values.items():
+        check_number(f"{param}.{key}", value, 0.0, upper)
+
+
+def check_tiers(ctx: Any, param: str, names: Iterable[str]) -> None:
+    """Raise ValueError if ``names`` holds a tier the scenario does not define."""
+    tiers = [t.name for t in ctx.scenario.tiers]
+    unknown = sorted(set(names) - set(tiers))
+    if unknown:
+        raise ValueError(f"{ctx.name}: {param} names unknown AUM tier(s) {unknown}; "
+                         f"the scenario's tiers are {tiers}")

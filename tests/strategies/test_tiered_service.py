@@ -1,0 +1,117 @@
+"""tiered_service: DOMAIN §3's standards per AUM tier are delivered, paid and felt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sim.model import LifecycleModel
+from strategies.tiered_service import TieredService
+from tests.sim.util import SCENARIOS, scaled
+
+SIZE = 20_000
+RICH = ["200k_1m", "1m_5m", "5m_6m", "private"]
+
+
+def run(months: int, strategies: list[dict[str, Any]] | None = None,
+        path: str = "baseline.yaml", **changes: Any) -> LifecycleModel:
+    """A small model of ``path`` (with ``strategies`` if given) after ``months`` months."""
+    if strategies is not None:
+        changes["strategies"] = strategies
+    model = LifecycleModel(scaled(SCENARIOS / path, SIZE, horizon_months=max(months, 1),
+                                  **changes))
+    for _ in range(months):
+        model.step()
+    return model
+
+
+def service(params: dict[str, Any] | None = None, budget: dict[str, Any] | None = None
+            ) -> dict[str, Any]:
+    return {"name": "tiered_service", "params": params or {}, "target": {"tiers": RICH},
+            "budget": budget or {}}
+
+
+def by_id(model: LifecycleModel, column: str) -> dict[int, float]:
+    pop = model.population
+    live = model.is_customer()
+    return dict(zip(pop.id[live].tolist(), getattr(pop, column)[live].tolist(), strict=True))
+
+
+def test_standards_raise_satisfaction_and_contacts_against_the_same_seed() -> None:
+    with_it = run(12, path="tiered_service.yaml")
+    without = run(12, path="tiered_service.yaml", strategies=[])
+    df, base = with_it.monthly_frame(), without.monthly_frame()
+    assert df.strategy_tiered_service_contacts_delivered.sum() > 0
+    assert (df.contacts.iloc[1:] > base.contacts.iloc[1:]).all()
+    # salons and president visits lift the long-run satisfaction of the customers served
+    pop = with_it.population
+    served = pop.id[(pop.cohort_tiered_service == 1) & with_it.is_customer()]
+    after, before = by_id(with_it, "satisfaction_base"), by_id(without, "satisfaction_base")
+    common = [i for i in served.tolist() if i in before]
+    lift = np.array([after[i] - before[i] for i in common])
+    assert len(common) > 500
+    assert (lift >= -1e-12).all() and lift.mean() > 0.01
+    assert df.churned.sum() < base.churned.sum()
+
+
+def test_month_one_delivers_each_tiers_standard() -> None:
+    model = run(0, [service()])
+    pop = model.population
+    tier = pop.tier.copy()
+    model.step()
+    n = len(tier)
+    treated = (pop.cohort_tiered_service == 1)[:n]
+    contacts = pop.contacts[:n]
+    for name in RICH:
+        rows = treated & (tier == model.tier_names.index(name))
+        # 2 RM contacts + 4 SMS, plus a salon or a president visit if one fell this month
+        assert ((contacts[rows] >= 6) & (contacts[rows] <= 8)).all()
+    assert treated.sum() > 500 and (contacts[~treated] == 0).all()
+    m = model.monthly_frame().iloc[-1]
+    assert m.strategy_tiered_service_cost_contact == pytest.approx(5.0 * 2 * treated.sum())
+    assert m.strategy_tiered_service_cost_sms == pytest.approx(0.05 * 4 * treated.sum())
+
+
+def test_yearly_events_happen_at_per_year_over_twelve() -> None:
+    df = run(12, [service({"salons_per_year": {name: 6 for name in RICH}})]).monthly_frame()
+    salons = df.strategy_tiered_service_cost_salon.sum() / 200.0
+    served = df.strategy_tiered_service_treated.sum()
+    assert salons / served == pytest.approx(0.5, abs=0.03)
+    assert df.strategy_tiered_service_cost_gift.sum() > 0
+
+
+def test_contacts_need_rm_hours() -> None:
+    # 50 RM hours = 3,000 minutes = 150 customers × 2 contacts × 10 minutes
+    df = run(2, [service()], capacity__rm_hours_per_month=50).monthly_frame().iloc[1:]
+    assert (df.strategy_tiered_service_cost_contact == 5.0 * 300).all()
+    assert (df.strategy_tiered_service_contacts_requested
+            > df.strategy_tiered_service_contacts_delivered + 1000).all()
+
+
+def test_budget_is_never_exceeded() -> None:
+    budget = {"monthly": 5_000.0, "total": 40_000.0}
+    df = run(12, [service(budget=budget)]).monthly_frame()
+    cost = df.cost_strategy_tiered_service
+    assert (cost <= budget["monthly"] + 1e-6).all()
+    assert (cost.cumsum() <= budget["total"] + 1e-6).all()
+    assert cost.sum() == pytest.approx(budget["total"], rel=0.02)  # it binds
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"salons_per_year": {"200k_1m": 13}}, "salons_per_year.200k_1m"),
+    ({"gifts_per_year": {"1m_5m": -1}}, "gifts_per_year.1m_5m"),
+    ({"contacts_per_month": 2}, "must be a mapping"),
+    ({"salon_cost": -200}, "salon_cost"),
+    ({"gift_satisfaction_bump": 2.0}, "gift_satisfaction_bump"),
+    ({"contact_rm_minutes": None}, "contact_rm_minutes"),
+])
+def test_invalid_parameters_are_refused(params: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TieredService(**params)
+
+
+def test_tier_missing_from_the_scenario_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"salons_per_year names unknown AUM tier\(s\) \['gold'\]"):
+        run(1, [service({"salons_per_year": {"gold": 2}})])

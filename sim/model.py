@@ -187,7 +187,8 @@ class LifecycleModel(mesa.Model):
         self._market()
         self._reset_month()
         aum_after_market = float(pop.aum @ _pad(was_customer, len(pop)))
-        for runtime in self.strategies:
+        # strategies that opt customers out of marketing (abandon_d) act first
+        for runtime in sorted(self.strategies, key=lambda r: r.respects_opt_out):
             runtime.act(self, self.is_customer())
         was_customer = _pad(was_customer, len(pop))
         old_aum = pop.aum.copy()

@@ -14,6 +14,9 @@ it is given. Everything common lives here, once:
 * **Budgets** — :meth:`StrategyContext.fund` serves wanted customers in the
   budget's priority order until the monthly or total budget runs out, and
   books the cost in the ledger under the strategy's name and the cost kind.
+* **Brought customers** — prospects a strategy adds (referrals) carry its
+  source code in their ids; their revenue and costs are tallied so the
+  summary can count them as the strategy's incremental business.
 * **Staff** — contacts that need relationship-manager time draw on the
   scenario's monthly RM hours, shared by all strategies in list order
   (until the channels model serves them); under-delivery is counted.
@@ -49,6 +52,7 @@ def strategy_metric_names(name: str, cost_kinds: tuple[str, ...]) -> list[str]:
     names += [f"strategy_{name}_{k}" for k in ("targeted", "holdout", "treated", "funded",
                                                "contacts_requested", "contacts_delivered")]
     names += [f"uplift_{name}_{q}_{g}" for q in _UPLIFT for g in _GROUPS]
+    names += [f"uplift_{name}_{q}_brought" for q in ("active", "aum", "revenue", "cost")]
     return names
 
 
@@ -71,6 +75,7 @@ class StrategyRuntime:
             "tier": _lut(("none", *cats["tier"]), t.tiers),
             "channel": _lut(cats["channel"], t.channels),
         }
+        self.respects_opt_out = bool(getattr(self.strategy, "respects_opt_out", True))
         self.cohort_column = f"cohort_{self.name}"
         model.population.add_column(self.cohort_column, np.int8, NOT_TARGETED)
         self.spent_total = 0.0
@@ -89,7 +94,7 @@ class StrategyRuntime:
             mask &= getattr(pop, label)
         if self.where is not None:
             mask &= np.asarray(self.where.evaluate(pop.columns(), len(pop)), bool)
-        if getattr(self.strategy, "respects_opt_out", True):
+        if self.respects_opt_out:
             mask &= ~pop.marketing_opt_out
         return mask
 
@@ -139,6 +144,12 @@ class StrategyRuntime:
         pop = model.population
         out = {f"strategy_{self.name}_{k}": v for k, v in self.month_counts.items()}
         cohort = getattr(pop, self.cohort_column)
+        # customers this strategy brought in (e.g. referrals): their ids carry its source code
+        brought = ((pop.id >> 32) & 0xFF) == self.source
+        out[f"uplift_{self.name}_active_brought"] = int((brought & customers).sum())
+        out[f"uplift_{self.name}_aum_brought"] = float(pop.aum @ (brought & customers))
+        out[f"uplift_{self.name}_revenue_brought"] = float(pop.revenue_month @ brought)
+        out[f"uplift_{self.name}_cost_brought"] = float(pop.cost_month @ brought)
         for code, group in ((TREATED, "treated"), (CONTROL, "control")):
             member = cohort == code
             live = member & customers

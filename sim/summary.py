@@ -74,7 +74,10 @@ def strategy_figures(name: str, last: pd.Series, flows: pd.DataFrame) -> dict[st
     the cohort sizes, churned members included. Incremental revenue and
     profit scale the per-customer difference to the treated cohort; profit
     subtracts the bank's own costs on those customers and the strategy's
-    whole cost. ROI = incremental profit / strategy cost.
+    whole cost. Customers the strategy brought in (referrals) are incremental
+    business as a whole: their revenue and the bank's costs on them
+    (acquisition included) are added. ROI = incremental profit / strategy
+    cost.
     """
     p = f"strategy_{name}"
     u = f"uplift_{name}"
@@ -86,20 +89,23 @@ def strategy_figures(name: str, last: pd.Series, flows: pd.DataFrame) -> dict[st
         f"{p}_customers_treated": last[f"{u}_n_treated"],
         f"{p}_customers_control": last[f"{u}_n_control"],
     }
+    brought_revenue = flows[f"{u}_revenue_brought"].sum()
+    brought_margin = brought_revenue - flows[f"{u}_cost_brought"].sum()
+    out[f"{p}_customers_brought_active"] = last[f"{u}_active_brought"]
     n_t, n_c = last[f"{u}_n_treated"], last[f"{u}_n_control"]
     if n_t > 0 and n_c > 0:
         revenue = (flows[f"{u}_revenue_treated"].sum() / n_t
                    - flows[f"{u}_revenue_control"].sum() / n_c)
         bank_cost = (flows[f"{u}_cost_treated"].sum() / n_t
                      - flows[f"{u}_cost_control"].sum() / n_c)
-        profit = (revenue - bank_cost) * n_t - cost
+        profit = (revenue - bank_cost) * n_t + brought_margin - cost
         out.update({
             f"{p}_uplift_retention": last[f"{u}_active_treated"] / n_t
             - last[f"{u}_active_control"] / n_c,
             f"{p}_uplift_aum_per_customer": last[f"{u}_aum_treated"] / n_t
             - last[f"{u}_aum_control"] / n_c,
-            f"{p}_uplift_profit_per_customer": profit / n_t,
-            f"{p}_incremental_revenue": revenue * n_t,
+            f"{p}_uplift_profit_per_customer": (profit - brought_margin) / n_t,
+            f"{p}_incremental_revenue": revenue * n_t + brought_revenue,
             f"{p}_incremental_profit": profit,
             f"{p}_roi": profit / cost if cost > 0 else np.nan,
         })

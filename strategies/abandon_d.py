@@ -11,10 +11,10 @@ devices that divert low-value customers from staff.
 Each month this strategy, for its targets:
 
 * sets ``marketing_opt_out`` — the model's targeting then leaves these
-  customers out of every strategy that respects the opt-out. Strategies act
-  in the scenario's list order, so **list abandon_d before the other
-  strategies** for the opt-out to take effect in the same month; listed
-  after them it takes effect a month later. A customer this strategy opted
+  customers out of every strategy that respects the opt-out. The model runs
+  strategies that ignore the opt-out (this one, channel_migration) before
+  the others, so the opt-out takes effect in the same month whatever the
+  scenario's list order. A customer this strategy opted
   out who is no longer targeted (say, reclassified from D to C at the
   quarterly review) is opted back in; opt-outs set by anything else are left
   alone.

@@ -78,8 +78,9 @@ class Population:
             raise ValueError(f"missing population columns: {sorted(missing)}")
         self._dtypes: dict[str, Any] = dict(FIELDS)
         self._fill: dict[str, Any] = {}
+        # copy: callers may pass one array for several columns (e.g. zeros)
         self._columns: dict[str, np.ndarray] = {
-            name: np.ascontiguousarray(columns[name], FIELDS[name]) for name in FIELDS
+            name: np.array(columns[name], FIELDS[name], copy=True) for name in FIELDS
         }
 
     def add_column(self, name: str, dtype: Any, fill: Any = 0) -> None:

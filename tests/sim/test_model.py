@@ -124,3 +124,16 @@ def test_datacollector_is_mesa(run: tuple[LifecycleModel, pd.DataFrame]) -> None
     assert model.steps == 36
     assert list(df.month) == list(range(37))
     assert model.datacollector.get_model_vars_dataframe().shape[0] == 37
+
+
+def test_columns_never_share_memory() -> None:
+    """A write to one column must never show up in another (they were once aliased)."""
+    scenario = scaled(SCENARIOS / "baseline.yaml", 2_000, horizon_months=2,
+                      market__prospect_arrivals_per_month=0)
+    model = LifecycleModel(scenario)
+    columns = model.population.columns()
+    arrays = list(columns.values())
+    for i, a in enumerate(arrays):
+        for b in arrays[i + 1:]:
+            assert not np.shares_memory(a, b)
+    assert model.metrics["contacts"] == 0.0

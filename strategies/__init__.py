@@ -16,9 +16,9 @@ from strategies.base import Strategy
 
 __all__ = ["Strategy", "registry"]
 
-# Built-in strategies: every module here but the base and the registry
-# defines one and registers it on import.
+# Built-in strategies: every module here but the base, the registry and the
+# private helpers (leading underscore) defines one and registers it on import.
 for _module in pkgutil.iter_modules(__path__):
-    if _module.name not in ("base", "registry"):
+    if _module.name not in ("base", "registry") and not _module.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_module.name}")
 

@@ -34,20 +34,13 @@ but not the opt-out. Hold-out (control) customers are never opted out or moved.
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
 
+from strategies._common import check_number
 from strategies.base import Strategy
 from strategies.registry import register
-
-
-def _check(name: str, value: object, low: float, high: float = math.inf) -> None:
-    """Raise ValueError unless ``value`` is a real number in [low, high]."""
-    if (isinstance(value, bool) or not isinstance(value, int | float)
-            or not math.isfinite(value) or not low <= value <= high):
-        raise ValueError(f"{name} must be a number in [{low:g}, {high:g}], got {value!r}")
 
 
 @register
@@ -83,10 +76,10 @@ class AbandonD(Strategy):
         satisfaction_penalty: float = 0.05,
         online_threshold: float = 0.5,
     ) -> None:
-        _check("migration_rate", migration_rate, 0.0, 1.0)
-        _check("migration_cost", migration_cost, 0.0)
-        _check("satisfaction_penalty", satisfaction_penalty, 0.0, 1.0)
-        _check("online_threshold", online_threshold, 0.0, 1.0)
+        check_number("migration_rate", migration_rate, 0.0, 1.0)
+        check_number("migration_cost", migration_cost, 0.0)
+        check_number("satisfaction_penalty", satisfaction_penalty, 0.0, 1.0)
+        check_number("online_threshold", online_threshold, 0.0, 1.0)
         self.migration_rate = migration_rate
         self.migration_cost = migration_cost
         self.satisfaction_penalty = satisfaction_penalty

@@ -25,20 +25,13 @@ branch users in the scenario.
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
 
+from strategies._common import check_number
 from strategies.base import Strategy
 from strategies.registry import register
-
-
-def _check(name: str, value: object, low: float, high: float = math.inf) -> None:
-    """Raise ValueError unless ``value`` is a real number in [low, high]."""
-    if (isinstance(value, bool) or not isinstance(value, int | float)
-            or not math.isfinite(value) or not low <= value <= high):
-        raise ValueError(f"{name} must be a number in [{low:g}, {high:g}], got {value!r}")
 
 
 @register
@@ -74,10 +67,10 @@ class ChannelMigration(Strategy):
         tutorial_cost: float = 30.0,
         satisfaction_penalty: float = 0.01,
     ) -> None:
-        _check("base_rate", base_rate, 0.0, 1.0)
-        _check("online_threshold", online_threshold, 0.0, 1.0)
-        _check("tutorial_cost", tutorial_cost, 0.0)
-        _check("satisfaction_penalty", satisfaction_penalty, 0.0, 1.0)
+        check_number("base_rate", base_rate, 0.0, 1.0)
+        check_number("online_threshold", online_threshold, 0.0, 1.0)
+        check_number("tutorial_cost", tutorial_cost, 0.0)
+        check_number("satisfaction_penalty", satisfaction_penalty, 0.0, 1.0)
         self.base_rate = base_rate
         self.online_threshold = online_threshold
         self.tutorial_cost = tutorial_cost

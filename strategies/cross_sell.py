@@ -25,8 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from strategies.base import Strategy
-from strategies.outreach import (
+from strategies._common import (
     CHANNELS,
     DEFAULT_COST_PER_CONTACT,
     DEFAULT_RM_MINUTES,
@@ -35,6 +34,7 @@ from strategies.outreach import (
     check_numbers,
     deliver_contacts,
 )
+from strategies.base import Strategy
 from strategies.registry import register
 
 #: Probability an offer is accepted at the reference satisfaction, by channel;

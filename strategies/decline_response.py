@@ -31,8 +31,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from strategies._common import SEGMENTS, check_number, deliver_contacts
 from strategies.base import Strategy
-from strategies.outreach import SEGMENTS, check_number, deliver_contacts
 from strategies.registry import register
 
 RESPONSES = ("rescue", "respond", "improve", "abandon")

@@ -18,50 +18,37 @@ log(1 + contacts): each extra contact helps less than the one before. Beyond
 ``fatigue_threshold`` contacts in a month (from all strategies so far) each
 extra contact costs ``fatigue_penalty`` of satisfaction: outreach can annoy.
 
-The helpers below (:func:`deliver_contacts`, :func:`whole_counts`, the
-parameter checks) are shared by the other contact-making strategies
-(``tiered_service``, ``decline_response``, ``cross_sell``).
+Contact delivery and parameter checks are shared with the other
+contact-making strategies in :mod:`strategies._common`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
+from strategies._common import (
+    CHANNELS,
+    DEFAULT_COST_PER_CONTACT,
+    DEFAULT_RM_MINUTES,
+    RM_CHANNELS,
+    SEGMENTS,
+    check_mapping,
+    check_number,
+    check_numbers,
+    check_tiers,
+    deliver_contacts,
+    whole_counts,
+)
 from strategies.base import Strategy
 from strategies.registry import register
 
-__all__ = [
-    "CHANNELS",
-    "DEFAULT_COST_PER_CONTACT",
-    "DEFAULT_RM_MINUTES",
-    "RM_CHANNELS",
-    "Outreach",
-    "check_number",
-    "check_numbers",
-    "check_tiers",
-    "deliver_contacts",
-    "whole_counts",
-]
-
-#: Contact channels, in the order outreach serves them (DOMAIN §5).
-CHANNELS = ("phone", "sms", "push", "visit")
-#: Channels that take relationship-manager time (DOMAIN §5).
-RM_CHANNELS = ("phone", "visit")
-SEGMENTS = ("A", "B", "C", "D")
+__all__ = ["Outreach"]
 
 #: DOMAIN §3: ≥ 2 contacts and ≥ 4 product SMS a month.
 DEFAULT_CONTACTS_PER_MONTH: Mapping[str, float] = {"phone": 2, "sms": 4, "push": 0, "visit": 0}
-#: CNY per contact; modelling assumptions (call-centre and SMS-gateway order of magnitude).
-DEFAULT_COST_PER_CONTACT: Mapping[str, float] = {
-    "phone": 5.0, "sms": 0.05, "push": 0.01, "visit": 100.0}
-#: RM minutes per contact; modelling assumptions.
-DEFAULT_RM_MINUTES: Mapping[str, float] = {"phone": 10.0, "visit": 60.0}
-
-
 @register
 class Outreach(Strategy):
     """Contacts a month by channel, with RM capacity, budgets and contact fatigue.
@@ -106,7 +93,7 @@ class Outreach(Strategy):
         for param, overrides, keys in (("by_segment", by_segment, SEGMENTS),
                                        ("by_tier", by_tier, None)):
             if overrides is not None:
-                _check_mapping(param, overrides, keys)
+                check_mapping(param, overrides, keys)
                 for key, plan in overrides.items():
                     check_numbers(f"{param}.{key}", plan, CHANNELS)
         check_numbers("cost_per_contact", cost_per_contact, CHANNELS)
@@ -155,80 +142,3 @@ class Outreach(Strategy):
                         rate[getattr(pop, column) == code(key)] = plan[channel]
             rates[channel] = rate
         return rates
-
-
-# --------------------------------------------------------------------- shared helpers
-def whole_counts(rate: np.ndarray | float, ctx: Any, purpose: str) -> np.ndarray:
-    """Whole numbers of contacts (or events) with mean ``rate`` per row.
-
-    ``floor(rate + U)`` with one keyed uniform draw per row: 2.0 is always 2,
-    0.25 is 1 with probability 0.25. Draws only when a rate is fractional.
-    """
-    rate = np.broadcast_to(np.asarray(rate, float), ctx.population.contacts.shape)
-    whole = np.floor(rate)
-    if np.any(rate != whole):
-        return whole + (ctx.uniform(purpose) < rate - whole)
-    return whole.copy()
-
-
-def deliver_contacts(
-    ctx: Any, kind: str, counts: np.ndarray, cost_each: float, rm_minutes_each: float | None
-) -> np.ndarray:
-    """Deliver ``counts`` contacts per row through one channel; return the rows reached.
-
-    Contacts needing RM time (``rm_minutes_each`` not None) are staffed first,
-    in the budget's priority order, and then paid for, so no money goes on a
-    call no one had time to make. If the budget then falls short, the staffed
-    but unpaid contacts are taken back out of the delivered count (their RM
-    time stays spent: the context cannot give it back). Other contacts are paid
-    for and counted. Delivered contacts are added to ``population.contacts``
-    and cost ``cost_each`` CNY apiece, booked under ``kind``.
-    """
-    wanted = counts > 0
-    if rm_minutes_each is None:
-        reached = wanted
-    else:
-        reached = np.zeros_like(wanted)
-        for k in np.unique(counts[wanted]):
-            reached |= ctx.staff(wanted & (counts == k), rm_minutes_each * k, float(k))
-    paid = ctx.fund(kind, reached, cost_each * counts)
-    if rm_minutes_each is None:
-        ctx.count_contacts(float(counts[wanted].sum()), float(counts[paid].sum()))
-    elif (unpaid := float(counts[reached & ~paid].sum())) > 0:
-        ctx.count_contacts(0.0, -unpaid)
-    ctx.population.contacts[paid] += counts[paid]
-    return np.asarray(paid, bool)
-
-
-def check_number(param: str, value: Any, lower: float = 0.0, upper: float = math.inf) -> None:
-    """Raise ValueError unless ``value`` is a real number in ``[lower, upper]``."""
-    if (isinstance(value, bool) or not isinstance(value, int | float)
-            or not lower <= value <= upper or not math.isfinite(value)):
-        raise ValueError(f"{param} must be a number in [{lower}, {upper}], got {value!r}")
-
-
-def _check_mapping(param: str, values: Any, keys: Iterable[str] | None) -> None:
-    if not isinstance(values, Mapping):
-        raise ValueError(f"{param} must be a mapping, got {values!r}")
-    if keys is not None:
-        unknown = sorted(set(map(str, values)) - set(keys))
-        if unknown:
-            raise ValueError(f"{param}: unknown key(s) {unknown}; expected some of {list(keys)}")
-
-
-def check_numbers(
-    param: str, values: Any, keys: Iterable[str] | None = None, upper: float = math.inf
-) -> None:
-    """Raise ValueError unless ``values`` maps known keys to numbers in ``[0, upper]``."""
-    _check_mapping(param, values, keys)
-    for key, value in values.items():
-        check_number(f"{param}.{key}", value, 0.0, upper)
-
-
-def check_tiers(ctx: Any, param: str, names: Iterable[str]) -> None:
-    """Raise ValueError if ``names`` holds a tier the scenario does not define."""
-    tiers = [t.name for t in ctx.scenario.tiers]
-    unknown = sorted(set(names) - set(tiers))
-    if unknown:
-        raise ValueError(f"{ctx.name}: {param} names unknown AUM tier(s) {unknown}; "
-                         f"the scenario's tiers are {tiers}")

@@ -36,22 +36,15 @@ The referring customers themselves are not changed.
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
 
+from strategies._common import check_number
 from strategies.base import Strategy
 from strategies.registry import register
 
 MONTHS_A_YEAR = 12.0
-
-
-def _check(name: str, value: object, low: float, high: float = math.inf) -> None:
-    """Raise ValueError unless ``value`` is a real number in [low, high]."""
-    if (isinstance(value, bool) or not isinstance(value, int | float)
-            or not math.isfinite(value) or not low <= value <= high):
-        raise ValueError(f"{name} must be a number in [{low:g}, {high:g}], got {value!r}")
 
 
 @register
@@ -96,13 +89,13 @@ class Referral(Strategy):
         deterrence_per_mention: float = 0.05,
         reward: float = 100.0,
     ) -> None:
-        _check("tells_satisfied", tells_satisfied, 0.0)
-        _check("tells_dissatisfied", tells_dissatisfied, 0.0)
-        _check("satisfied_above", satisfied_above, 0.0, 1.0)
-        _check("dissatisfied_below", dissatisfied_below, 0.0, satisfied_above)
-        _check("conversion_per_mention", conversion_per_mention, 0.0, 1.0)
-        _check("deterrence_per_mention", deterrence_per_mention, 0.0, 1.0)
-        _check("reward", reward, 0.0)
+        check_number("tells_satisfied", tells_satisfied, 0.0)
+        check_number("tells_dissatisfied", tells_dissatisfied, 0.0)
+        check_number("satisfied_above", satisfied_above, 0.0, 1.0)
+        check_number("dissatisfied_below", dissatisfied_below, 0.0, satisfied_above)
+        check_number("conversion_per_mention", conversion_per_mention, 0.0, 1.0)
+        check_number("deterrence_per_mention", deterrence_per_mention, 0.0, 1.0)
+        check_number("reward", reward, 0.0)
         for tells, per_mention, what in ((tells_satisfied, conversion_per_mention, "refer"),
                                          (tells_dissatisfied, deterrence_per_mention, "deter")):
             if tells / MONTHS_A_YEAR * per_mention > 1.0:

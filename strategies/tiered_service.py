@@ -23,14 +23,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from strategies.base import Strategy
-from strategies.outreach import (
+from strategies._common import (
     check_number,
     check_numbers,
     check_tiers,
     deliver_contacts,
     whole_counts,
 )
+from strategies.base import Strategy
 from strategies.registry import register
 
 #: DOMAIN §3 standards, keyed by the baseline's tiers of 200k CNY and above.

@@ -1,0 +1,118 @@
+"""Helpers shared by the built-in strategies: contact delivery and parameter checks.
+
+Not a strategy (the leading underscore keeps it out of the registry's
+discovery): contact-making strategies (outreach, tiered_service,
+decline_response, cross_sell) deliver contacts the same way, and every
+strategy checks its numeric parameters the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "CHANNELS",
+    "DEFAULT_COST_PER_CONTACT",
+    "DEFAULT_RM_MINUTES",
+    "RM_CHANNELS",
+    "SEGMENTS",
+    "check_mapping",
+    "check_number",
+    "check_numbers",
+    "check_tiers",
+    "deliver_contacts",
+    "whole_counts",
+]
+
+#: Contact channels, in the order outreach serves them (DOMAIN §5).
+CHANNELS = ("phone", "sms", "push", "visit")
+#: Channels that take relationship-manager time (DOMAIN §5).
+RM_CHANNELS = ("phone", "visit")
+SEGMENTS = ("A", "B", "C", "D")
+
+#: CNY per contact; modelling assumptions (call-centre and SMS-gateway order of magnitude).
+DEFAULT_COST_PER_CONTACT: Mapping[str, float] = {
+    "phone": 5.0, "sms": 0.05, "push": 0.01, "visit": 100.0}
+#: RM minutes per contact; modelling assumptions.
+DEFAULT_RM_MINUTES: Mapping[str, float] = {"phone": 10.0, "visit": 60.0}
+
+
+def whole_counts(rate: np.ndarray | float, ctx: Any, purpose: str) -> np.ndarray:
+    """Whole numbers of contacts (or events) with mean ``rate`` per row.
+
+    ``floor(rate + U)`` with one keyed uniform draw per row: 2.0 is always 2,
+    0.25 is 1 with probability 0.25. Draws only when a rate is fractional.
+    """
+    rate = np.broadcast_to(np.asarray(rate, float), ctx.population.contacts.shape)
+    whole = np.floor(rate)
+    if np.any(rate != whole):
+        return whole + (ctx.uniform(purpose) < rate - whole)
+    return whole.copy()
+
+
+def deliver_contacts(
+    ctx: Any, kind: str, counts: np.ndarray, cost_each: float, rm_minutes_each: float | None
+) -> np.ndarray:
+    """Deliver ``counts`` contacts per row through one channel; return the rows reached.
+
+    Contacts needing RM time (``rm_minutes_each`` not None) are staffed first,
+    in the budget's priority order, and then paid for, so no money goes on a
+    call no one had time to make. If the budget then falls short, the staffed
+    but unpaid contacts are taken back out of the delivered count (their RM
+    time stays spent: the context cannot give it back). Other contacts are paid
+    for and counted. Delivered contacts are added to ``population.contacts``
+    and cost ``cost_each`` CNY apiece, booked under ``kind``.
+    """
+    wanted = counts > 0
+    if rm_minutes_each is None:
+        reached = wanted
+    else:
+        reached = np.zeros_like(wanted)
+        for k in np.unique(counts[wanted]):
+            reached |= ctx.staff(wanted & (counts == k), rm_minutes_each * k, float(k))
+    paid = ctx.fund(kind, reached, cost_each * counts)
+    if rm_minutes_each is None:
+        ctx.count_contacts(float(counts[wanted].sum()), float(counts[paid].sum()))
+    elif (unpaid := float(counts[reached & ~paid].sum())) > 0:
+        ctx.count_contacts(0.0, -unpaid)
+    ctx.population.contacts[paid] += counts[paid]
+    return np.asarray(paid, bool)
+
+
+def check_number(param: str, value: Any, lower: float = 0.0, upper: float = math.inf) -> None:
+    """Raise ValueError unless ``value`` is a real number in ``[lower, upper]``."""
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not lower <= value <= upper or not math.isfinite(value)):
+        raise ValueError(f"{param} must be a number in [{lower}, {upper}], got {value!r}")
+
+
+def check_mapping(param: str, values: Any, keys: Iterable[str] | None) -> None:
+    """Raise ValueError unless ``values`` is a mapping whose keys are among ``keys``."""
+    if not isinstance(values, Mapping):
+        raise ValueError(f"{param} must be a mapping, got {values!r}")
+    if keys is not None:
+        unknown = sorted(set(map(str, values)) - set(keys))
+        if unknown:
+            raise ValueError(f"{param}: unknown key(s) {unknown}; expected some of {list(keys)}")
+
+
+def check_numbers(
+    param: str, values: Any, keys: Iterable[str] | None = None, upper: float = math.inf
+) -> None:
+    """Raise ValueError unless ``values`` maps known keys to numbers in ``[0, upper]``."""
+    check_mapping(param, values, keys)
+    for key, value in values.items():
+        check_number(f"{param}.{key}", value, 0.0, upper)
+
+
+def check_tiers(ctx: Any, param: str, names: Iterable[str]) -> None:
+    """Raise ValueError if ``names`` holds a tier the scenario does not define."""
+    tiers = [t.name for t in ctx.scenario.tiers]
+    unknown = sorted(set(names) - set(tiers))
+    if unknown:
+        raise ValueError(f"{ctx.name}: {param} names unknown AUM tier(s) {unknown}; "
+                         f"the scenario's tiers are {tiers}")

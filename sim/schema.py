@@ -415,7 +415,12 @@ class Scenario(_Section):
                 problems.append(f"labels.{name}: {exc}")
             earlier.append(name)
         cats = self.categories()
+        seen: set[str] = set()
         for i, spec in enumerate(self.strategies):
+            if spec.name in seen:
+                problems.append(f"strategies.{i}.name: {spec.name!r} is switched on twice; "
+                                "expected each strategy once (combine their targets)")
+            seen.add(spec.name)
             t = spec.target
             for key, valid in (("stages", cats["stage"]), ("tiers", cats["tier"]),
                                ("channels", cats["channel"]), ("labels", tuple(self.labels))):

@@ -2,36 +2,35 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
-import pandas as pd
 import pytest
 
-from sim.model import LifecycleModel
-from sim.scenario import ScenarioError, load_scenario
 from strategies.abandon_d import AbandonD
 from tests.sim.util import SCENARIOS
+from tests.strategies.util import (
+    NO_SELF_SERVICE,
+    assert_budget_binds,
+    assert_params_stored,
+    assert_refused,
+    assert_refused_at_load,
+    budget,
+    churned,
+    customers_among,
+    finish,
+    small_model,
+    with_and_without,
+)
 
 PATH = SCENARIOS / "abandon_d.yaml"
-SMALL = ["population.size=10000", "population.prospects=1750",
-         "market.prospect_arrivals_per_month=158", "horizon_months=24"]
 D = 3  # segment code of the D class
 ABANDON_D = "{name: abandon_d, target: {segments: [D]}}"
-NO_SELF_SERVICE = ("population.channel_preference={online: {intercept: -3.55, digital: 2.6}, "
-                   "branch: {intercept: 0.0, age: 0.02}}")
-
-
-def build(*overrides: str) -> LifecycleModel:
-    return LifecycleModel(load_scenario(PATH, [*SMALL, *overrides]))
-
-
-def finish(model: LifecycleModel, months: int | None = None) -> pd.DataFrame:
-    for _ in range(months or model.scenario.horizon_months):
-        model.step()
-    return model.monthly_frame()
+build = partial(small_model, PATH)
 
 
 def test_cuts_branch_cost_and_raises_d_churn_against_the_same_seed() -> None:
-    with_it, without = build("strategies.0.holdout=0"), build("strategies=[]")
+    with_it, without = with_and_without(build, "strategies.0.holdout=0")
     d_class = with_it.population.id[with_it.is_customer() & (with_it.population.segment == D)]
     df, df0 = finish(with_it), finish(without)
 
@@ -41,12 +40,8 @@ def test_cuts_branch_cost_and_raises_d_churn_against_the_same_seed() -> None:
     assert branch.iloc[-1] < 0.8 * branch0.iloc[-1]
     assert df.channel_branch.iloc[-1] < 0.8 * df0.channel_branch.iloc[-1]
 
-    def churned(model: LifecycleModel) -> int:
-        records = model.absorption_records()
-        return int((records.id.isin(d_class) & (records.absorbed_month >= 0)).sum())
-
     # 602 vs 557 of 2,916 D-class customers churned within 24 months
-    assert churned(with_it) > 1.03 * churned(without)
+    assert churned(with_it, d_class) > 1.03 * churned(without, d_class)
     np.testing.assert_allclose(df.cost_strategy_abandon_d, df.strategy_abandon_d_funded * 20.0)
 
 
@@ -102,19 +97,14 @@ def test_customers_leaving_the_d_class_are_opted_back_in() -> None:
     finish(model, 1)  # month 13 releases those no longer in class D
     pop, live = model.population, model.is_customer()
     assert (pop.segment[live & pop.marketing_opt_out] == D).all()
-    released = live & np.isin(pop.id, opted_ids) & ~pop.marketing_opt_out
+    released = customers_among(model, opted_ids) & ~pop.marketing_opt_out
     assert released.sum() > 0 and (pop.segment[released] != D).all()
 
 
 def test_budget_is_never_exceeded() -> None:
-    df = finish(build("strategies.0.budget.monthly=2000", "strategies.0.budget.total=15000"))
-    cost = df.cost_strategy_abandon_d
-    assert (cost <= 2000 + 1e-6).all()
-    assert cost.sum() <= 15_000 + 1e-6
-    assert cost.max() == 2000 and cost.sum() == 15_000  # it binds (20 CNY a move)
-    # with the money gone, no one else is moved
-    used_up = cost.cumsum().shift(fill_value=0) >= 15_000 - 1e-6
-    assert used_up.any() and (df.strategy_abandon_d_funded[used_up] == 0).all()
+    df = finish(build(*budget(2000, 15_000)))
+    # it binds (20 CNY a move); with the money gone, no one else is moved
+    assert_budget_binds(df, "abandon_d", 2000, 15_000)
 
 
 @pytest.mark.parametrize("params", [
@@ -122,17 +112,16 @@ def test_budget_is_never_exceeded() -> None:
     {"satisfaction_penalty": 2.0}, {"online_threshold": float("nan")}, {"migration_rate": "high"},
 ])
 def test_bad_parameters_are_refused(params: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match=next(iter(params))):
-        AbandonD(**params)
+    assert_refused(AbandonD, params, match=next(iter(params)))
 
 
 def test_bad_parameters_fail_at_load_time() -> None:
-    with pytest.raises(ScenarioError, match=r"strategies\.0\.params.*migration_rate"):
-        load_scenario(PATH, ["strategies.0.params.migration_rate=3"])
+    assert_refused_at_load(PATH, "strategies.0.params.migration_rate=3",
+                           match=r"strategies\.0\.params.*migration_rate")
 
 
 def test_defaults_and_parameters_stored_as_given() -> None:
     assert AbandonD.respects_opt_out is False
     params = {"migration_rate": 0.2, "migration_cost": 15, "satisfaction_penalty": 0.0,
               "online_threshold": 0.6}
-    assert AbandonD(**params).get_params() == params
+    assert_params_stored(AbandonD, params)

@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
-import pandas as pd
 import pytest
 
 from sim.model import LifecycleModel
-from sim.scenario import ScenarioError, load_scenario
 from strategies.channel_migration import ChannelMigration
 from tests.sim.util import SCENARIOS
+from tests.strategies.util import (
+    NO_SELF_SERVICE,
+    assert_budget_binds,
+    assert_params_stored,
+    assert_refused,
+    assert_refused_at_load,
+    budget,
+    finish,
+    small_model,
+    with_and_without,
+)
 
 PATH = SCENARIOS / "channel_migration.yaml"
-SMALL = ["population.size=10000", "population.prospects=1750",
-         "market.prospect_arrivals_per_month=158", "horizon_months=24"]
-NO_SELF_SERVICE = ("population.channel_preference={online: {intercept: -3.55, digital: 2.6}, "
-                   "branch: {intercept: 0.0, age: 0.02}}")
-
-
-def build(*overrides: str) -> LifecycleModel:
-    return LifecycleModel(load_scenario(PATH, [*SMALL, *overrides]))
-
-
-def finish(model: LifecycleModel, months: int | None = None) -> pd.DataFrame:
-    for _ in range(months or model.scenario.horizon_months):
-        model.step()
-    return model.monthly_frame()
+build = partial(small_model, PATH)
 
 
 def targeted_branch_users(model: LifecycleModel) -> np.ndarray:
@@ -35,7 +33,7 @@ def targeted_branch_users(model: LifecycleModel) -> np.ndarray:
 
 
 def test_fewer_branch_users_and_cheaper_servicing_against_the_same_seed() -> None:
-    df, df0 = finish(build()), finish(build("strategies=[]"))
+    df, df0 = map(finish, with_and_without(build))
     branch, branch0 = df.channel_branch.iloc[1:], df0.channel_branch.iloc[1:]
     assert (branch < branch0).all()
     assert branch.iloc[-1] < 0.9 * branch0.iloc[-1]
@@ -83,13 +81,8 @@ def test_a_missing_destination_channel_is_skipped() -> None:
 
 
 def test_budget_is_never_exceeded() -> None:
-    df = finish(build("strategies.0.budget.monthly=3000", "strategies.0.budget.total=30000"))
-    cost = df.cost_strategy_channel_migration
-    assert (cost <= 3000 + 1e-6).all()
-    assert cost.sum() <= 30_000 + 1e-6
-    assert cost.max() == 3000 and cost.sum() == 30_000  # it binds (30 CNY a tutorial)
-    used_up = cost.cumsum().shift(fill_value=0) >= 30_000 - 1e-6
-    assert used_up.any() and (df.strategy_channel_migration_funded[used_up] == 0).all()
+    df = finish(build(*budget(3000, 30_000)))
+    assert_budget_binds(df, "channel_migration", 3000, 30_000)  # it binds (30 CNY a tutorial)
 
 
 @pytest.mark.parametrize("params", [
@@ -97,17 +90,16 @@ def test_budget_is_never_exceeded() -> None:
     {"tutorial_cost": -30.0}, {"satisfaction_penalty": float("inf")}, {"base_rate": None},
 ])
 def test_bad_parameters_are_refused(params: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match=next(iter(params))):
-        ChannelMigration(**params)
+    assert_refused(ChannelMigration, params, match=next(iter(params)))
 
 
 def test_bad_parameters_fail_at_load_time() -> None:
-    with pytest.raises(ScenarioError, match=r"strategies\.0\.params.*tutorial_cost"):
-        load_scenario(PATH, ["strategies.0.params.tutorial_cost=-1"])
+    assert_refused_at_load(PATH, "strategies.0.params.tutorial_cost=-1",
+                           match=r"strategies\.0\.params.*tutorial_cost")
 
 
 def test_defaults_and_parameters_stored_as_given() -> None:
     assert ChannelMigration.respects_opt_out is False
     params = {"base_rate": 0.1, "online_threshold": 0.7, "tutorial_cost": 0,
               "satisfaction_penalty": 0.03}
-    assert ChannelMigration(**params).get_params() == params
+    assert_params_stored(ChannelMigration, params)

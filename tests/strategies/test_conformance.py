@@ -10,20 +10,29 @@ any difference is the strategy's doing).
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 import yaml
 
-from sim.model import LifecycleModel
 from sim.population import FIELDS
 from sim.scenario import load_scenario
 from strategies import registry
 from strategies.base import Strategy
 from tests.sim.util import SCENARIOS
+from tests.strategies.util import (
+    finish,
+    id_source,
+    rows_of,
+    small,
+    small_model,
+    with_and_without,
+)
 
 NAMES = sorted(registry.available())
-SMALL = ["population.size=6000", "population.prospects=1000",
-         "market.prospect_arrivals_per_month=95", "horizon_months=3"]
+build = partial(small_model, SCENARIOS / "baseline.yaml",
+                base=small(6_000, 1_000, 95, months=3))
 #: Strategy-specific target used for the isolation check (default: the A and C classes).
 TARGETS = {"decline_response": "{stages: [decline], segments: [A, B, C]}"}
 
@@ -53,24 +62,13 @@ def test_unknown_parameter_fails_at_load_time(name: str) -> None:
                       [f"strategies=[{{name: {name}, params: {{no_such_knob: 1}}}}]"])
 
 
-def rows_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    order = np.argsort(ids)
-    return order[np.searchsorted(ids, wanted, sorter=order)]
-
-
-def run(overrides: list[str]) -> LifecycleModel:
-    model = LifecycleModel(load_scenario(SCENARIOS / "baseline.yaml", [*SMALL, *overrides]))
-    for _ in range(3):
-        model.step()
-    return model
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_runs_books_its_costs_and_leaves_others_alone(name: str) -> None:
     target = TARGETS.get(name, "{segments: [A, C]}")
     spec = f"strategies=[{{name: {name}, target: {target}, holdout: 0.3}}]"
-    with_it, without = run([spec]), run(["strategies=[]"])
-    df = with_it.monthly_frame()
+    with_it, without = with_and_without(build, spec)
+    df = finish(with_it, 3)
+    finish(without, 3)
     kinds = [f"strategy_{name}_cost_{k}" for k in registry.get(name).cost_kinds]
     np.testing.assert_allclose(df[kinds].sum(axis=1), df[f"cost_strategy_{name}"])
     assert df[f"cost_strategy_{name}"].sum() > 0, "a strategy that acts should cost something"
@@ -80,7 +78,7 @@ def test_runs_books_its_costs_and_leaves_others_alone(name: str) -> None:
     cohort = getattr(a, f"cohort_{name}")
     untouched_ids = a.id[cohort != 1]  # never targeted, or in the hold-out
     assert (cohort == 2).sum() > 0
-    from_market = ((untouched_ids >> 32) & 0xFF) < 2  # not prospects the strategy brought
+    from_market = id_source(untouched_ids) < 2  # not prospects the strategy brought
     assert np.isin(untouched_ids[from_market], b.id).all(), f"{name} changed who is still here"
     common = np.intersect1d(untouched_ids, b.id)
     assert len(common) > 1000

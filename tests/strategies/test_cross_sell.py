@@ -2,46 +2,31 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pytest
 
-from sim.model import LifecycleModel
 from strategies.cross_sell import CrossSell
-from tests.sim.util import SCENARIOS, scaled
+from tests.strategies.util import (
+    assert_refused,
+    assert_within_budget,
+    run_months,
+    run_with_and_without,
+    strategy_spec,
+    values_by_id,
+)
 
 SIZE = 10_000
-
-
-def run(months: int, strategies: list[dict[str, Any]] | None = None,
-        path: str = "baseline.yaml", **changes: Any) -> LifecycleModel:
-    """A small model of ``path`` (with ``strategies`` if given) after ``months`` months."""
-    if strategies is not None:
-        changes["strategies"] = strategies
-    scenario = scaled(SCENARIOS / path, SIZE, horizon_months=max(months, 1), **changes)
-    model = LifecycleModel(scenario)
-    for _ in range(months):
-        model.step()
-    return model
-
-
-def cross_sell(params: dict[str, Any] | None = None, budget: dict[str, Any] | None = None,
-               **target: Any) -> dict[str, Any]:
-    return {"name": "cross_sell", "params": params or {}, "target": target,
-            "budget": budget or {}}
-
-
-def products_by_id(model: LifecycleModel) -> dict[int, int]:
-    pop, live = model.population, model.is_customer()
-    return dict(zip(pop.id[live].tolist(), pop.products[live].tolist(), strict=True))
+run = partial(run_months, SIZE)
+cross_sell = partial(strategy_spec, "cross_sell")
 
 
 def test_offers_add_products_and_keep_customers_against_the_same_seed() -> None:
-    with_it, without = run(24, path="cross_sell.yaml"), run(24, path="cross_sell.yaml",
-                                                           strategies=[])
+    with_it, without = run_with_and_without(SIZE, 24, "cross_sell.yaml")
     df, base = with_it.monthly_frame(), without.monthly_frame()
-    after, before = products_by_id(with_it), products_by_id(without)
+    after, before = values_by_id(with_it, "products"), values_by_id(without, "products")
     common = sorted(set(after) & set(before))
     gained = np.array([after[i] - before[i] for i in common])
     pop = with_it.population
@@ -112,8 +97,7 @@ def test_budget_is_never_exceeded() -> None:
     params = {"offer_channel": "sms", "acceptance": {"sms": 0.3}}
     df = run(12, [cross_sell(params, budget)]).monthly_frame()
     cost = df.cost_strategy_cross_sell
-    assert (cost <= budget["monthly"] + 1e-6).all()
-    assert (cost.cumsum() <= budget["total"] + 1e-6).all()
+    assert_within_budget(cost, budget["monthly"], budget["total"])
     assert cost.sum() > 0.95 * budget["total"]  # it binds
     assert df.strategy_cross_sell_cost_onboarding.sum() > 0.5 * budget["total"]
 
@@ -129,5 +113,4 @@ def test_budget_is_never_exceeded() -> None:
     ({"onboarding_cost": "fifty"}, "onboarding_cost"),
 ])
 def test_invalid_parameters_are_refused(params: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        CrossSell(**params)
+    assert_refused(CrossSell, params, match=message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -9,22 +10,21 @@ import pytest
 
 from sim.model import LifecycleModel
 from strategies.decline_response import DeclineResponse
-from tests.sim.util import SCENARIOS, scaled
+from tests.strategies.util import (
+    advance,
+    assert_refused,
+    assert_within_budget,
+    churned,
+    finish,
+    scaled_model,
+    strategy_spec,
+    values_by_id,
+)
 
 SIZE = 20_000
 MONTHS = 12
-
-
-def build(strategies: list[dict[str, Any]] | None = None, path: str = "baseline.yaml",
-          **changes: Any) -> LifecycleModel:
-    if strategies is not None:
-        changes["strategies"] = strategies
-    return LifecycleModel(scaled(SCENARIOS / path, SIZE, horizon_months=MONTHS, **changes))
-
-
-def respond_to(params: dict[str, Any] | None = None, budget: dict[str, Any] | None = None
-               ) -> dict[str, Any]:
-    return {"name": "decline_response", "params": params or {}, "budget": budget or {}}
+build = partial(scaled_model, SIZE, horizon_months=MONTHS)
+respond_to = partial(strategy_spec, "decline_response")  # no target: every customer
 
 
 def declining_by_segment(model: LifecycleModel) -> dict[str, np.ndarray]:
@@ -34,25 +34,18 @@ def declining_by_segment(model: LifecycleModel) -> dict[str, np.ndarray]:
     return {s: pop.id[declining & (pop.segment == i)] for i, s in enumerate("ABCD")}
 
 
-def churned(model: LifecycleModel, ids: np.ndarray) -> int:
-    records = model.absorption_records()
-    return int(records.absorbed_month[records.id.isin(ids)].ge(0).sum())
-
-
 def test_each_response_keeps_more_of_its_class_than_no_response() -> None:
     with_it = build(path="decline_response.yaml")
     without = build(path="decline_response.yaml", strategies=[])
     groups = declining_by_segment(with_it)
-    for _ in range(MONTHS):
-        with_it.step()
-        without.step()
+    advance(with_it, without, months=MONTHS)
     lost = {s: (churned(with_it, ids), churned(without, ids)) for s, ids in groups.items()}
     assert len(groups["B"]) > 300
     assert lost["B"][0] < 0.85 * lost["B"][1]  # rescue (seed 20201: 82 vs 102)
     assert lost["A"][0] < 0.85 * lost["A"][1]  # respond (324 vs 414)
     assert lost["C"][0] <= lost["C"][1]        # improve (53 vs 55: few customers) ...
-    base_w, base_wo = (dict(zip(m.population.id.tolist(), m.population.satisfaction_base.tolist(),
-                                strict=True)) for m in (with_it, without))
+    base_w, base_wo = (values_by_id(m, "satisfaction_base", customers_only=False)
+                       for m in (with_it, without))
     lift = [base_w[i] - base_wo[i] for i in groups["C"].tolist() if i in base_w and i in base_wo]
     assert np.mean(lift) > 0.03                # ... by a lasting rise in satisfaction
     df = with_it.monthly_frame()
@@ -65,9 +58,7 @@ def test_abandoned_class_is_left_exactly_as_without_the_strategy() -> None:
     # until the first quarterly review re-classes anyone, D's paths are identical
     with_it, without = build([respond_to()]), build([])
     d = declining_by_segment(with_it)["D"]
-    for _ in range(2):
-        with_it.step()
-        without.step()
+    advance(with_it, without, months=2)
     rows_w, rows_wo = np.isin(with_it.population.id, d), np.isin(without.population.id, d)
     np.testing.assert_array_equal(with_it.population.id[rows_w], without.population.id[rows_wo])
     for column in ("stage", "satisfaction", "aum", "contacts", "yield_bump_bp"):
@@ -101,20 +92,13 @@ def test_rescue_bumps_the_yield_for_rescue_months_and_pays_for_it() -> None:
 
 def test_budget_is_never_exceeded() -> None:
     budget = {"monthly": 20_000.0, "total": 150_000.0, "priority": "least_satisfied"}
-    model = build([respond_to(budget=budget)])
-    for _ in range(MONTHS):
-        model.step()
-    cost = model.monthly_frame().cost_strategy_decline_response
-    assert (cost <= budget["monthly"] + 1e-6).all()
-    assert (cost.cumsum() <= budget["total"] + 1e-6).all()
+    cost = finish(build([respond_to(budget=budget)]), MONTHS).cost_strategy_decline_response
+    assert_within_budget(cost, budget["monthly"], budget["total"])
     assert cost.sum() == pytest.approx(budget["total"], rel=0.02)  # it binds
 
 
 def test_a_lifecycle_without_decline_is_left_alone() -> None:
-    model = build([respond_to()], path="four_stage.yaml")
-    for _ in range(3):
-        model.step()
-    df = model.monthly_frame()
+    df = finish(build([respond_to()], path="four_stage.yaml"), 3)
     assert df.cost_strategy_decline_response.sum() == 0
     assert df.strategy_decline_response_targeted.iloc[-1] > 0
 
@@ -130,5 +114,4 @@ def test_a_lifecycle_without_decline_is_left_alone() -> None:
     ({"respond_cost": float("inf")}, "respond_cost"),
 ])
 def test_invalid_parameters_are_refused(params: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        DeclineResponse(**params)
+    assert_refused(DeclineResponse, params, match=message)

@@ -2,39 +2,28 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from sim.model import LifecycleModel
 from strategies.outreach import Outreach
-from tests.sim.util import SCENARIOS, scaled
+from tests.strategies.util import (
+    assert_refused,
+    assert_within_budget,
+    run_months,
+    run_with_and_without,
+    strategy_spec,
+)
 
 SIZE = 10_000
-
-
-def run(months: int, strategies: list[dict[str, Any]] | None = None,
-        path: str = "baseline.yaml", **changes: Any) -> LifecycleModel:
-    """A small model of ``path`` (with ``strategies`` if given) after ``months`` months."""
-    if strategies is not None:
-        changes["strategies"] = strategies
-    scenario = scaled(SCENARIOS / path, SIZE, horizon_months=max(months, 1), **changes)
-    model = LifecycleModel(scenario)
-    for _ in range(months):
-        model.step()
-    return model
-
-
-def outreach(params: dict[str, Any], budget: dict[str, Any] | None = None,
-             **target: Any) -> dict[str, Any]:
-    return {"name": "outreach", "params": params, "target": target, "budget": budget or {}}
+run = partial(run_months, SIZE)
+outreach = partial(strategy_spec, "outreach")
 
 
 def test_outreach_lowers_churn_against_the_same_seed_without_it() -> None:
-    with_it = run(24, path="outreach.yaml").monthly_frame()
-    without = run(24, path="outreach.yaml", strategies=[]).monthly_frame()
+    with_it, without = (m.monthly_frame() for m in run_with_and_without(SIZE, 24, "outreach.yaml"))
     delivered = with_it.strategy_outreach_contacts_delivered.sum()
     assert delivered > 0
     assert with_it.contacts.iloc[1:].sum() > without.contacts.iloc[1:].sum() + 0.99 * delivered
@@ -101,15 +90,10 @@ def test_budget_is_never_exceeded(channel: str) -> None:
     budget = {"monthly": 2_000.0, "total": 15_000.0, "priority": "random"}
     df = run(12, [outreach({"contacts_per_month": {channel: 4},
                             "cost_per_contact": {channel: 1.0}}, budget)]).monthly_frame()
-    _assert_within(df.cost_strategy_outreach, budget)
+    assert_within_budget(df.cost_strategy_outreach, budget["monthly"], budget["total"])
     delivered = df.strategy_outreach_contacts_delivered
     np.testing.assert_allclose(df[f"strategy_outreach_cost_{channel}"], 1.0 * delivered)
     assert df.cost_strategy_outreach.sum() == pytest.approx(15_000.0, rel=0.01)  # it binds
-
-
-def _assert_within(cost: pd.Series, budget: dict[str, Any]) -> None:
-    assert (cost <= budget["monthly"] + 1e-6).all()
-    assert (cost.cumsum() <= budget["total"] + 1e-6).all()
 
 
 @pytest.mark.parametrize(("params", "message"), [
@@ -125,8 +109,7 @@ def _assert_within(cost: pd.Series, budget: dict[str, Any]) -> None:
     ({"fatigue_threshold": "six"}, "fatigue_threshold"),
 ])
 def test_invalid_parameters_are_refused(params: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        Outreach(**params)
+    assert_refused(Outreach, params, match=message)
 
 
 def test_unknown_tier_is_refused_when_the_scenario_is_known() -> None:

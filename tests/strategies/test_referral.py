@@ -2,34 +2,34 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
-import pandas as pd
 import pytest
 
-from sim.model import LifecycleModel
-from sim.scenario import ScenarioError, load_scenario
 from strategies.referral import Referral
 from tests.sim.util import SCENARIOS
+from tests.strategies.util import (
+    NO_STRATEGIES,
+    assert_budget_binds,
+    assert_params_stored,
+    assert_refused,
+    assert_refused_at_load,
+    budget,
+    finish,
+    id_source,
+    small_model,
+    with_and_without,
+)
 
 PATH = SCENARIOS / "referral.yaml"
-SMALL = ["population.size=10000", "population.prospects=1750",
-         "market.prospect_arrivals_per_month=158", "horizon_months=24"]
 REFERRED = 2  # id source of prospects brought by the first strategy listed (sim.streams)
-
-
-def build(*overrides: str) -> LifecycleModel:
-    return LifecycleModel(load_scenario(PATH, [*SMALL, *overrides]))
-
-
-def finish(model: LifecycleModel, months: int | None = None) -> pd.DataFrame:
-    for _ in range(months or model.scenario.horizon_months):
-        model.step()
-    return model.monthly_frame()
+build = partial(small_model, PATH)
 
 
 def test_more_prospects_and_acquisitions_against_the_same_seed() -> None:
-    model = build()
-    df, df0 = finish(model), finish(build("strategies=[]"))
+    model, without = with_and_without(build)
+    df, df0 = finish(model), finish(without)
     referred = df.strategy_referral_funded.iloc[1:]
     np.testing.assert_array_equal(df.arrivals.iloc[1:] - df0.arrivals.iloc[1:], referred)
     # seed 20201, 10,000 customers: about 20 referred prospects a month
@@ -41,7 +41,7 @@ def test_more_prospects_and_acquisitions_against_the_same_seed() -> None:
     # 141 of 483: prospects convert at 5% a month (baseline.yaml), late referrals not yet
     assert extra.sum() > 0.2 * referred.sum()
     pop = model.population  # the referred prospects go through the usual acquisition
-    from_referral = ((pop.id >> 32) & 0xFF) == REFERRED
+    from_referral = id_source(pop.id) == REFERRED
     assert 0 < (from_referral & model.is_customer()).sum() <= extra.sum()
     assert df.customers.iloc[-1] > df0.customers.iloc[-1]
     np.testing.assert_allclose(df.cost_strategy_referral, df.strategy_referral_funded * 100.0)
@@ -71,15 +71,10 @@ def test_bad_word_of_mouth_cancels_referrals_but_never_below_zero() -> None:
 
 
 def test_budget_is_never_exceeded() -> None:
-    df = finish(build("strategies.0.budget.monthly=1000", "strategies.0.budget.total=12000"))
-    cost = df.cost_strategy_referral
-    assert (cost <= 1000 + 1e-6).all()
-    assert cost.sum() <= 12_000 + 1e-6
-    assert cost.max() == 1000 and cost.sum() == 12_000  # it binds (100 CNY a referral)
-    used_up = cost.cumsum().shift(fill_value=0) >= 12_000 - 1e-6
-    assert used_up.any() and (df.strategy_referral_funded[used_up] == 0).all()
+    df = finish(build(*budget(1000, 12_000)))
+    used_up = assert_budget_binds(df, "referral", 1000, 12_000)  # it binds (100 CNY a referral)
     # an unrewarded referral does not happen: arrivals fall back to the market's own
-    df0 = finish(build("strategies=[]"))
+    df0 = finish(build(NO_STRATEGIES))
     np.testing.assert_array_equal(df.arrivals[used_up], df0.arrivals[used_up])
 
 
@@ -91,13 +86,12 @@ def test_budget_is_never_exceeded() -> None:
 ])
 def test_bad_parameters_are_refused(params: dict[str, object]) -> None:
     match = "at most one prospect" if len(params) > 1 else next(iter(params))
-    with pytest.raises(ValueError, match=match):
-        Referral(**params)
+    assert_refused(Referral, params, match=match)
 
 
 def test_bad_parameters_fail_at_load_time() -> None:
-    with pytest.raises(ScenarioError, match=r"strategies\.0\.params.*reward"):
-        load_scenario(PATH, ["strategies.0.params.reward=-1"])
+    assert_refused_at_load(PATH, "strategies.0.params.reward=-1",
+                           match=r"strategies\.0\.params.*reward")
 
 
 def test_defaults_cite_the_documents_and_parameters_are_stored_as_given() -> None:
@@ -106,4 +100,4 @@ def test_defaults_cite_the_documents_and_parameters_are_stored_as_given() -> Non
     params = {"tells_satisfied": 3, "tells_dissatisfied": 10, "satisfied_above": 0.9,
               "dissatisfied_below": 0.4, "conversion_per_mention": 0.1,
               "deterrence_per_mention": 0.0, "reward": 0}
-    assert Referral(**params).get_params() == params
+    assert_params_stored(Referral, params)

@@ -2,53 +2,42 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pytest
 
-from sim.model import LifecycleModel
 from strategies.tiered_service import TieredService
-from tests.sim.util import SCENARIOS, scaled
+from tests.strategies.util import (
+    assert_refused,
+    assert_within_budget,
+    run_months,
+    run_with_and_without,
+    strategy_spec,
+    values_by_id,
+)
 
 SIZE = 20_000
 RICH = ["200k_1m", "1m_5m", "5m_6m", "private"]
-
-
-def run(months: int, strategies: list[dict[str, Any]] | None = None,
-        path: str = "baseline.yaml", **changes: Any) -> LifecycleModel:
-    """A small model of ``path`` (with ``strategies`` if given) after ``months`` months."""
-    if strategies is not None:
-        changes["strategies"] = strategies
-    model = LifecycleModel(scaled(SCENARIOS / path, SIZE, horizon_months=max(months, 1),
-                                  **changes))
-    for _ in range(months):
-        model.step()
-    return model
+run = partial(run_months, SIZE)
 
 
 def service(params: dict[str, Any] | None = None, budget: dict[str, Any] | None = None
             ) -> dict[str, Any]:
-    return {"name": "tiered_service", "params": params or {}, "target": {"tiers": RICH},
-            "budget": budget or {}}
-
-
-def by_id(model: LifecycleModel, column: str) -> dict[int, float]:
-    pop = model.population
-    live = model.is_customer()
-    return dict(zip(pop.id[live].tolist(), getattr(pop, column)[live].tolist(), strict=True))
+    return strategy_spec("tiered_service", params, budget, tiers=RICH)
 
 
 def test_standards_raise_satisfaction_and_contacts_against_the_same_seed() -> None:
-    with_it = run(12, path="tiered_service.yaml")
-    without = run(12, path="tiered_service.yaml", strategies=[])
+    with_it, without = run_with_and_without(SIZE, 12, "tiered_service.yaml")
     df, base = with_it.monthly_frame(), without.monthly_frame()
     assert df.strategy_tiered_service_contacts_delivered.sum() > 0
     assert (df.contacts.iloc[1:] > base.contacts.iloc[1:]).all()
     # salons and president visits lift the long-run satisfaction of the customers served
     pop = with_it.population
     served = pop.id[(pop.cohort_tiered_service == 1) & with_it.is_customer()]
-    after, before = by_id(with_it, "satisfaction_base"), by_id(without, "satisfaction_base")
+    after = values_by_id(with_it, "satisfaction_base")
+    before = values_by_id(without, "satisfaction_base")
     common = [i for i in served.tolist() if i in before]
     lift = np.array([after[i] - before[i] for i in common])
     assert len(common) > 500
@@ -94,8 +83,7 @@ def test_budget_is_never_exceeded() -> None:
     budget = {"monthly": 5_000.0, "total": 40_000.0}
     df = run(12, [service(budget=budget)]).monthly_frame()
     cost = df.cost_strategy_tiered_service
-    assert (cost <= budget["monthly"] + 1e-6).all()
-    assert (cost.cumsum() <= budget["total"] + 1e-6).all()
+    assert_within_budget(cost, budget["monthly"], budget["total"])
     assert cost.sum() == pytest.approx(budget["total"], rel=0.02)  # it binds
 
 
@@ -108,8 +96,7 @@ def test_budget_is_never_exceeded() -> None:
     ({"contact_rm_minutes": None}, "contact_rm_minutes"),
 ])
 def test_invalid_parameters_are_refused(params: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        TieredService(**params)
+    assert_refused(TieredService, params, match=message)
 
 
 def test_tier_missing_from_the_scenario_is_refused() -> None:

@@ -123,7 +123,7 @@ def _headline(console: Console, summary: object, run_dir: Path) -> None:
     import pandas as pd
 
     assert isinstance(summary, pd.DataFrame)
-    n = int(summary["replications"].iloc[0])
+    n = int(summary["replications"].max())
     table = Table(title=f"headline figures (mean and 95% interval over {n} replications)")
     table.add_column("metric")
     table.add_column("mean", justify="right")

@@ -36,7 +36,8 @@ class MonthlyMetrics:
         names += [f"channel_{c}" for c in model.channel_names]
         names += [f"label_{label}" for label in model.labels]
         names += [*FLOWS, "private_banking_customers", "aum", "aum_market", "aum_net_flow",
-                  "aum_churned", "mean_satisfaction", "mean_share_of_wallet", "contacts"]
+                  "aum_acquired", "aum_churned", "mean_satisfaction", "mean_share_of_wallet",
+                  "contacts"]
         self.ledger_columns = ["revenue_interest_margin", "revenue_fees"]
         self.ledger_columns += [f"cost_{kind}_{c}" for kind in ("servicing", "transaction")
                                 for c in model.channel_names]

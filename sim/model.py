@@ -73,6 +73,7 @@ class LifecycleModel(mesa.Model):
         self.month = 0
         self.tally: dict[str, int] = {"acquired": 0, "churned": 0, "lapsed": 0, "arrivals": 0}
         self._archive: list[dict[str, np.ndarray]] = []
+        self._added: dict[tuple[int, int], int] = {}
         self.population = self._initial_population()
         self.labels = {name: scenario.expression(text, list(scenario.labels)[:i])
                        for i, (name, text) in enumerate(scenario.labels.items())}
@@ -98,7 +99,7 @@ class LifecycleModel(mesa.Model):
         shares = np.array([spec.initial_stages[n] for n in names])
         stage_codes = np.array([index[n] for n in names])
         customers = stage_codes[rng.choice(len(names), size=spec.size, p=shares / shares.sum())]
-        prospect_stage = self._arrival_stage() if self.is_prospect_stage.any() else -1
+        prospect_stage = int(np.flatnonzero(self.is_prospect_stage)[0]) if spec.prospects else -1
         stages = np.concatenate([customers, np.full(spec.prospects, prospect_stage)])
         pop = self._draw(stages, rng, source=0)
         pop.is_initial = self.is_customer_stage[pop.stage]
@@ -109,14 +110,15 @@ class LifecycleModel(mesa.Model):
         return self.stage_names.index(self.scenario.market.arrival_stage)
 
     def _draw(
-        self, stages: np.ndarray, rng: np.random.Generator, source: int, arriving: bool = False
+        self, stages: np.ndarray, rng: np.random.Generator, source: int, arriving: bool = False,
+        first: int = 0,
     ) -> Population:
         spec = self.scenario.population
         if arriving and self.scenario.market.arrival_age is not None:
             spec = spec.model_copy(update={"age": self.scenario.market.arrival_age})
         pop = draw_customers(
             spec, stages, self.wallet_share_by_stage, rng,
-            ids=customer_ids(self.month, source, len(stages)), month=self.month,
+            ids=customer_ids(self.month, source, len(stages), first), month=self.month,
         )
         pop.products = np.where(self.is_prospect_stage[pop.stage], 0, pop.products)
         return pop
@@ -126,8 +128,11 @@ class LifecycleModel(mesa.Model):
         if count <= 0:
             return
         stage = self._arrival_stage()
-        rng = stream(self.seed_value, self.replication, f"{purpose}/{self.month}")
-        self.population.append(self._draw(np.full(count, stage), rng, source, arriving=True))
+        first = self._added.get((self.month, source), 0)  # earlier calls this month
+        self._added[(self.month, source)] = first + count
+        rng = stream(self.seed_value, self.replication, f"{purpose}/{self.month}/{first}")
+        self.population.append(
+            self._draw(np.full(count, stage), rng, source, arriving=True, first=first))
         self.tally["arrivals"] += count
 
     # ----------------------------------------------------------------- helpers
@@ -187,24 +192,30 @@ class LifecycleModel(mesa.Model):
         self._market()
         self._reset_month()
         aum_after_market = float(pop.aum @ _pad(was_customer, len(pop)))
+        # money strategies move in (vouchers) is new money too: snapshot before they act
+        old_aum = pop.aum.copy()
         # strategies that opt customers out of marketing (abandon_d) act first
         for runtime in sorted(self.strategies, key=lambda r: r.respects_opt_out):
             runtime.act(self, self.is_customer())
         was_customer = _pad(was_customer, len(pop))
-        old_aum = pop.aum.copy()
+        old_aum = np.concatenate([old_aum, pop.aum[len(old_aum):]])
         respond(pop, self.scenario, self.wallet_share_by_stage, self.price_gap(),
                 self.driver_reference["satisfaction"], self.keyed_normal("satisfaction"))
         inflow = np.maximum(pop.aum - old_aum, 0.0) * was_customer
         aum_after_response = float(pop.aum @ was_customer)
         old_tier, old_aum = pop.tier.copy(), pop.aum.copy()
-        flows, acquired = self._transitions()
+        flows, acquired, churn_aum = self._transitions()
         customers = self.is_customer()
         classify(pop, self.scenario, customers,
                  segments_due=self.month % self.scenario.segments.every_months == 0)
         self._evaluate_labels()
         flows.update(self._migrations(old_tier, old_aum, customers))
         flows.update(aum_market=aum_after_market - aum_start,
-                     aum_net_flow=aum_after_response - aum_after_market)
+                     aum_net_flow=aum_after_response - aum_after_market,
+                     # AUM entering the customer set: new customers' AUM now, plus that of
+                     # new customers who also left this month (it is in aum_churned too)
+                     aum_acquired=float(pop.aum @ (customers & ~was_customer)
+                                        + churn_aum @ ~was_customer))
         self._book(inflow, acquired, customers)
         self._collect(flows, customers)
         self._maybe_compact()
@@ -231,7 +242,7 @@ class LifecycleModel(mesa.Model):
             getattr(pop, column)[:] = 0.0
         self.staff_minutes_left = 60.0 * self.scenario.capacity.rm_hours_per_month
 
-    def _transitions(self) -> tuple[dict[str, float], np.ndarray]:
+    def _transitions(self) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
         pop = self.population
         old = pop.stage
         new = self.transitions.step(old, self.drivers(), self.keyed_uniform("transitions"))
@@ -241,7 +252,8 @@ class LifecycleModel(mesa.Model):
         acquired = from_prospect & self.is_customer_stage[new]
         churned = self.is_customer_stage[old] & to_absorbing
         lapsed = from_prospect & to_absorbing
-        aum_churned = float(pop.aum @ churned)
+        churn_aum = pop.aum * churned
+        aum_churned = float(churn_aum.sum())
         pop.aum[to_absorbing] = 0.0
         pop.share_of_wallet[to_absorbing] = 0.0
         pop.absorbed_month[to_absorbing] = self.month
@@ -255,7 +267,7 @@ class LifecycleModel(mesa.Model):
                   "lapsed": int(lapsed.sum())}
         for key, value in counts.items():
             self.tally[key] += value
-        return {**counts, "aum_churned": aum_churned}, acquired
+        return {**counts, "aum_churned": aum_churned}, acquired, churn_aum
 
     def _migrations(
         self, old_tier: np.ndarray, old_aum: np.ndarray, customers: np.ndarray

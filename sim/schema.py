@@ -65,7 +65,7 @@ class Stage(_Section):
 class Lifecycle(_Section):
     """Stages, the base monthly transition matrix and driver effects."""
 
-    stages: list[Stage] = Field(min_length=2)
+    stages: list[Stage] = Field(min_length=2, max_length=100)
     transitions: dict[str, dict[str, Probability]]
     driver_effects: dict[str, dict[DriverName, float]] = Field(default_factory=dict)
     driver_reference: dict[DriverName, float] = Field(default_factory=dict)

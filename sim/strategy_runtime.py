@@ -265,24 +265,34 @@ class StrategyContext:
         return rows[order], costs[order]
 
     # -- staff and contacts
-    def staff(self, wanted: np.ndarray, minutes_each: float, contacts_each: float = 1.0
-              ) -> np.ndarray:
+    def staff(
+        self,
+        wanted: np.ndarray,
+        minutes_each: np.ndarray | float,
+        contacts_each: np.ndarray | float = 1.0,
+    ) -> np.ndarray:
         """Give wanted customers relationship-manager time while the month's hours last.
 
-        Customers are served in the budget's priority order. Returns the mask
-        of customers whose contacts were delivered; requested and delivered
-        contacts are counted for the summary.
+        Customers are served in the budget's priority order, in one pass, until
+        the next one's minutes would not fit. ``minutes_each`` and
+        ``contacts_each`` are scalars or arrays over all rows (a customer due two
+        calls needs twice the minutes). Returns the mask of customers whose
+        contacts were delivered; requested and delivered contacts are counted.
         """
         rows = np.flatnonzero(wanted)
+        minutes = np.broadcast_to(np.asarray(minutes_each, float), wanted.shape)[rows]
+        contacts = np.broadcast_to(np.asarray(contacts_each, float), wanted.shape)[rows]
         counts = self._runtime.month_counts
-        counts["contacts_requested"] += contacts_each * len(rows)
-        if minutes_each > 0:
-            capacity = int(self._model.staff_minutes_left // minutes_each)
-            if capacity < len(rows):
-                rows, _ = self._in_priority(rows, np.zeros(len(rows)))
-                rows = rows[:capacity]
-            self._model.staff_minutes_left -= minutes_each * len(rows)
-        counts["contacts_delivered"] += contacts_each * len(rows)
+        counts["contacts_requested"] += float(contacts.sum())
+        left = self._model.staff_minutes_left
+        if minutes.sum() > left:
+            order = self._in_priority(rows, minutes)
+            rows, minutes = order
+            contacts = np.broadcast_to(np.asarray(contacts_each, float), wanted.shape)[rows]
+            keep = np.cumsum(minutes) <= left + 1e-9
+            rows, minutes, contacts = rows[keep], minutes[keep], contacts[keep]
+        self._model.staff_minutes_left -= float(minutes.sum())
+        counts["contacts_delivered"] += float(contacts.sum())
         delivered = np.zeros(wanted.shape, bool)
         delivered[rows] = True
         return delivered

@@ -96,14 +96,14 @@ def keyed_normal(
     return np.asarray(ndtri(keyed_uniform(seed, replication, purpose, month, ids)))
 
 
-def customer_ids(month: int, source: int, count: int) -> np.ndarray:
-    """Ids for ``count`` rows entering in ``month`` from ``source``.
+def customer_ids(month: int, source: int, count: int, first: int = 0) -> np.ndarray:
+    """Ids for ``count`` rows entering in ``month`` from ``source``, from position ``first``.
 
     An id encodes when and how a row entered — month (bits 40+), source
     (bits 32-39: 0 initial population, 1 market arrivals, 2+ strategies) and
     position — so ids never depend on how many rows other sources added.
     """
-    if not 0 <= source < 256 or count >= 1 << 32:
-        raise ValueError(f"source {source} or count {count} out of range")
+    if not 0 <= source < 256 or first + count >= 1 << 32:
+        raise ValueError(f"source {source} or count {first + count} out of range")
     base = (month << 40) | (source << 32)
-    return base + np.arange(count, dtype=np.int64)
+    return base + np.arange(first, first + count, dtype=np.int64)

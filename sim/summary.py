@@ -121,10 +121,12 @@ def summarise(monthly: pd.DataFrame) -> pd.DataFrame:
         interval is undefined (NaN).
     """
     reps = per_replication(monthly).drop(columns="replication")
-    n = len(reps)
+    n = reps.notna().sum()  # per metric: a replication may lack one (no control group)
     mean = reps.mean()
-    sd = reps.std(ddof=1) if n > 1 else pd.Series(np.nan, index=reps.columns)
-    half = stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) if n > 1 else sd
+    sd = reps.std(ddof=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = pd.Series(stats.t.ppf(0.975, n - 1), index=n.index) * sd / np.sqrt(n)
+    half[n < 2] = np.nan
     out = pd.DataFrame(
         {"mean": mean, "ci95_low": mean - half, "ci95_high": mean + half, "sd": sd}
     )

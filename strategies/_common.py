@@ -71,9 +71,8 @@ def deliver_contacts(
     if rm_minutes_each is None:
         reached = wanted
     else:
-        reached = np.zeros_like(wanted)
-        for k in np.unique(counts[wanted]):
-            reached |= ctx.staff(wanted & (counts == k), rm_minutes_each * k, float(k))
+        # one pass in the budget's priority order: a customer due two calls needs twice the time
+        reached = ctx.staff(wanted, rm_minutes_each * counts, counts)
     paid = ctx.fund(kind, reached, cost_each * counts)
     if rm_minutes_each is None:
         ctx.count_contacts(float(counts[wanted].sum()), float(counts[paid].sum()))

@@ -46,10 +46,10 @@ def test_every_row_ever_is_accounted_for(run: tuple[LifecycleModel, pd.DataFrame
 
 
 def test_aum_is_conserved(run: tuple[LifecycleModel, pd.DataFrame]) -> None:
-    """AUM changes only by market drift, net deposits and churn outflow."""
+    """AUM changes only by market drift, net deposits, new customers and churn outflow."""
     _, df = run
     change = df.aum.diff().iloc[1:]
-    flows = (df.aum_market + df.aum_net_flow - df.aum_churned).iloc[1:]
+    flows = (df.aum_market + df.aum_net_flow + df.aum_acquired - df.aum_churned).iloc[1:]
     np.testing.assert_allclose(change, flows, rtol=1e-9, atol=1e-3)
     assert (df.aum_churned.iloc[1:] > 0).all()
 

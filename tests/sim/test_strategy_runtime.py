@@ -1,0 +1,128 @@
+"""The runtime around strategies: staff in priority order, ids, new money, summary figures."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.model import LifecycleModel
+from sim.scenario import load_scenario
+from sim.summary import strategy_figures
+from strategies import registry
+from strategies.base import Strategy
+from tests.sim.util import SCENARIOS
+
+SMALL = ["population.size=8000", "population.prospects=1400",
+         "market.prospect_arrivals_per_month=126", "horizon_months=2"]
+
+
+class _Probe(Strategy):
+    """Test strategy: asks for staff time, adds prospects twice a month."""
+
+    name = "runtime_probe"
+    cost_kinds: ClassVar[tuple[str, ...]] = ("call",)
+    seen: ClassVar[list[Any]] = []
+
+    def __init__(self, *, minutes: float = 10.0) -> None:
+        self.minutes = minutes
+
+    def apply(self, ctx: Any) -> None:
+        pop = ctx.population
+        due = np.where(pop.aum > 200_000, 2.0, 1.0)  # the wealthy are due two calls
+        reached = ctx.staff(ctx.targets, self.minutes * due, due)
+        ctx.fund("call", reached, 1.0)
+        _Probe.seen.append((ctx.targets.copy(), reached, pop.aum.copy(), due))
+        ctx.add_prospects(3)
+        ctx.add_prospects(4)
+
+
+@pytest.fixture
+def probe():
+    registry.register(_Probe)
+    _Probe.seen.clear()
+    yield _Probe
+    registry._REGISTRY.pop("runtime_probe", None)
+
+
+def build(*overrides: str) -> LifecycleModel:
+    return LifecycleModel(load_scenario(SCENARIOS / "baseline.yaml", [*SMALL, *overrides]))
+
+
+def test_staff_serves_in_priority_order_whatever_the_number_of_calls(probe) -> None:
+    model = build("capacity.rm_hours_per_month=100",
+                  "strategies=[{name: runtime_probe, budget: {priority: highest_value}}]")
+    model.step()
+    targets, reached, aum, due = probe.seen[0]
+    assert 0 < reached.sum() < targets.sum()  # hours ran out
+    assert aum[reached].min() >= aum[targets & ~reached].max()
+    used = (10.0 * due[reached]).sum()
+    assert used <= 100 * 60 and model.staff_minutes_left == pytest.approx(6000 - used)
+    df = model.monthly_frame()
+    assert df.strategy_runtime_probe_contacts_delivered.iloc[1] == due[reached].sum()
+
+
+def test_prospects_added_twice_a_month_get_distinct_ids(probe) -> None:
+    model = build("strategies=[{name: runtime_probe}]")
+    for _ in range(2):
+        model.step()
+    ids = model.absorption_records().id
+    assert ids.is_unique
+    brought = ((ids.to_numpy() >> 32) & 0xFF) == 2
+    assert brought.sum() == 2 * 7
+
+
+def test_money_a_strategy_moves_in_pays_transaction_cost() -> None:
+    def transaction_cost(strategies: str) -> float:
+        model = build(strategies, "horizon_months=1")
+        model.step()
+        df = model.monthly_frame()
+        return float(df.filter(like="cost_transaction_").iloc[1].sum()), df
+
+    base, _ = transaction_cost("strategies=[]")
+    with_vouchers, df = transaction_cost(
+        "strategies=[{name: voucher, params: {base_redemption: 1.0}, target: {segments: [B]}}]")
+    redeemed = df.strategy_voucher_funded.iloc[1]
+    assert redeemed > 10
+    # each redemption brings 100,000 CNY at 40-45 CNY per 10,000 (DOMAIN §2)
+    assert with_vouchers - base >= 0.9 * redeemed * 100_000 / 10_000 * 40
+
+
+def test_strategy_figures_by_hand() -> None:
+    months = pd.DataFrame({
+        "cost_strategy_s": [0.0, 100.0, 100.0],
+        "strategy_s_contacts_requested": [0, 10, 10],
+        "strategy_s_contacts_delivered": [0, 8, 9],
+        "uplift_s_n_treated": [0, 10, 10], "uplift_s_n_control": [0, 5, 5],
+        "uplift_s_active_treated": [0, 10, 9], "uplift_s_active_control": [0, 5, 4],
+        "uplift_s_aum_treated": [0, 1000, 1200], "uplift_s_aum_control": [0, 500, 400],
+        "uplift_s_revenue_treated": [0, 300, 300], "uplift_s_revenue_control": [0, 100, 100],
+        "uplift_s_cost_treated": [0, 50, 50], "uplift_s_cost_control": [0, 20, 20],
+        "uplift_s_active_brought": [0, 1, 1], "uplift_s_aum_brought": [0, 0, 0],
+        "uplift_s_revenue_brought": [0, 10, 10], "uplift_s_cost_brought": [0, 30, 5],
+    })
+    out = strategy_figures("s", months.iloc[-1], months.iloc[1:])
+    assert out["strategy_s_cost"] == 200
+    assert out["strategy_s_contacts_delivered"] == 17
+    assert out["strategy_s_uplift_retention"] == pytest.approx(9 / 10 - 4 / 5)
+    assert out["strategy_s_uplift_aum_per_customer"] == pytest.approx(120 - 80)
+    revenue_pc = 600 / 10 - 200 / 5          # 20 per treated customer
+    cost_pc = 100 / 10 - 40 / 5              # 2 per treated customer
+    brought = 20 - 35                        # referred customers: revenue - costs
+    profit = (revenue_pc - cost_pc) * 10 + brought - 200
+    assert out["strategy_s_incremental_revenue"] == pytest.approx(revenue_pc * 10 + 20)
+    assert out["strategy_s_incremental_profit"] == pytest.approx(profit)
+    assert out["strategy_s_roi"] == pytest.approx(profit / 200)
+    assert out["strategy_s_uplift_profit_per_customer"] == pytest.approx((profit - brought) / 10)
+
+
+def test_no_control_group_means_no_uplift_figures() -> None:
+    last = pd.Series({"uplift_s_n_treated": 10, "uplift_s_n_control": 0,
+                      "uplift_s_active_brought": 0})
+    flows = pd.DataFrame({"cost_strategy_s": [5.0], "strategy_s_contacts_requested": [0],
+                          "strategy_s_contacts_delivered": [0],
+                          "uplift_s_revenue_brought": [0.0], "uplift_s_cost_brought": [0.0]})
+    out = strategy_figures("s", last, flows)
+    assert "strategy_s_roi" not in out and out["strategy_s_cost"] == 5.0

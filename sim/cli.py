@@ -175,7 +175,8 @@ def _strategy_table(console: Console, summary: Any, n: int) -> None:
         table.add_row(name, *cells)
     console.print(table)
     if any(f"strategy_{s}_uplift_retention" not in summary.index for s in names):
-        console.print("[dim]n/a: no hold-out, so no uplift; set holdout: 0.1 to measure it[/dim]")
+        console.print("[dim]n/a: uplift needs both treated and hold-out customers "
+                      "(set holdout between 0 and 1, e.g. 0.1)[/dim]")
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ Categorical columns compare with their names: ``stage == 'maturity'``,
 from __future__ import annotations
 
 import ast
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -86,6 +87,29 @@ class Expression:
                 )
             if isinstance(sub, ast.Constant) and not isinstance(sub.value, int | float | str):
                 raise ExpressionError(f"{self.text!r}: constant {sub.value!r} is not allowed")
+            if isinstance(sub, ast.Compare):
+                operands = [sub.left, *sub.comparators]
+                for a, b in itertools.pairwise(operands):
+                    self._check_categories(a, b)
+                    self._check_categories(b, a)
+
+    def _check_categories(self, name: ast.AST, other: ast.AST) -> None:
+        """A string compared with a column must be one of that column's categories."""
+        if not isinstance(name, ast.Name):
+            return
+        items = other.elts if isinstance(other, ast.List | ast.Tuple) else [other]
+        strings = [e.value for e in items if isinstance(e, ast.Constant)
+                   and isinstance(e.value, str)]
+        if not strings:
+            return
+        cats = self.categories.get(name.id)
+        if cats is None:
+            raise ExpressionError(f"{self.text!r}: {name.id} is not categorical; compare it "
+                                  f"with a number, not {strings[0]!r}")
+        for value in strings:
+            if value not in cats:
+                raise ExpressionError(f"{self.text!r}: {name.id} has no category {value!r}; "
+                                      f"expected one of {list(cats)}")
 
     def evaluate(self, columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
         """Evaluate over ``n`` customers; returns a boolean (or numeric) array of length ``n``."""

@@ -55,10 +55,10 @@ def run_replication(
         if on_month is not None:
             on_month(1)
     frame = model.monthly_frame()
-    frame.insert(0, "seed", scenario.seed)
-    frame.insert(0, "replication", replication)
-    frame.insert(0, "scenario", scenario.name)
-    return frame
+    n = len(frame)
+    keys = pd.DataFrame({"scenario": [scenario.name] * n, "replication": replication,
+                         "seed": scenario.seed})
+    return pd.concat([keys, frame], axis=1)
 
 
 def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:

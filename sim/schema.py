@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
 from sim.expressions import Expression, ExpressionError
 from sim.population import FIELDS
+from sim.population import Population as _PopulationTable
+
+#: Names a label may not take: the population table's own attributes.
+RESERVED_NAMES = frozenset(dir(_PopulationTable))
 
 __all__ = [
     "DRIVERS",
@@ -372,6 +376,9 @@ class Scenario(_Section):
             missing = channels - set(getattr(self.economics, key))
             if missing:
                 problems.append(f"economics.{key}: missing channel(s) {sorted(missing)}")
+        tier_names = [t.name for t in self.tiers]
+        if len(set(tier_names)) != len(tier_names):
+            problems.append(f"tiers: names must be unique, got {tier_names}")
         bounds = [t.min_aum for t in self.tiers]
         if bounds != sorted(bounds) or len(set(bounds)) != len(bounds) or bounds[0] != 0:
             problems.append("tiers: min_aum must start at 0 and strictly increase")
@@ -383,7 +390,7 @@ class Scenario(_Section):
         for i, spec in enumerate(self.strategies):
             registry.check_spec(spec.name, spec.params, where=f"strategies.{i}")
             try:
-                registry.build(spec.name, dict(spec.params))
+                registry.build(spec.name, dict(spec.params)).check_scenario(self)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"strategies.{i}.params: {exc}") from None
         return self
@@ -407,8 +414,11 @@ class Scenario(_Section):
         problems = []
         earlier: list[str] = []
         for name, text in self.labels.items():
-            if not name.isidentifier() or name in FIELDS:
-                problems.append(f"labels.{name}: expected a new identifier for the label name")
+            reserved = (name in FIELDS or name in RESERVED_NAMES or name.startswith("cohort_")
+                        or "__" in name or name.startswith("_"))
+            if not name.isidentifier() or reserved:
+                problems.append(f"labels.{name}: expected a new identifier for the label name "
+                                "(not a customer column, not cohort_*, no '__')")
             try:
                 self.expression(text, earlier)
             except ExpressionError as exc:

@@ -108,10 +108,10 @@ def check_numbers(
         check_number(f"{param}.{key}", value, 0.0, upper)
 
 
-def check_tiers(ctx: Any, param: str, names: Iterable[str]) -> None:
+def check_tiers(scenario: Any, param: str, names: Iterable[str]) -> None:
     """Raise ValueError if ``names`` holds a tier the scenario does not define."""
-    tiers = [t.name for t in ctx.scenario.tiers]
+    tiers = [t.name for t in scenario.tiers]
     unknown = sorted(set(names) - set(tiers))
     if unknown:
-        raise ValueError(f"{ctx.name}: {param} names unknown AUM tier(s) {unknown}; "
+        raise ValueError(f"{param} names unknown AUM tier(s) {unknown}; "
                          f"the scenario's tiers are {tiers}")

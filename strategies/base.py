@@ -28,6 +28,15 @@ class Strategy(ABC):
     def apply(self, model: Any) -> None:
         """Act on ``model`` for one month: choose targets, change them, book costs."""
 
+    def check_scenario(self, scenario: Any) -> None:
+        """Raise ValueError if this configuration cannot run on ``scenario``.
+
+        Called when the scenario is validated, so a mismatch (say, a tier name
+        the scenario does not define) is a load-time error, not a crash in
+        month one. The default accepts every scenario.
+        """
+        return None
+
     @classmethod
     def param_names(cls) -> list[str]:
         """Names of the constructor's keyword arguments, in order."""

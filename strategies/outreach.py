@@ -125,11 +125,14 @@ class Outreach(Strategy):
             satisfaction -= self.fatigue_penalty * extra
             np.clip(satisfaction, 0.0, 1.0, out=satisfaction)
 
+    def check_scenario(self, scenario: Any) -> None:
+        """Refuse tier overrides naming tiers the scenario does not have."""
+        if self.by_tier:
+            check_tiers(scenario, "by_tier", self.by_tier)
+
     def monthly_rates(self, ctx: Any) -> dict[str, np.ndarray]:
         """Each row's contact rate a month by channel, after segment and tier overrides."""
         pop = ctx.population
-        if self.by_tier:
-            check_tiers(ctx, "by_tier", self.by_tier)
         rates = {}
         for channel in CHANNELS:
             rate = np.full(len(pop), float(self.contacts_per_month.get(channel, 0.0)))

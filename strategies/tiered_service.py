@@ -154,9 +154,14 @@ class TieredService(Strategy):
         satisfaction += self.gift_satisfaction_bump * gift
         np.minimum(satisfaction, 1.0, out=satisfaction)
 
+    def check_scenario(self, scenario: Any) -> None:
+        """Refuse standards keyed by tiers the scenario does not have."""
+        for param in ("contacts_per_month", "sms_per_month", "salons_per_year",
+                      "gifts_per_year", "president_visits_per_year"):
+            check_tiers(scenario, param, getattr(self, param))
+
     def _by_tier(self, ctx: Any, param: str, values: Mapping[str, float]) -> np.ndarray:
         """Each targeted row's value of ``values`` for its tier (0 elsewhere)."""
-        check_tiers(ctx, param, values)
         tier_values = np.zeros(len(ctx.scenario.tiers) + 1)  # last slot: no tier (-1)
         for tier, value in values.items():
             tier_values[ctx.tier_code(tier)] = value

@@ -86,3 +86,17 @@ def test_bad_label_or_target_is_a_scenario_error() -> None:
     with pytest.raises(ScenarioError, match=r"target\.where"):
         load_scenario(SCENARIOS / "baseline.yaml",
                       ["strategies=[{name: voucher, target: {where: 'age.real > 1'}}]"])
+
+
+@pytest.mark.parametrize(("expr", "message"), [
+    ("channel == 'mobile'", "channel has no category 'mobile'"),
+    ("stage in ['growth', 'matured']", "stage has no category 'matured'"),
+    ("segment == 'E'", "segment has no category 'E'"),
+    ("age == 'old'", "age is not categorical"),
+])
+def test_wrong_categories_fail_at_load_time_not_at_run_time(expr: str, message: str) -> None:
+    from sim.scenario import ScenarioError, load_scenario
+    from tests.sim.util import SCENARIOS
+
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(SCENARIOS / "baseline.yaml", [f"labels.x={expr}"])

@@ -74,3 +74,14 @@ def test_existing_run_directory_is_not_overwritten(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         run_scenario(tiny(), run_dir, executor="serial")
     assert sorted(p.name for p in run_dir.iterdir()) == ["keep.txt"]
+
+
+def test_strategies_are_identical_across_executors(tmp_path: Path) -> None:
+    playbook = scaled(SCENARIOS / "abc_d_playbook.yaml", 3_000, horizon_months=4,
+                      replications=2)
+    serial = run_scenario(playbook, tmp_path / "serial", executor="serial", figures=False)
+    procs = run_scenario(playbook, tmp_path / "procs", executor="processes", workers=2,
+                         figures=False)
+    a, b = read(serial.run_dir), read(procs.run_dir)
+    pd.testing.assert_frame_equal(a, b)
+    assert a.filter(like="cost_strategy_").to_numpy().sum() > 0

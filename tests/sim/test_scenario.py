@@ -400,3 +400,15 @@ def test_same_second_runs_do_not_collide(tiny_set_args, tmp_path: Path, cli) -> 
     assert first.code == second.code == 0
     assert first.out.strip() != second.out.strip()
     assert len(list((tmp_path / "baseline").iterdir())) == 2
+
+
+@pytest.mark.parametrize("label", ["keep", "columns", "cohort_voucher", "voucher__last_redeemed",
+                                   "aum", "_private"])
+def test_label_names_cannot_shadow_the_table(label: str) -> None:
+    with pytest.raises(ScenarioError, match=f"labels.{label}: expected a new identifier"):
+        load_scenario(BASELINE, [f"labels.{label}=age > 3"])
+
+
+def test_tier_names_must_be_unique() -> None:
+    with pytest.raises(ScenarioError, match="tiers: names must be unique"):
+        load_scenario(BASELINE, ["tiers=[{name: low, min_aum: 0}, {name: low, min_aum: 1}]"])

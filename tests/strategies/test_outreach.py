@@ -112,8 +112,11 @@ def test_invalid_parameters_are_refused(params: dict[str, Any], message: str) ->
     assert_refused(Outreach, params, match=message)
 
 
-def test_unknown_tier_is_refused_when_the_scenario_is_known() -> None:
-    with pytest.raises(ValueError, match=r"unknown AUM tier\(s\) \['gold'\]"):
+def test_unknown_tier_is_refused_when_the_scenario_is_loaded() -> None:
+    from sim.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match=r"strategies\.0\.params: by_tier names "
+                       r"unknown AUM tier\(s\) \['gold'\]"):
         run(1, [outreach({"by_tier": {"gold": {"phone": 3}}})])
 
 

@@ -99,6 +99,9 @@ def test_invalid_parameters_are_refused(params: dict[str, Any], message: str) ->
     assert_refused(TieredService, params, match=message)
 
 
-def test_tier_missing_from_the_scenario_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"salons_per_year names unknown AUM tier\(s\) \['gold'\]"):
+def test_tier_missing_from_the_scenario_is_refused_at_load_time() -> None:
+    from sim.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match=r"strategies\.0\.params: salons_per_year names "
+                       r"unknown AUM tier\(s\) \['gold'\]"):
         run(1, [service({"salons_per_year": {"gold": 2}})])

@@ -61,6 +61,11 @@ def respond(
     r = scenario.response
     gap = price_gap * pop.price_sensitivity
     target = pop.satisfaction_base + r.satisfaction_price_gap_effect * gap
+    if r.satisfaction_wait_effect:
+        target += r.satisfaction_wait_effect * np.maximum(
+            pop.wait_minutes - r.wait_tolerance_minutes, 0.0)
+    if r.satisfaction_complaint_effect:
+        target += r.satisfaction_complaint_effect * pop.complaints
     noise = r.satisfaction_noise * shocks
     sat = pop.satisfaction
     sat += r.satisfaction_adjustment * (target - sat) + noise

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.channels import COST_KINDS
 from sim.dynamics import SEGMENTS
 from sim.strategy_runtime import strategy_metric_names
 
@@ -42,10 +43,15 @@ class MonthlyMetrics:
         self.ledger_columns += [f"cost_{kind}_{c}" for kind in ("servicing", "transaction")
                                 for c in model.channel_names]
         self.ledger_columns.append("cost_acquisition")
+        channels = model.channels
+        if channels is not None:
+            self.ledger_columns += [f"cost_{kind}" for kind in COST_KINDS]
+        self.channel_columns = channels.metric_names if channels is not None else []
         self.strategy_columns = [
             col for s in model.strategies for col in strategy_metric_names(s.name, s.cost_kinds)
         ]
-        self.names = [*names, *self.ledger_columns, *self.strategy_columns,
+        self.names = [*names, *self.channel_columns, *self.ledger_columns,
+                      *self.strategy_columns,
                       "strategy_cost_total", "revenue", "cost", "profit"]
 
     def reporters(self) -> dict[str, Any]:
@@ -80,6 +86,8 @@ class MonthlyMetrics:
         m["mean_satisfaction"] = float(pop.satisfaction @ customers) / n
         m["mean_share_of_wallet"] = float(pop.share_of_wallet @ customers) / n
         m["contacts"] = float(pop.contacts @ customers)
+        if model.channels is not None:
+            m.update(model.channels.metrics)
         for s in model.strategies:
             m.update(s.metrics(model, customers))
         for (side, kind, owner), amount in model.ledger.close_month().items():

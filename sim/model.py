@@ -8,7 +8,8 @@ is one month (ARCHITECTURE, "one month end to end"):
 1. market — wealth drifts, new prospects arrive, payments are made;
 2. strategies — each switched-on strategy treats its targets
    (:mod:`sim.strategy_runtime`);
-3. channels — branch and contact capacity (a later issue; staff hours for now);
+3. channels — branch queues, complaints and staff cost (:mod:`sim.channels`,
+   when the scenario has a ``channels`` section);
 4. response — satisfaction, share of wallet, AUM;
 5. lifecycle — stage transitions from the base matrix and the drivers;
 6. classify — A/B/C/D segments, AUM tiers and labels;
@@ -22,6 +23,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from sim.channels import ChannelSystem
 from sim.dynamics import classify, drift_wealth, respond
 from sim.ledger import Ledger
 from sim.lifecycle import TransitionTable
@@ -82,6 +84,9 @@ class LifecycleModel(mesa.Model):
         self.strategies = [StrategyRuntime(spec, i, self)
                            for i, spec in enumerate(scenario.strategies)]
         self.staff_minutes_left = 0.0
+        self.channels = ChannelSystem(self) if scenario.channels is not None else None
+        if self.channels is not None:
+            self.population.add_column("contacts_failed", np.float64, 0.0)
         customers = self.is_customer()
         classify(self.population, scenario, customers, segments_due=True)
         self._evaluate_labels()
@@ -197,6 +202,8 @@ class LifecycleModel(mesa.Model):
         # strategies that opt customers out of marketing (abandon_d) act first
         for runtime in sorted(self.strategies, key=lambda r: r.respects_opt_out):
             runtime.act(self, self.is_customer())
+        if self.channels is not None:
+            self.channels.serve(self)
         was_customer = _pad(was_customer, len(pop))
         old_aum = np.concatenate([old_aum, pop.aum[len(old_aum):]])
         respond(pop, self.scenario, self.wallet_share_by_stage, self.price_gap(),
@@ -241,6 +248,9 @@ class LifecycleModel(mesa.Model):
         for column in ("contacts", "yield_bump_bp", "cost_month", "revenue_month"):
             getattr(pop, column)[:] = 0.0
         self.staff_minutes_left = 60.0 * self.scenario.capacity.rm_hours_per_month
+        if self.channels is not None:  # the branches' RMs replace capacity.rm_hours_per_month
+            self.staff_minutes_left = self.channels.rm_minutes
+            pop.contacts_failed[:] = 0.0
 
     def _transitions(self) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
         pop = self.population

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
+from sim.channel_schema import Channels
 from sim.expressions import Expression, ExpressionError
 from sim.population import FIELDS
 from sim.population import Population as _PopulationTable
@@ -22,6 +23,7 @@ RESERVED_NAMES = frozenset(dir(_PopulationTable))
 
 __all__ = [
     "DRIVERS",
+    "Channels",
     "Economics",
     "Lifecycle",
     "Market",
@@ -241,6 +243,12 @@ class Response(_Section):
     wallet_adjustment: Probability
     wallet_satisfaction_effect: float = 0.0
     wallet_price_gap_effect: float = 0.0
+    satisfaction_wait_effect: float = Field(
+        0.0, description="change in target satisfaction per minute of wait above tolerance")
+    wait_tolerance_minutes: NonNegative = Field(
+        5.0, description="waits up to this cost no satisfaction (REF: 3-5 minutes acceptable)")
+    satisfaction_complaint_effect: float = Field(
+        0.0, description="change in target satisfaction per complaint (late ones count more)")
 
 
 class Segments(_Section):
@@ -349,6 +357,8 @@ class Scenario(_Section):
     private_banking_threshold: NonNegative
     economics: Economics
     capacity: Capacity = Field(default_factory=lambda: Capacity(rm_hours_per_month=0.0))
+    channels: Channels | None = Field(
+        None, description="branches, call centre, complaints (issue 4); None: no queues")
     labels: dict[str, str] = Field(
         default_factory=dict, description="label name -> expression (DOMAIN §6)"
     )
@@ -376,6 +386,15 @@ class Scenario(_Section):
             missing = channels - set(getattr(self.economics, key))
             if missing:
                 problems.append(f"economics.{key}: missing channel(s) {sorted(missing)}")
+        if self.channels is not None:
+            for key in (*self.channels.visits_per_customer_month, *self.channels.machine_users):
+                if key not in channels:
+                    problems.append(f"channels: unknown channel {key!r}; expected one of "
+                                    f"{sorted(channels)}")
+            for index in self.channels.branches:
+                if not 0 <= index < self.population.branches:
+                    problems.append(f"channels.branches.{index}: no such branch; expected "
+                                    f"0..{self.population.branches - 1}")
         tier_names = [t.name for t in self.tiers]
         if len(set(tier_names)) != len(tier_names):
             problems.append(f"tiers: names must be unique, got {tier_names}")

@@ -295,6 +295,8 @@ class StrategyContext:
         counts["contacts_delivered"] += float(contacts.sum())
         delivered = np.zeros(wanted.shape, bool)
         delivered[rows] = True
+        if getattr(self._model, "channels", None) is not None:  # RMs could not: complaints
+            self._model.population.contacts_failed[wanted & ~delivered] += 1.0
         return delivered
 
     def count_contacts(self, requested: float, delivered: float) -> None:

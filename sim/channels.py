@@ -1,0 +1,332 @@
+"""Branches, call centre and complaints in the monthly step (ARCHITECTURE step 3, issue 4).
+
+Each month, after the strategies and before the response:
+
+1. **Visits.** Every customer makes ``visits_per_customer_month[channel]``
+   branch visits on average (a fractional rate is met on average with a
+   keyed draw). Customers whose channel is in ``machine_users`` (self-service)
+   go straight to a VTM; a branch user's simple visit is sent to a VTM by the
+   lobby manager with probability ``simple_share × routing_share``.
+2. **Queues.** Each branch-month's load (visits a business day and the share
+   going to machines) selects a :class:`~sim.branch_day.BranchDay`. Its
+   ``sampled_days`` days are simulated in SimPy (:mod:`sim.day_sampling`) and
+   cached by (branch configuration, load bucket): the load is rounded to a
+   geometric grid of relative width ``load_bucket``, so branches and months
+   with the same configuration and nearly the same load share simulated days.
+   Ratios (mean wait, shares over 5/10 minutes, balk and renege rates,
+   utilisation) come from the cached days; counts are those ratios times the
+   month's actual visits. Why this is unbiased and how large its error is:
+   ``docs/channels.md``.
+3. **Outcomes.** Each visiting customer gets the outcome of one simulated visit
+   of their branch-month and desk (teller or VTM), picked with a keyed draw
+   (:mod:`sim.streams`): wait minutes, balked, reneged. A customer who balked
+   counts ``balk_perceived_wait_minutes`` of wait for satisfaction. Written to
+   ``population.wait_minutes``.
+4. **Complaints.** A long wait, a balk or a contact an RM could not make
+   (strategies' ``ctx.staff``) leads to a complaint with the configured
+   probabilities. Complaints are handled first come, first served by
+   ``handler_hours_per_month`` of staff time (a fluid queue over the month's
+   working days, backlog carried over); one not answered within
+   ``target_working_days`` (3, DOMAIN §4) is late and counts ``1 + late_weight``
+   in ``population.complaints``, the ``complaints`` driver of the lifecycle.
+5. **Call centre and costs.** The call centre is M/M/c, solved exactly by
+   Erlang C (:mod:`sim.erlang`). Staff, machine, call-centre and online costs
+   are booked in the ledger every month.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.branch_day import BranchDay, day_totals, draw_visits, simulate_visits
+from sim.day_sampling import RATIOS, estimate_from_days
+from sim.erlang import UnstableQueueError, erlang_c
+from sim.streams import stream
+
+if TYPE_CHECKING:
+    from sim.channel_schema import BranchConfig, Channels
+    from sim.model import LifecycleModel
+
+__all__ = ["BRANCH_METRICS", "COST_KINDS", "ChannelSystem", "DayPool"]
+
+#: Per-branch monthly metrics: column ``branch{b}_{name}`` in monthly.parquet.
+BRANCH_METRICS = (
+    "visits", "mean_wait", "p90_wait", "share_wait_over_5", "share_wait_over_10",
+    "balks", "reneges", "teller_utilisation", "machine_utilisation", "complaints",
+)  # fmt: skip
+#: Bank-wide monthly metrics (prefix ``channels_``).
+BANK_METRICS = (
+    *BRANCH_METRICS, "rm_minutes", "rm_minutes_used", "rm_utilisation",
+    "complaints_late", "complaints_backlog", "complaint_handling_days",
+    "call_centre_calls", "call_centre_prob_wait", "call_centre_mean_wait",
+    "call_centre_utilisation",
+)  # fmt: skip
+#: Ledger cost kinds booked by the channels (column ``cost_{kind}``).
+COST_KINDS = ("staff_teller", "staff_relationship_manager", "staff_lobby_manager",
+              "machines_vtm", "call_centre", "online_platform")
+#: Most simulated day sets kept in the cache.
+CACHE_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class DayPool:
+    """The simulated days of one (branch configuration, load bucket): visits by desk and ratios."""
+
+    wait: tuple[np.ndarray, np.ndarray]  #: teller, machine: minutes queued (0 if balked)
+    balked: tuple[np.ndarray, np.ndarray]
+    reneged: tuple[np.ndarray, np.ndarray]
+    ratios: dict[str, float]  #: :data:`sim.day_sampling.RATIOS`, 0 where undefined
+    p90_wait: float
+
+
+def simulate_pool(config: BranchDay, sampled_days: int, days_per_month: int,
+                  rng: np.random.Generator) -> DayPool:
+    """Simulate ``sampled_days`` days of ``config`` and pool their visits by desk."""
+    rows, wait, balked, reneged, machine = [], [], [], [], []
+    for day_rng in rng.spawn(sampled_days):
+        visits = draw_visits(config, day_rng)
+        records = simulate_visits(config, visits)
+        rows.append(day_totals(config, records))
+        wait.append(np.nan_to_num(records.wait, nan=0.0))
+        balked.append(records.balked)
+        reneged.append(records.reneged)
+        machine.append(visits.to_machine)
+    estimate = estimate_from_days(np.array(rows), days_per_month)
+    w, b, r, m = (np.concatenate(x) for x in (wait, balked, reneged, machine))
+    joined = w[~b]
+    return DayPool(
+        wait=(w[~m], w[m]), balked=(b[~m], b[m]), reneged=(r[~m], r[m]),
+        ratios={k: float(np.nan_to_num(v)) for k, v in estimate.ratios.items()},
+        p90_wait=float(np.quantile(joined, 0.9)) if joined.size else 0.0,
+    )
+
+
+class ChannelSystem:
+    """The bank's branches, call centre and complaint desk for one model run.
+
+    Args:
+        model: The model whose scenario has a ``channels`` section.
+    """
+
+    def __init__(self, model: LifecycleModel) -> None:
+        spec = model.scenario.channels
+        assert spec is not None  # the model only builds this with channels configured
+        self.spec: Channels = spec
+        self.n_branches = model.scenario.population.branches
+        self.configs: list[BranchConfig] = [spec.branch_config(b)
+                                            for b in range(self.n_branches)]
+        names = model.channel_names
+        self.visit_rate = np.array([spec.visits_per_customer_month.get(c, 0.0) for c in names])
+        self.machine_user = np.array([c in spec.machine_users for c in names])
+        self.rm_minutes = 60.0 * sum(c.relationship_managers * c.rm_hours_per_month
+                                     for c in self.configs)
+        self.backlog = 0.0
+        self.seconds = 0.0  #: wall time spent in :meth:`serve` (for the benchmark)
+        self.days_simulated = 0
+        self._cache: dict[tuple[BranchDay, int], DayPool] = {}
+        self._seed = (model.seed_value, model.replication)
+        self.metric_names = [f"branch{b}_{m}" for b in range(self.n_branches)
+                             for m in BRANCH_METRICS]
+        self.metric_names += [f"channels_{m}" for m in BANK_METRICS]
+        self.metrics = dict.fromkeys(self.metric_names, 0.0)
+
+    # ------------------------------------------------------------- the month
+    def serve(self, model: LifecycleModel) -> None:
+        """Serve this month's visits; set waits and complaints; book costs; fill metrics."""
+        started = time.perf_counter()
+        pop, spec = model.population, self.spec
+        customers = model.is_customer()
+        expected = self.visit_rate[pop.channel] * customers
+        visits = np.floor(expected + model.keyed_uniform("channels/visits"))
+        visiting = visits > 0
+        own_machine = self.machine_user[pop.channel]
+        branch = pop.branch.astype(np.intp)
+        n = self.n_branches
+        staff_visits = np.bincount(branch, weights=visits * ~own_machine, minlength=n)
+        machine_visits = np.bincount(branch, weights=visits * own_machine, minlength=n)
+        pools = [self._pool(b, staff_visits[b], machine_visits[b]) for b in range(n)]
+        routed = model.keyed_uniform("channels/route") < self._route_share()[branch]
+        desk = (own_machine | routed).astype(np.intp)
+        wait, balked = self._outcomes(
+            pools, 2 * branch + desk, model.keyed_uniform("channels/outcome"))
+        wait = np.where(balked, spec.balk_perceived_wait_minutes, wait) * visiting
+        balked &= visiting
+        pop.wait_minutes = wait
+        complaints = self._complaints(model, visiting, wait, balked)
+        totals = staff_visits + machine_visits
+        self._branch_metrics(pools, totals, complaints, branch)
+        self._bank_metrics(model, pop.wait_minutes, visiting & ~balked, customers)
+        self._book(model)
+        self.seconds += time.perf_counter() - started
+
+    def _route_share(self) -> np.ndarray:
+        return np.array([c.simple_share * c.routing_share * (c.vtms > 0) * (c.lobby_managers > 0)
+                         for c in self.configs])
+
+    def _pool(self, b: int, staff_visits: float, machine_visits: float) -> DayPool | None:
+        """The cached simulated days for branch ``b`` at this month's load (None: no visits)."""
+        config, spec = self.configs[b], self.spec
+        total = staff_visits + machine_visits
+        if total <= 0:
+            return None
+        route = config.simple_share * config.routing_share * (config.lobby_managers > 0)
+        to_machine = (staff_visits * route + machine_visits) / total if config.vtms else 0.0
+        per_day = total / spec.days_per_month
+        bucket = round(float(np.log(per_day) / np.log1p(spec.load_bucket)))
+        day = BranchDay(
+            opening_hour=config.opening_hour, closing_hour=config.closing_hour,
+            visits_per_day=float(np.exp(bucket * np.log1p(spec.load_bucket))),
+            arrival_profile=spec.arrival_profile, tellers=config.tellers, machines=config.vtms,
+            simple_share=round(float(to_machine), 2), routing_share=1.0,
+            teller_service=config.teller_service, machine_service=config.vtm_service,
+            balk_queue_length=config.balk_queue_length, patience_minutes=config.patience_minutes,
+        )
+        key = (day, bucket)
+        pool = self._cache.get(key)
+        if pool is None:
+            if len(self._cache) >= CACHE_LIMIT:
+                self._cache.clear()
+            # the days depend on the load, not on the staffing: common random numbers
+            rng = stream(*self._seed, f"channels/days/{bucket}/{day.simple_share:.2f}")
+            pool = simulate_pool(day, spec.sampled_days, spec.days_per_month, rng)
+            self._cache[key] = pool
+            self.days_simulated += spec.sampled_days
+        return pool
+
+    @staticmethod
+    def _outcomes(pools: list[DayPool | None], segment: np.ndarray,
+                  u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's wait and balk: one visit of its (branch, desk) segment, picked by ``u``.
+
+        A reneged visit's wait is its time in the queue, as in the simulated day.
+        """
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        for pool in pools:
+            for d in (0, 1):
+                if pool is None:
+                    parts.append((np.zeros(0), np.zeros(0, bool)))
+                else:
+                    parts.append((pool.wait[d], pool.balked[d]))
+        sizes = np.array([p[0].size for p in parts])
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        wait = np.concatenate([p[0] for p in parts] + [np.zeros(1)])
+        balked = np.concatenate([p[1] for p in parts] + [np.zeros(1, bool)])
+        size = sizes[segment]
+        pick = offsets[segment] + np.minimum((u * size).astype(np.intp), size - 1)
+        pick = np.where(size > 0, pick, wait.size - 1)  # no simulated visit: no wait
+        return wait[pick], balked[pick]
+
+    def _complaints(self, model: LifecycleModel, visiting: np.ndarray, wait: np.ndarray,
+                    balked: np.ndarray) -> np.ndarray:
+        """File and handle this month's complaints; set ``population.complaints``."""
+        c, pop, days = self.spec.complaints, model.population, self.spec.days_per_month
+        long_wait = visiting & ~balked & (wait > c.long_wait_minutes)
+        failed = pop.contacts_failed
+        keep = ((1.0 - c.prob_after_long_wait * long_wait) * (1.0 - c.prob_after_balk * balked)
+                * (1.0 - c.prob_after_failed_contact) ** failed)
+        filed = model.keyed_uniform("channels/complaint") < 1.0 - keep
+        day = np.minimum((model.keyed_uniform("channels/complaint_day") * days).astype(np.intp),
+                         days - 1)
+        arrivals = np.bincount(day[filed], minlength=days).astype(float)
+        per_day = 60.0 * c.handler_hours_per_month / c.handling_minutes / days
+        handling_days, queue = np.empty(days), self.backlog
+        for d in range(days):  # a fluid first-come-first-served queue, day by day
+            ahead = queue + arrivals[d] / 2.0
+            handling_days[d] = ahead / per_day if per_day > 0 else np.inf
+            queue = max(queue + arrivals[d] - per_day, 0.0)
+        self.backlog = queue
+        late = filed & (handling_days[day] > c.target_working_days)
+        pop.complaints = filed * (1.0 + c.late_weight * late)
+        received = int(filed.sum())
+        m = self.metrics
+        m["channels_complaints_late"] = float(late.sum())
+        m["channels_complaints_backlog"] = queue
+        spread = handling_days[day[filed]]
+        m["channels_complaint_handling_days"] = (
+            float(np.minimum(spread, 10 * days).mean()) if received else 0.0)
+        return filed
+
+    # ------------------------------------------------------------- metrics
+    def _branch_metrics(self, pools: list[DayPool | None], totals: np.ndarray,
+                        complaints: np.ndarray, branch: np.ndarray) -> None:
+        m = self.metrics
+        filed = np.bincount(branch[complaints], minlength=self.n_branches)
+        for b, pool in enumerate(pools):
+            r = pool.ratios if pool else dict.fromkeys(RATIOS, 0.0)
+            p = f"branch{b}_"
+            m[p + "visits"] = float(totals[b])
+            m[p + "mean_wait"] = r["mean_wait"]
+            m[p + "p90_wait"] = pool.p90_wait if pool else 0.0
+            m[p + "share_wait_over_5"] = r["share_wait_over_5"]
+            m[p + "share_wait_over_10"] = r["share_wait_over_10"]
+            m[p + "balks"] = r["balk_rate"] * totals[b]
+            m[p + "reneges"] = r["renege_rate"] * totals[b]
+            m[p + "teller_utilisation"] = r["teller_utilisation"]
+            m[p + "machine_utilisation"] = r["machine_utilisation"]
+            m[p + "complaints"] = float(filed[b])
+
+    def _bank_metrics(self, model: LifecycleModel, wait: np.ndarray, joined: np.ndarray,
+                      customers: np.ndarray) -> None:
+        m, n = self.metrics, self.n_branches
+        visits = np.array([m[f"branch{b}_visits"] for b in range(n)])
+        total = max(visits.sum(), 1e-12)
+
+        def weighted(name: str) -> float:
+            return float(sum(m[f"branch{b}_{name}"] * visits[b] for b in range(n)) / total)
+
+        minutes = [60.0 * (c.closing_hour - c.opening_hour) for c in self.configs]
+        tellers = np.array([c.tellers * t for c, t in zip(self.configs, minutes, strict=True)])
+        vtms = np.array([c.vtms * t for c, t in zip(self.configs, minutes, strict=True)])
+        util = np.array([m[f"branch{b}_teller_utilisation"] for b in range(n)])
+        vutil = np.array([m[f"branch{b}_machine_utilisation"] for b in range(n)])
+        m["channels_visits"] = float(visits.sum())
+        for name in ("mean_wait", "share_wait_over_5", "share_wait_over_10"):
+            m[f"channels_{name}"] = weighted(name)
+        m["channels_p90_wait"] = float(np.quantile(wait[joined], 0.9)) if joined.any() else 0.0
+        for name in ("balks", "reneges", "complaints"):
+            m[f"channels_{name}"] = float(sum(m[f"branch{b}_{name}"] for b in range(n)))
+        m["channels_teller_utilisation"] = float(util @ tellers / max(tellers.sum(), 1e-12))
+        m["channels_machine_utilisation"] = float(vutil @ vtms / max(vtms.sum(), 1e-12))
+        used = self.rm_minutes - model.staff_minutes_left
+        m["channels_rm_minutes"] = self.rm_minutes
+        m["channels_rm_minutes_used"] = used
+        m["channels_rm_utilisation"] = used / self.rm_minutes if self.rm_minutes > 0 else 0.0
+        self._call_centre(float(customers.sum()))
+
+    def _call_centre(self, customers: float) -> None:
+        cc, m = self.spec.call_centre, self.metrics
+        calls = cc.calls_per_customer_month * customers
+        m["channels_call_centre_calls"] = calls
+        if cc.agents == 0 or calls == 0:
+            for key in ("prob_wait", "mean_wait", "utilisation"):
+                m[f"channels_call_centre_{key}"] = 0.0
+            return
+        rate = calls / self.spec.days_per_month / (cc.hours_per_day * 60.0)
+        load = rate * cc.handle_minutes / cc.agents
+        m["channels_call_centre_utilisation"] = min(load, 1.0)
+        try:
+            result = erlang_c(rate, 1.0 / cc.handle_minutes, cc.agents)
+            m["channels_call_centre_prob_wait"] = result.prob_wait
+            m["channels_call_centre_mean_wait"] = result.mean_wait
+        except UnstableQueueError:  # overloaded: everyone waits, the queue grows all day
+            m["channels_call_centre_prob_wait"] = 1.0
+            m["channels_call_centre_mean_wait"] = cc.hours_per_day * 60.0
+
+    def _book(self, model: LifecycleModel) -> None:
+        cost, configs = self.spec.staff_cost, self.configs
+        amounts = {
+            "staff_teller": cost.teller * sum(c.tellers for c in configs),
+            "staff_relationship_manager": cost.relationship_manager
+            * sum(c.relationship_managers for c in configs),
+            "staff_lobby_manager": cost.lobby_manager * sum(c.lobby_managers for c in configs),
+            "machines_vtm": cost.vtm * sum(c.vtms for c in configs),
+            "call_centre": self.spec.call_centre.cost_per_agent_month
+            * self.spec.call_centre.agents,
+            "online_platform": cost.online_platform,
+        }
+        for kind, amount in amounts.items():
+            model.ledger.book("cost", kind, float(amount))

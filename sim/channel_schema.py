@@ -119,7 +119,7 @@ class Channels(_Section):
     """Branches, call centre, online channel, staff costs and complaints (issue 4)."""
 
     default: BranchConfig
-    branches: dict[Count, BranchOverride] = Field(
+    branches: dict[Annotated[int, Field(ge=0)], BranchOverride] = Field(
         default_factory=dict, description="branch index -> overrides of default")
     visits_per_customer_month: dict[str, NonNegative] = Field(
         description="branch visits a month per customer, by channel preference")

@@ -45,7 +45,7 @@ import numpy as np
 from sim.branch_day import BranchDay, day_totals, draw_visits, simulate_visits
 from sim.day_sampling import RATIOS, estimate_from_days
 from sim.erlang import UnstableQueueError, erlang_c
-from sim.streams import stream
+from sim.streams import keyed_uniform, stream
 
 if TYPE_CHECKING:
     from sim.channel_schema import BranchConfig, Channels
@@ -136,32 +136,41 @@ class ChannelSystem:
 
     # ------------------------------------------------------------- the month
     def serve(self, model: LifecycleModel) -> None:
-        """Serve this month's visits; set waits and complaints; book costs; fill metrics."""
+        """Serve this month's visits; set waits and complaints; book costs; fill metrics.
+
+        Keyed draws are taken only for the rows that need them (customers who
+        may visit, visitors, bad experiences): a draw depends on the customer's
+        id, not on which other rows are drawn, so this changes no result.
+        """
         started = time.perf_counter()
-        pop, spec = model.population, self.spec
+        pop, spec, n = model.population, self.spec, self.n_branches
         customers = model.is_customer()
-        expected = self.visit_rate[pop.channel] * customers
-        visits = np.floor(expected + model.keyed_uniform("channels/visits"))
-        visiting = visits > 0
-        own_machine = self.machine_user[pop.channel]
-        branch = pop.branch.astype(np.intp)
-        n = self.n_branches
+        rate = self.visit_rate[pop.channel]
+        may_visit = np.flatnonzero(customers & (rate > 0))
+        visits = np.floor(rate[may_visit] + self._draw(model, "channels/visits", may_visit))
+        rows = may_visit[visits > 0]  # this month's visitors
+        visits = visits[visits > 0]
+        own_machine = self.machine_user[pop.channel[rows]]
+        branch = pop.branch[rows].astype(np.intp)
         staff_visits = np.bincount(branch, weights=visits * ~own_machine, minlength=n)
         machine_visits = np.bincount(branch, weights=visits * own_machine, minlength=n)
         pools = [self._pool(b, staff_visits[b], machine_visits[b]) for b in range(n)]
-        routed = model.keyed_uniform("channels/route") < self._route_share()[branch]
-        desk = (own_machine | routed).astype(np.intp)
-        wait, balked = self._outcomes(
-            pools, 2 * branch + desk, model.keyed_uniform("channels/outcome"))
-        wait = np.where(balked, spec.balk_perceived_wait_minutes, wait) * visiting
-        balked &= visiting
-        pop.wait_minutes = wait
-        complaints = self._complaints(model, visiting, wait, balked)
-        totals = staff_visits + machine_visits
-        self._branch_metrics(pools, totals, complaints, branch)
-        self._bank_metrics(model, pop.wait_minutes, visiting & ~balked, customers)
+        routed = self._draw(model, "channels/route", rows) < self._route_share()[branch]
+        segment = 2 * branch + (own_machine | routed)
+        wait, balked = self._outcomes(pools, segment, self._draw(model, "channels/outcome", rows))
+        pop.wait_minutes[:] = 0.0
+        pop.wait_minutes[rows] = np.where(balked, spec.balk_perceived_wait_minutes, wait)
+        filed = self._complaints(model, rows, wait, balked)
+        self._branch_metrics(pools, staff_visits + machine_visits, pop.branch[filed])
+        self._bank_metrics(model, wait[~balked], float(customers.sum()))
         self._book(model)
         self.seconds += time.perf_counter() - started
+
+    @staticmethod
+    def _draw(model: LifecycleModel, purpose: str, rows: np.ndarray) -> np.ndarray:
+        """The month's keyed U(0, 1) draws of ``rows`` (the same as for the whole table)."""
+        return keyed_uniform(model.seed_value, model.replication, purpose, model.month,
+                             model.population.id[rows])
 
     def _route_share(self) -> np.ndarray:
         return np.array([c.simple_share * c.routing_share * (c.vtms > 0) * (c.lobby_managers > 0)
@@ -220,18 +229,33 @@ class ChannelSystem:
         pick = np.where(size > 0, pick, wait.size - 1)  # no simulated visit: no wait
         return wait[pick], balked[pick]
 
-    def _complaints(self, model: LifecycleModel, visiting: np.ndarray, wait: np.ndarray,
+    def _complaints(self, model: LifecycleModel, rows: np.ndarray, wait: np.ndarray,
                     balked: np.ndarray) -> np.ndarray:
-        """File and handle this month's complaints; set ``population.complaints``."""
+        """File and handle this month's complaints; set ``population.complaints``.
+
+        Args:
+            model: The model.
+            rows: This month's visitors; ``wait`` and ``balked`` are theirs.
+            wait: Minutes queued.
+            balked: Whether they walked out.
+
+        Returns:
+            The rows that filed a complaint.
+        """
         c, pop, days = self.spec.complaints, model.population, self.spec.days_per_month
-        long_wait = visiting & ~balked & (wait > c.long_wait_minutes)
-        failed = pop.contacts_failed
-        keep = ((1.0 - c.prob_after_long_wait * long_wait) * (1.0 - c.prob_after_balk * balked)
-                * (1.0 - c.prob_after_failed_contact) ** failed)
-        filed = model.keyed_uniform("channels/complaint") < 1.0 - keep
-        day = np.minimum((model.keyed_uniform("channels/complaint_day") * days).astype(np.intp),
-                         days - 1)
-        arrivals = np.bincount(day[filed], minlength=days).astype(float)
+        long_wait = np.zeros(len(pop))
+        long_wait[rows] = ~balked & (wait > c.long_wait_minutes)
+        walked_out = np.zeros(len(pop))
+        walked_out[rows] = balked
+        candidates = np.flatnonzero((long_wait > 0) | (walked_out > 0) | (pop.contacts_failed > 0))
+        keep = ((1.0 - c.prob_after_long_wait * long_wait[candidates])
+                * (1.0 - c.prob_after_balk * walked_out[candidates])
+                * (1.0 - c.prob_after_failed_contact) ** pop.contacts_failed[candidates])
+        u = self._draw(model, "channels/complaint", candidates)
+        filed = candidates[u < 1.0 - keep]
+        day = np.minimum((self._draw(model, "channels/complaint_day", filed) * days)
+                         .astype(np.intp), days - 1)
+        arrivals = np.bincount(day, minlength=days).astype(float)
         per_day = 60.0 * c.handler_hours_per_month / c.handling_minutes / days
         handling_days, queue = np.empty(days), self.backlog
         for d in range(days):  # a fluid first-come-first-served queue, day by day
@@ -239,22 +263,23 @@ class ChannelSystem:
             handling_days[d] = ahead / per_day if per_day > 0 else np.inf
             queue = max(queue + arrivals[d] - per_day, 0.0)
         self.backlog = queue
-        late = filed & (handling_days[day] > c.target_working_days)
-        pop.complaints = filed * (1.0 + c.late_weight * late)
-        received = int(filed.sum())
+        late = handling_days[day] > c.target_working_days
+        pop.complaints[:] = 0.0
+        pop.complaints[filed] = 1.0 + c.late_weight * late
+        received = filed.size
         m = self.metrics
         m["channels_complaints_late"] = float(late.sum())
         m["channels_complaints_backlog"] = queue
-        spread = handling_days[day[filed]]
+        spread = handling_days[day]
         m["channels_complaint_handling_days"] = (
             float(np.minimum(spread, 10 * days).mean()) if received else 0.0)
         return filed
 
     # ------------------------------------------------------------- metrics
     def _branch_metrics(self, pools: list[DayPool | None], totals: np.ndarray,
-                        complaints: np.ndarray, branch: np.ndarray) -> None:
+                        complaint_branch: np.ndarray) -> None:
         m = self.metrics
-        filed = np.bincount(branch[complaints], minlength=self.n_branches)
+        filed = np.bincount(complaint_branch, minlength=self.n_branches)
         for b, pool in enumerate(pools):
             r = pool.ratios if pool else dict.fromkeys(RATIOS, 0.0)
             p = f"branch{b}_"
@@ -269,8 +294,8 @@ class ChannelSystem:
             m[p + "machine_utilisation"] = r["machine_utilisation"]
             m[p + "complaints"] = float(filed[b])
 
-    def _bank_metrics(self, model: LifecycleModel, wait: np.ndarray, joined: np.ndarray,
-                      customers: np.ndarray) -> None:
+    def _bank_metrics(self, model: LifecycleModel, joined_waits: np.ndarray,
+                      customers: float) -> None:
         m, n = self.metrics, self.n_branches
         visits = np.array([m[f"branch{b}_visits"] for b in range(n)])
         total = max(visits.sum(), 1e-12)
@@ -286,7 +311,8 @@ class ChannelSystem:
         m["channels_visits"] = float(visits.sum())
         for name in ("mean_wait", "share_wait_over_5", "share_wait_over_10"):
             m[f"channels_{name}"] = weighted(name)
-        m["channels_p90_wait"] = float(np.quantile(wait[joined], 0.9)) if joined.any() else 0.0
+        m["channels_p90_wait"] = (
+            float(np.quantile(joined_waits, 0.9)) if joined_waits.size else 0.0)
         for name in ("balks", "reneges", "complaints"):
             m[f"channels_{name}"] = float(sum(m[f"branch{b}_{name}"] for b in range(n)))
         m["channels_teller_utilisation"] = float(util @ tellers / max(tellers.sum(), 1e-12))
@@ -295,7 +321,7 @@ class ChannelSystem:
         m["channels_rm_minutes"] = self.rm_minutes
         m["channels_rm_minutes_used"] = used
         m["channels_rm_utilisation"] = used / self.rm_minutes if self.rm_minutes > 0 else 0.0
-        self._call_centre(float(customers.sum()))
+        self._call_centre(customers)
 
     def _call_centre(self, customers: float) -> None:
         cc, m = self.spec.call_centre, self.metrics

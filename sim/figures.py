@@ -62,11 +62,32 @@ def _profit(monthly: pd.DataFrame, title: str) -> plt.Figure:
     return fig
 
 
+def _channels(monthly: pd.DataFrame, title: str) -> plt.Figure:
+    frame = monthly[monthly["month"] > 0]
+    fig, (waits, util) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for col, label in (("channels_mean_wait", "mean wait"), ("channels_p90_wait", "90th pct")):
+        _band(waits, frame, col, label)
+    waits.set(xlabel="month", ylabel="minutes", title=f"{title}: branch waits")
+    for col, label in (("channels_teller_utilisation", "tellers"),
+                       ("channels_machine_utilisation", "VTMs"),
+                       ("channels_rm_utilisation", "RMs"),
+                       ("channels_call_centre_utilisation", "call centre")):
+        _band(util, frame, col, label)
+    util.set(xlabel="month", ylabel="utilisation", ylim=(0, 1.05), title="utilisation")
+    for ax in (waits, util):
+        ax.legend(loc="best", fontsize="small")
+        ax.grid(alpha=0.3)
+    return fig
+
+
 def write_figures(monthly: pd.DataFrame, directory: Path, title: str) -> list[Path]:
-    """Write ``stages.png``, ``segments.png`` and ``profit.png`` into ``directory``."""
+    """Write ``stages.png``, ``segments.png``, ``profit.png`` (and ``channels.png``)."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, draw in (("stages", _stages), ("segments", _segments), ("profit", _profit)):
+    figures = [("stages", _stages), ("segments", _segments), ("profit", _profit)]
+    if "channels_visits" in monthly.columns:
+        figures.append(("channels", _channels))
+    for name, draw in figures:
         fig = draw(monthly, title)
         path = directory / f"{name}.png"
         tmp = path.with_suffix(".tmp.png")

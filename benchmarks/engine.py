@@ -99,6 +99,9 @@ class Measurement:
             More than a few tenths means the timing is pessimistic.
         all_rates: Rates of every repeat (``--repeat``); the fields above are
             from the fastest.
+        channel_seconds: Seconds of ``step_seconds`` spent in the channels
+            (``ChannelSystem.serve``); ``None`` without a ``channels`` section.
+        channel_days_simulated: Branch-days simulated in SimPy (cache misses × k).
     """
 
     engine: str
@@ -114,6 +117,7 @@ class Measurement:
     background_cores: float | None = None
     all_rates: list[float] = field(default_factory=list)
     channel_seconds: float | None = None
+    channel_days_simulated: int | None = None
 
     @property
     def channel_share(self) -> float | None:
@@ -287,7 +291,9 @@ def measure(scenario: Scenario, months: int, engine: str) -> Measurement:
     model = LifecycleModel(scenario)
     build = time.perf_counter() - start
     customer_months, seconds, background = _timed_months(model, months, _vectorised_live)
-    channel_seconds = model.channels.seconds if model.channels is not None else None
+    channels = model.channels
+    channel_seconds = channels.seconds if channels is not None else None
+    days = channels.days_simulated if channels is not None else None
     rows = len(model.population)
     table_bytes = sum(column.nbytes for column in model.population.columns().values())
     tracemalloc.start()
@@ -298,7 +304,7 @@ def measure(scenario: Scenario, months: int, engine: str) -> Measurement:
                        build_seconds=build, step_seconds=seconds,
                        bytes_per_row=table_bytes / rows,
                        step_peak_bytes_per_row=peak / rows, background_cores=background,
-                       channel_seconds=channel_seconds)
+                       channel_seconds=channel_seconds, channel_days_simulated=days)
 
 
 def machine_info() -> dict[str, Any]:
@@ -411,7 +417,8 @@ def render(report: Report, console: Console) -> None:
             met = "met" if m.channel_share <= 1 / 3 else "NOT met"
             console.print(f"channels at {m.customers:,} × {m.months}: {m.channel_seconds:.1f} s "
                           f"of {m.step_seconds:.1f} s stepping = {m.channel_share:.1%} "
-                          f"(target ≤ 33%: {met})", soft_wrap=True)
+                          f"(target ≤ 33%: {met}); {m.channel_days_simulated:,} branch-days "
+                          "simulated in SimPy", soft_wrap=True)
     if top.step_peak_bytes_per_row is not None:
         console.print(
             f"memory at {top.customers:,} customers: {top.bytes_per_row:.0f} bytes/row of "

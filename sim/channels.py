@@ -57,10 +57,14 @@ __all__ = ["BRANCH_METRICS", "COST_KINDS", "ChannelSystem", "DayPool"]
 BRANCH_METRICS = (
     "visits", "mean_wait", "p90_wait", "share_wait_over_5", "share_wait_over_10",
     "balks", "reneges", "teller_utilisation", "machine_utilisation", "complaints",
+    "rm_utilisation", "contacts_requested", "contacts_delivered",
 )  # fmt: skip
+#: Branch metrics that are counts: the bank's figure is their sum.
+BRANCH_COUNTS = ("visits", "balks", "reneges", "complaints", "contacts_requested",
+                 "contacts_delivered")
 #: Bank-wide monthly metrics (prefix ``channels_``).
 BANK_METRICS = (
-    *BRANCH_METRICS, "rm_minutes", "rm_minutes_used", "rm_utilisation",
+    *BRANCH_METRICS, "rm_minutes", "rm_minutes_used",
     "complaints_late", "complaints_backlog", "complaint_handling_days",
     "call_centre_calls", "call_centre_prob_wait", "call_centre_mean_wait",
     "call_centre_utilisation",
@@ -122,8 +126,12 @@ class ChannelSystem:
         names = model.channel_names
         self.visit_rate = np.array([spec.visits_per_customer_month.get(c, 0.0) for c in names])
         self.machine_user = np.array([c in spec.machine_users for c in names])
-        self.rm_minutes = 60.0 * sum(c.relationship_managers * c.rm_hours_per_month
-                                     for c in self.configs)
+        self.rm_minutes_by_branch = np.array(
+            [60.0 * c.relationship_managers * c.rm_hours_per_month for c in self.configs])
+        self.rm_minutes = float(self.rm_minutes_by_branch.sum())
+        self.rm_left = self.rm_minutes_by_branch.copy()
+        self.contacts_requested = np.zeros(self.n_branches)
+        self.contacts_delivered = np.zeros(self.n_branches)
         self.backlog = 0.0
         self.seconds = 0.0  #: wall time spent in :meth:`serve` (for the benchmark)
         self.days_simulated = 0
@@ -135,6 +143,43 @@ class ChannelSystem:
         self.metrics = dict.fromkeys(self.metric_names, 0.0)
 
     # ------------------------------------------------------------- the month
+    def start_month(self) -> float:
+        """Give every branch its RMs' minutes for the month; return the bank's total."""
+        self.rm_left = self.rm_minutes_by_branch.copy()
+        self.contacts_requested[:] = 0.0
+        self.contacts_delivered[:] = 0.0
+        return self.rm_minutes
+
+    def allocate_rm(self, branch: np.ndarray, minutes: np.ndarray,
+                    contacts: np.ndarray) -> np.ndarray:
+        """Give customers, in priority order, their branch's RM minutes while they last.
+
+        Within each branch customers are served in the order given, in one
+        pass, until the next one's minutes would not fit (as ``ctx.staff``
+        does bank-wide without channels).
+
+        Args:
+            branch: Each customer's branch.
+            minutes: RM minutes each needs.
+            contacts: Contacts each would receive.
+
+        Returns:
+            Mask of the customers served.
+        """
+        b = branch.astype(np.intp)
+        order = np.argsort(b, kind="stable")  # by branch, priority kept within a branch
+        sorted_branch, sorted_minutes = b[order], minutes[order]
+        total = np.cumsum(sorted_minutes)
+        first = np.searchsorted(sorted_branch, sorted_branch, side="left")
+        within = total - np.concatenate([[0.0], total])[first]
+        keep = np.empty(b.size, bool)
+        keep[order] = within <= self.rm_left[sorted_branch] + 1e-9
+        n = self.n_branches
+        self.rm_left -= np.bincount(b[keep], weights=minutes[keep], minlength=n)
+        self.contacts_requested += np.bincount(b, weights=contacts, minlength=n)
+        self.contacts_delivered += np.bincount(b[keep], weights=contacts[keep], minlength=n)
+        return keep
+
     def serve(self, model: LifecycleModel) -> None:
         """Serve this month's visits; set waits and complaints; book costs; fill metrics.
 
@@ -293,6 +338,10 @@ class ChannelSystem:
             m[p + "teller_utilisation"] = r["teller_utilisation"]
             m[p + "machine_utilisation"] = r["machine_utilisation"]
             m[p + "complaints"] = float(filed[b])
+            capacity = self.rm_minutes_by_branch[b]
+            m[p + "rm_utilisation"] = 1.0 - self.rm_left[b] / capacity if capacity > 0 else 0.0
+            m[p + "contacts_requested"] = float(self.contacts_requested[b])
+            m[p + "contacts_delivered"] = float(self.contacts_delivered[b])
 
     def _bank_metrics(self, model: LifecycleModel, joined_waits: np.ndarray,
                       customers: float) -> None:
@@ -313,7 +362,7 @@ class ChannelSystem:
             m[f"channels_{name}"] = weighted(name)
         m["channels_p90_wait"] = (
             float(np.quantile(joined_waits, 0.9)) if joined_waits.size else 0.0)
-        for name in ("balks", "reneges", "complaints"):
+        for name in BRANCH_COUNTS[1:]:
             m[f"channels_{name}"] = float(sum(m[f"branch{b}_{name}"] for b in range(n)))
         m["channels_teller_utilisation"] = float(util @ tellers / max(tellers.sum(), 1e-12))
         m["channels_machine_utilisation"] = float(vutil @ vtms / max(vtms.sum(), 1e-12))

@@ -249,7 +249,7 @@ class LifecycleModel(mesa.Model):
             getattr(pop, column)[:] = 0.0
         self.staff_minutes_left = 60.0 * self.scenario.capacity.rm_hours_per_month
         if self.channels is not None:  # the branches' RMs replace capacity.rm_hours_per_month
-            self.staff_minutes_left = self.channels.rm_minutes
+            self.staff_minutes_left = self.channels.start_month()
             pop.contacts_failed[:] = 0.0
 
     def _transitions(self) -> tuple[dict[str, float], np.ndarray, np.ndarray]:

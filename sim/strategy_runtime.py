@@ -285,7 +285,13 @@ class StrategyContext:
         counts = self._runtime.month_counts
         counts["contacts_requested"] += float(contacts.sum())
         left = self._model.staff_minutes_left
-        if minutes.sum() > left:
+        channels = getattr(self._model, "channels", None)
+        if channels is not None:  # each branch's RMs serve that branch's customers
+            rows, minutes = self._in_priority(rows, minutes)
+            contacts = np.broadcast_to(np.asarray(contacts_each, float), wanted.shape)[rows]
+            keep = channels.allocate_rm(self.population.branch[rows], minutes, contacts)
+            rows, minutes, contacts = rows[keep], minutes[keep], contacts[keep]
+        elif minutes.sum() > left:
             order = self._in_priority(rows, minutes)
             rows, minutes = order
             contacts = np.broadcast_to(np.asarray(contacts_each, float), wanted.shape)[rows]
@@ -295,7 +301,7 @@ class StrategyContext:
         counts["contacts_delivered"] += float(contacts.sum())
         delivered = np.zeros(wanted.shape, bool)
         delivered[rows] = True
-        if getattr(self._model, "channels", None) is not None:  # RMs could not: complaints
+        if channels is not None:  # contacts the RMs could not make may lead to complaints
             self._model.population.contacts_failed[wanted & ~delivered] += 1.0
         return delivered
 

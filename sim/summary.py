@@ -34,13 +34,16 @@ HEADLINE = (
     ("channels_teller_utilisation", "teller utilisation", "{:.1%}", 1.0),
     ("channels_machine_utilisation", "VTM utilisation", "{:.1%}", 1.0),
     ("channels_rm_utilisation", "RM utilisation", "{:.1%}", 1.0),
+    ("channels_contacts_requested", "RM contacts requested", "{:,.0f}", 1.0),
+    ("channels_contacts_delivered", "RM contacts delivered", "{:,.0f}", 1.0),
     ("channels_complaints", "complaints received", "{:,.0f}", 1.0),
     ("channels_complaints_late", "complaints handled late (> 3 working days)", "{:,.0f}", 1.0),
     ("staff_cost", "staff, VTM, call-centre and online cost (million CNY)", "{:,.2f}", 1e-6),
 )
 #: Bank-wide channel metrics summed over the months (the rest are averaged over months).
 CHANNEL_COUNTS = ("visits", "balks", "reneges", "complaints", "complaints_late",
-                  "call_centre_calls", "rm_minutes", "rm_minutes_used")
+                  "call_centre_calls", "rm_minutes", "rm_minutes_used", "contacts_requested",
+                  "contacts_delivered")
 #: Channel costs in the ledger, added up as ``staff_cost``.
 CHANNEL_COSTS = ("cost_staff_teller", "cost_staff_relationship_manager",
                  "cost_staff_lobby_manager", "cost_machines_vtm", "cost_call_centre",

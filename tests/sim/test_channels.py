@@ -35,13 +35,16 @@ def run(scenario: Scenario, months: int) -> tuple[LifecycleModel, pd.DataFrame]:
 
 
 def test_channels_with_nothing_to_do_leave_the_model_exactly_as_before() -> None:
-    """No visits, no costs, no effects and the same RM hours: the no-channels run, bit for bit."""
+    """No visits, no costs, no effects and the same RM hours: the no-channels run, bit for bit.
+
+    One branch, so that its RMs' pool is the bank's pool.
+    """
     data = read_scenario_dict(SCENARIOS / "outreach.yaml")
-    data["population"].update(size=3_000, prospects=500)
+    data["population"].update(size=3_000, prospects=500, branches=1)
     plain = scenario_from_dict(data)
     data["channels"] = {
         "default": {"tellers": 1, "teller_service": {"mean_minutes": 5.0},
-                    "relationship_managers": 3, "rm_hours_per_month": 140.0},
+                    "relationship_managers": 30, "rm_hours_per_month": 140.0},
         "visits_per_customer_month": {},
     }
     with_channels = scenario_from_dict(data)
@@ -87,6 +90,21 @@ def test_doubling_outreach_beyond_rm_capacity_does_not_raise_delivered_contacts(
     assert (delivered[1] <= 840).all()
 
 
+def test_each_branch_s_rms_serve_only_that_branch() -> None:
+    """A branch without RMs delivers no calls; the others deliver up to their own hours."""
+    scenario = scaled(SCENARIOS / "smart_devices.yaml", 20_000, population__branches=3,
+                      channels__branches={1: {"relationship_managers": 0}},
+                      channels__default__relationship_managers=1)
+    _, df = run(scenario, 2)
+    assert df.branch1_contacts_requested.gt(0).all() and df.branch1_contacts_delivered.eq(0).all()
+    for b in (0, 2):
+        assert df[f"branch{b}_contacts_delivered"].between(1, 840).all()  # 140 h / 10 min
+        assert df[f"branch{b}_rm_utilisation"].gt(0.99).all()
+    delivered = df[[f"branch{b}_contacts_delivered" for b in range(3)]].sum(axis=1)
+    np.testing.assert_allclose(delivered, df.strategy_outreach_contacts_delivered)
+    np.testing.assert_allclose(delivered, df.channels_contacts_delivered)
+
+
 def test_complaints_follow_bad_experiences_and_late_handling() -> None:
     certain = {"channels__complaints__prob_after_long_wait": 1.0,
                "channels__complaints__prob_after_balk": 1.0,
@@ -119,7 +137,8 @@ def test_staff_costs_are_booked_per_head() -> None:
 
 def test_branch_metrics_add_up_to_the_bank() -> None:
     _, df = run(scaled(BRANCHES, 5_000, population__branches=3), 2)
-    for name in ("visits", "balks", "reneges", "complaints"):
+    for name in ("visits", "balks", "reneges", "complaints", "contacts_requested",
+                 "contacts_delivered"):
         parts = df[[f"branch{b}_{name}" for b in range(3)]].sum(axis=1)
         np.testing.assert_allclose(parts, df[f"channels_{name}"])
     assert df.channels_visits.gt(0).all()

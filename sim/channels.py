@@ -29,7 +29,11 @@ Each month, after the strategies and before the response:
    working days, backlog carried over); one not answered within
    ``target_working_days`` (3, DOMAIN §4) is late and counts ``1 + late_weight``
    in ``population.complaints``, the ``complaints`` driver of the lifecycle.
-5. **Call centre and costs.** The call centre is M/M/c, solved exactly by
+5. **RMs.** Each branch's relationship managers have their monthly minutes;
+   strategies' calls and visits (``ctx.staff``) are served from the
+   customer's own branch (:meth:`ChannelSystem.allocate_rm`); a contact that
+   does not fit is not made and may lead to a complaint (point 4).
+6. **Call centre and costs.** The call centre is M/M/c, solved exactly by
    Erlang C (:mod:`sim.erlang`). Staff, machine, call-centre and online costs
    are booked in the ledger every month.
 """

@@ -205,7 +205,8 @@ class ChannelSystem:
         machine_visits = np.bincount(branch, weights=visits * own_machine, minlength=n)
         pools = [self._pool(b, staff_visits[b], machine_visits[b]) for b in range(n)]
         routed = self._draw(model, "channels/route", rows) < self._route_share()[branch]
-        segment = 2 * branch + (own_machine | routed)
+        has_vtm = np.array([c.vtms > 0 for c in self.configs])
+        segment = 2 * branch + ((own_machine | routed) & has_vtm[branch])  # no VTM: a teller
         wait, balked = self._outcomes(pools, segment, self._draw(model, "channels/outcome", rows))
         pop.wait_minutes[:] = 0.0
         pop.wait_minutes[rows] = np.where(balked, spec.balk_perceived_wait_minutes, wait)

@@ -213,3 +213,11 @@ def test_contacts_the_rms_could_not_make_can_lead_to_complaints() -> None:
     delivered = df.strategy_outreach_contacts_delivered.iloc[0]
     assert failed == requested - delivered > 0  # one call each
     assert df.channels_complaints.iloc[0] == failed
+
+
+def test_without_vtms_self_service_users_queue_for_a_teller() -> None:
+    model, df = run(one_branch(channels__default__vtms=0, channels__default__tellers=2), 1)
+    pop = model.population
+    self_service = pop.channel == model.channel_names.index("self_service")
+    assert df.channels_machine_utilisation.eq(0).all()
+    assert (pop.wait_minutes[self_service] > 0).mean() > 0.05

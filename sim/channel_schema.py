@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 from sim.branch_day import DEFAULT_ARRIVAL_PROFILE, ServiceTime, profile_weights
 
 __all__ = [
-    "BranchConfig", "BranchOverride", "CallCentre", "Channels", "Complaints", "StaffCost",
+    "BranchConfig", "BranchOverride", "CallCentre", "Channels", "Complaints", "Online",
+    "StaffCost",
 ]  # fmt: skip
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -90,6 +91,22 @@ class CallCentre(_Section):
     cost_per_agent_month: NonNegative = 0.0
 
 
+class Online(_Section):
+    """The online platform's capacity (DOMAIN §5: mobile banking, WeChat, mini-programs).
+
+    Online-preferring customers start ``sessions_per_transaction`` sessions per
+    transaction (their monthly activity). When the month's demand exceeds
+    ``capacity_sessions_per_month`` the excess share of sessions fails; each
+    online customer meets a failure with that probability and counts it as a
+    wait of ``failure_perceived_wait_minutes`` (satisfaction and the wait driver).
+    """
+
+    capacity_sessions_per_month: NonNegative | None = Field(
+        None, description="None: unlimited")
+    sessions_per_transaction: NonNegative = 1.0
+    failure_perceived_wait_minutes: NonNegative = 10.0
+
+
 class StaffCost(_Section):
     """Monthly cost in CNY of each person or machine, booked as ledger cost kinds."""
 
@@ -123,6 +140,9 @@ class Channels(_Section):
         default_factory=dict, description="branch index -> overrides of default")
     visits_per_customer_month: dict[str, NonNegative] = Field(
         description="branch visits a month per customer, by channel preference")
+    visits_activity_elasticity: NonNegative = Field(
+        0.5, description="visits scale with (activity / mean activity) to this power; "
+        "0: activity does not matter, 1: proportional")
     machine_users: list[str] = Field(
         default_factory=list, description="channel preferences whose visits go to a VTM")
     arrival_profile: tuple[Annotated[float, Field(ge=0.0)], ...] | None = Field(
@@ -134,6 +154,7 @@ class Channels(_Section):
     balk_perceived_wait_minutes: NonNegative = Field(
         15.0, description="wait a customer who balked counts for satisfaction")
     call_centre: CallCentre = Field(default_factory=CallCentre)
+    online: Online = Field(default_factory=Online)
     staff_cost: StaffCost = Field(default_factory=StaffCost)
     complaints: Complaints = Field(default_factory=Complaints)
 

@@ -71,7 +71,7 @@ BANK_METRICS = (
     *BRANCH_METRICS, "rm_minutes", "rm_minutes_used",
     "complaints_late", "complaints_backlog", "complaint_handling_days",
     "call_centre_calls", "call_centre_prob_wait", "call_centre_mean_wait",
-    "call_centre_utilisation",
+    "call_centre_utilisation", "online_sessions", "online_utilisation", "online_failed",
 )  # fmt: skip
 #: Ledger cost kinds booked by the channels (column ``cost_{kind}``).
 COST_KINDS = ("staff_teller", "staff_relationship_manager", "staff_lobby_manager",
@@ -196,7 +196,15 @@ class ChannelSystem:
         customers = model.is_customer()
         rate = self.visit_rate[pop.channel]
         may_visit = np.flatnonzero(customers & (rate > 0))
-        visits = np.floor(rate[may_visit] + self._draw(model, "channels/visits", may_visit))
+        # the more active visit more (DOMAIN §2: A very active, C inactive); each channel
+        # group keeps its mean, so visits_per_customer_month stays the calibrated average
+        activity = pop.activity_rate[may_visit] ** spec.visits_activity_elasticity
+        group = pop.channel[may_visit].astype(np.intp)
+        sums = np.bincount(group, weights=activity, minlength=len(self.visit_rate))
+        counts = np.bincount(group, minlength=len(self.visit_rate))
+        means = np.divide(sums, counts, out=np.ones(len(sums)), where=(counts > 0) & (sums > 0))
+        expected = rate[may_visit] * activity / means[group]
+        visits = np.floor(expected + self._draw(model, "channels/visits", may_visit))
         rows = may_visit[visits > 0]  # this month's visitors
         visits = visits[visits > 0]
         own_machine = self.machine_user[pop.channel[rows]]
@@ -210,6 +218,7 @@ class ChannelSystem:
         wait, balked = self._outcomes(pools, segment, self._draw(model, "channels/outcome", rows))
         pop.wait_minutes[:] = 0.0
         pop.wait_minutes[rows] = np.where(balked, spec.balk_perceived_wait_minutes, wait)
+        self._online(model, customers)
         filed = self._complaints(model, rows, wait, balked)
         self._branch_metrics(pools, staff_visits + machine_visits, pop.branch[filed])
         self._bank_metrics(model, wait[~balked], float(customers.sum()))
@@ -376,6 +385,21 @@ class ChannelSystem:
         m["channels_rm_minutes_used"] = used
         m["channels_rm_utilisation"] = used / self.rm_minutes if self.rm_minutes > 0 else 0.0
         self._call_centre(customers)
+
+    def _online(self, model: LifecycleModel, customers: np.ndarray) -> None:
+        """Online sessions against the platform's capacity; failures feel like a wait."""
+        pop, on, m = model.population, self.spec.online, self.metrics
+        code = model.channel_names.index("online") if "online" in model.channel_names else -1
+        users = np.flatnonzero(customers & (pop.channel == code)) if code >= 0 else np.empty(0, int)
+        sessions = float(pop.activity_rate[users].sum()) * on.sessions_per_transaction
+        capacity = on.capacity_sessions_per_month
+        failed_share = 0.0 if capacity is None or sessions <= capacity else 1 - capacity / sessions
+        m["channels_online_sessions"] = sessions
+        m["channels_online_utilisation"] = (
+            0.0 if capacity is None or capacity == 0 else min(sessions / capacity, 1.0))
+        failed = users[self._draw(model, "channels/online", users) < failed_share]
+        pop.wait_minutes[failed] = on.failure_perceived_wait_minutes
+        m["channels_online_failed"] = float(failed.size)
 
     def _call_centre(self, customers: float) -> None:
         cc, m = self.spec.call_centre, self.metrics

@@ -221,3 +221,44 @@ def test_without_vtms_self_service_users_queue_for_a_teller() -> None:
     self_service = pop.channel == model.channel_names.index("self_service")
     assert df.channels_machine_utilisation.eq(0).all()
     assert (pop.wait_minutes[self_service] > 0).mean() > 0.05
+
+
+def test_active_customers_visit_more_and_each_group_keeps_its_mean() -> None:
+    model = LifecycleModel(scaled(BRANCHES, 20_000, horizon_months=1))
+    model.step()
+    pop = model.population
+    branch_users = model.is_customer() & (pop.channel == model.channel_names.index("branch"))
+    visited = pop.wait_minutes > 0
+    active = pop.activity_rate > np.median(pop.activity_rate[branch_users])
+    share_active = visited[branch_users & active].mean()
+    share_quiet = visited[branch_users & ~active].mean()
+    assert share_active > share_quiet
+    visits = model.metrics["channels_visits"]
+    rates = model.scenario.channels.visits_per_customer_month
+    counts = {c: (model.is_customer() & (pop.channel == i)).sum()
+              for i, c in enumerate(model.channel_names)}
+    expected = sum(rates.get(c, 0.0) * n for c, n in counts.items())
+    assert abs(visits - expected) < 5 * np.sqrt(expected)
+
+
+@pytest.mark.parametrize(("capacity", "fails"), [(None, False), (1_000.0, True)])
+def test_online_overload_fails_sessions_and_feels_like_waiting(capacity, fails) -> None:
+    data = read_scenario_dict(BRANCHES)
+    data["population"].update(size=5_000, prospects=800)
+    data["market"]["prospect_arrivals_per_month"] = 80
+    data["channels"]["online"] = {"capacity_sessions_per_month": capacity,
+                                  "failure_perceived_wait_minutes": 12.0}
+    model = LifecycleModel(scenario_from_dict(data))
+    model.step()
+    m, pop = model.metrics, model.population
+    online = model.is_customer() & (pop.channel == model.channel_names.index("online"))
+    # failed sessions happen before transitions: count customers who churned since, too
+    failed = (pop.channel == model.channel_names.index("online")) & (pop.wait_minutes == 12.0)
+    assert m["channels_online_sessions"] > 1_000
+    if fails:
+        share = 1 - 1_000 / m["channels_online_sessions"]
+        assert m["channels_online_utilisation"] == 1.0
+        assert m["channels_online_failed"] == failed.sum()
+        assert abs(failed.mean() / online.mean() - share) < 0.1
+    else:
+        assert m["channels_online_failed"] == 0 and not failed.any()

@@ -18,21 +18,20 @@ Layout of a run directory (ARCHITECTURE decision 7)::
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import platform
-import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
+from sim.executors import ExecutorName, default_workers, map_unordered
 from sim.figures import write_figures
 from sim.model import LifecycleModel
 from sim.scenario import scenario_hash, scenario_to_yaml
@@ -41,7 +40,6 @@ from sim.summary import summarise
 
 __all__ = ["RunResult", "atomic_write", "run_replication", "run_scenario"]
 
-Executor = Literal["serial", "processes"]
 Progress = Callable[[int], None]
 
 
@@ -64,7 +62,7 @@ def run_replication(
 def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
     """Call ``write(tmp)`` then rename ``tmp`` to ``path``: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -72,18 +70,10 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-# -- process executor: workers report months through a queue -------------------
-_progress_queue: Any = None
-
-
-def _init_worker(progress_queue: Any) -> None:
-    global _progress_queue
-    _progress_queue = progress_queue
-
-
-def _worker(scenario: Scenario, replication: int) -> pd.DataFrame:
-    q = _progress_queue
-    return run_replication(scenario, replication, None if q is None else q.put)
+def _replicate(job: tuple[Scenario, int]) -> tuple[int, pd.DataFrame]:
+    """Run one replication (a picklable job for any executor)."""
+    scenario, replication = job
+    return replication, run_replication(scenario, replication)
 
 
 def _replication_path(run_dir: Path, replication: int) -> Path:
@@ -91,33 +81,19 @@ def _replication_path(run_dir: Path, replication: int) -> Path:
 
 
 def _run_all(
-    scenario: Scenario, todo: list[int], executor: Executor, workers: int, tick: Progress
+    scenario: Scenario, todo: list[int], executor: ExecutorName, workers: int,
+    scheduler: str | None, tick: Progress,
 ) -> Iterator[tuple[int, pd.DataFrame]]:
-    if executor == "serial" or workers <= 1 or len(todo) <= 1:
+    """Yield each replication's frame as it finishes (month-level progress when serial)."""
+    if executor == "serial":
         for rep in todo:
             yield rep, run_replication(scenario, rep, tick)
         return
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Manager() as manager:
-        months = manager.Queue()
-        with ProcessPoolExecutor(workers, ctx, _init_worker, (months,)) as pool:
-            pending: dict[Future[pd.DataFrame], int] = {
-                pool.submit(_worker, scenario, rep): rep for rep in todo
-            }
-            while pending:
-                done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                _drain(months, tick)
-                for future in done:
-                    yield pending.pop(future), future.result()
-            _drain(months, tick)
-
-
-def _drain(months: Any, tick: Progress) -> None:
-    while True:
-        try:
-            tick(months.get_nowait())
-        except queue.Empty:
-            return
+    jobs = [(scenario, rep) for rep in todo]
+    for _, (rep, frame) in map_unordered(_replicate, jobs, executor=executor, workers=workers,
+                                         scheduler=scheduler):
+        tick(scenario.horizon_months)
+        yield rep, frame
 
 
 @dataclass(frozen=True)
@@ -134,8 +110,9 @@ def run_scenario(
     scenario: Scenario,
     run_dir: Path,
     *,
-    executor: Executor | None = None,
+    executor: ExecutorName | None = None,
     workers: int | None = None,
+    scheduler: str | None = None,
     figures: bool = True,
     resume: bool = False,
     progress: Progress | None = None,
@@ -145,8 +122,11 @@ def run_scenario(
     Args:
         scenario: The validated scenario.
         run_dir: Directory to write; must not exist unless ``resume`` is true.
-        executor: ``"serial"`` or ``"processes"``; default: processes when useful.
+        executor: ``"serial"``, ``"processes"`` or ``"dask"``; default: processes when
+            useful (see :mod:`sim.executors`).
         workers: Worker processes; default: one per core, at most one per replication.
+        scheduler: Dask scheduler address ``tcp://HOST:PORT`` (``dask`` only; default:
+            a local cluster).
         figures: Whether to draw the standard figures.
         resume: Keep replications already written in ``run_dir`` and run the rest.
         progress: Called with a number of months completed, for a progress bar.
@@ -165,11 +145,13 @@ def run_scenario(
     atomic_write(old, lambda p: p.write_text(resolved, encoding="utf-8"))
     reps = range(scenario.replications)
     todo = [r for r in reps if not _replication_path(run_dir, r).exists()]
-    workers = workers or min(os.cpu_count() or 1, max(len(todo), 1))
-    executor = executor or ("processes" if workers > 1 and len(todo) > 1 else "serial")
+    workers = workers or default_workers(max(len(todo), 1))
+    if executor is None:
+        useful = workers > 1 and len(todo) > 1
+        executor = "dask" if scheduler else "processes" if useful else "serial"
     tick = progress or (lambda n: None)
     tick(scenario.horizon_months * (len(reps) - len(todo)))
-    for rep, frame in _run_all(scenario, todo, executor, workers, tick):
+    for rep, frame in _run_all(scenario, todo, executor, workers, scheduler, tick):
         atomic_write(_replication_path(run_dir, rep), frame.to_parquet)
     monthly = pd.concat(
         [pd.read_parquet(_replication_path(run_dir, r)) for r in reps], ignore_index=True

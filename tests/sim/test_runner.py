@@ -85,3 +85,11 @@ def test_strategies_are_identical_across_executors(tmp_path: Path) -> None:
     a, b = read(serial.run_dir), read(procs.run_dir)
     pd.testing.assert_frame_equal(a, b)
     assert a.filter(like="cost_strategy_").to_numpy().sum() > 0
+
+
+def test_dask_local_cluster_gives_identical_results(tmp_path: Path) -> None:
+    serial = run_scenario(tiny(), tmp_path / "serial", executor="serial", figures=False)
+    dask = run_scenario(tiny(), tmp_path / "dask", executor="dask", workers=2, figures=False)
+    assert (serial.run_dir / "monthly.parquet").read_bytes() == (
+        dask.run_dir / "monthly.parquet").read_bytes()
+    assert '"executor": "dask"' in (dask.run_dir / "manifest.json").read_text()

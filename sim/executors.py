@@ -1,0 +1,140 @@
+"""Where runs execute: one interface over serial, local processes and Dask (decision 6).
+
+:func:`map_unordered` applies a picklable function to each item and yields
+``(index, result)`` as runs finish, in whatever order they finish. Nothing
+accumulates: a caller that writes each result to disk as it arrives keeps
+memory flat however many runs there are.
+
+* ``serial`` runs in this process, in order.
+* ``processes`` (the default) uses a spawn-context process pool, one worker
+  per core unless told otherwise. If a worker dies (killed, out of memory)
+  the pool breaks; the runs not yet finished are resubmitted once to a new
+  pool.
+* ``dask`` starts a :class:`distributed.LocalCluster` when no scheduler is
+  given, or connects to ``tcp://HOST:PORT`` (a cluster started with
+  ``dask scheduler`` and ``dask worker``). Runs on a worker that is lost are
+  retried on another (``retries``).
+
+Results are identical on every executor because each run derives all of its
+randomness from its own arguments (ARCHITECTURE decision 5).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Literal, TypeVar
+
+__all__ = ["EXECUTORS", "ExecutorName", "default_workers", "map_unordered"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+ExecutorName = Literal["serial", "processes", "dask"]
+EXECUTORS: tuple[str, ...] = ("serial", "processes", "dask")
+#: How many times Dask retries a run whose worker was lost.
+DASK_RETRIES = 2
+
+
+def default_workers(n_items: int | None = None) -> int:
+    """One worker per core, and no more workers than items."""
+    cores = os.cpu_count() or 1
+    return max(1, min(cores, n_items)) if n_items is not None else cores
+
+
+def map_unordered(
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    executor: ExecutorName = "processes",
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> Iterator[tuple[int, R]]:
+    """Apply ``fn`` to every item; yield ``(index, result)`` as each run finishes.
+
+    Args:
+        fn: A module-level (picklable) function of one argument.
+        items: The arguments, picklable.
+        executor: ``"serial"``, ``"processes"`` or ``"dask"``.
+        workers: Processes (or local Dask workers); default one per core.
+        scheduler: Address ``tcp://HOST:PORT`` of a Dask scheduler (``dask`` only).
+
+    Yields:
+        The index of the item in ``items`` and ``fn(items[index])``.
+
+    Raises:
+        ValueError: For an unknown executor, or a scheduler without ``dask``.
+    """
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor: got {executor!r}; expected one of {', '.join(EXECUTORS)}")
+    if scheduler is not None and executor != "dask":
+        raise ValueError("--scheduler: needs --executor dask")
+    if not items:
+        return
+    if executor == "dask":
+        yield from _dask(fn, items, workers, scheduler)
+        return
+    workers = workers or default_workers(len(items))
+    if executor == "serial" or workers <= 1 or len(items) <= 1:
+        for i, item in enumerate(items):
+            yield i, fn(item)
+        return
+    yield from _processes(fn, items, workers)
+
+
+def _processes(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[tuple[int, R]]:
+    todo = list(range(len(items)))
+    for attempt in range(2):  # a broken pool (worker killed) is replaced once
+        finished: set[int] = set()
+        try:
+            yield from _pool_round(fn, items, todo, workers, finished)
+            return
+        except BrokenProcessPool:
+            if attempt == 1:
+                raise
+            todo = [i for i in todo if i not in finished]
+
+
+def _pool_round(
+    fn: Callable[[T], R], items: Sequence[T], todo: list[int], workers: int, finished: set[int]
+) -> Iterator[tuple[int, R]]:
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(workers, len(todo)), ctx) as pool:
+        pending: dict[Future[R], int] = {pool.submit(fn, items[i]): i for i in todo}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = pending.pop(future)
+                result = future.result()
+                finished.add(index)
+                yield index, result
+
+
+def _dask(
+    fn: Callable[[T], R], items: Sequence[T], workers: int | None, scheduler: str | None
+) -> Iterator[tuple[int, R]]:
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster: Any = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=workers or default_workers(len(items)),
+                               threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler, timeout="20s")
+    try:
+        futures = client.map(fn, list(items), retries=DASK_RETRIES, pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        completed = as_completed(futures)
+        del futures  # as_completed holds each future until it is done, then lets it go
+        for future in completed:
+            result = future.result()
+            future.release()
+            yield index.pop(future.key), result
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+

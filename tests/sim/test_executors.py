@@ -1,0 +1,40 @@
+"""The executor interface: every executor yields every result once, in any order."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+
+import pytest
+
+from sim.executors import map_unordered
+
+
+def _die_once(path: str) -> int:
+    """Kill this worker process the first time (a lost worker), succeed afterwards."""
+    if not os.path.exists(path):
+        with open(path, "w") as f:
+            f.write("died")
+        os.kill(os.getpid(), signal.SIGKILL)
+    return 7
+
+
+@pytest.mark.parametrize("executor", ["serial", "processes"])
+def test_every_item_once(executor: str) -> None:
+    items = [1.0, 4.0, 9.0, 16.0, 25.0]
+    got = dict(map_unordered(math.sqrt, items, executor=executor, workers=2))  # type: ignore[arg-type]
+    assert got == {i: math.sqrt(x) for i, x in enumerate(items)}
+
+
+def test_lost_process_worker_is_retried(tmp_path) -> None:
+    flag = str(tmp_path / "died")
+    got = dict(map_unordered(_die_once, [flag, flag], executor="processes", workers=2))
+    assert got == {0: 7, 1: 7}
+
+
+def test_bad_executor_and_scheduler_without_dask() -> None:
+    with pytest.raises(ValueError, match="executor"):
+        list(map_unordered(math.sqrt, [1.0], executor="threads"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="scheduler"):
+        list(map_unordered(math.sqrt, [1.0], executor="serial", scheduler="tcp://x:1"))

@@ -1,4 +1,4 @@
-"""Command line: ``clmsim run`` and ``clmsim validate``.
+"""Command line: ``clmsim run``, ``clmsim validate`` (and ``compare``, :mod:`sim.cli_experiments`).
 
 Bad input never ends in a traceback: every problem with a scenario, an
 override or the output location is one line on standard error naming the
@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from sim.cli_experiments import ExperimentInputError, add_compare_parser, run_compare
 from sim.scenario import ScenarioError, load_scenario, scenario_hash
 from sim.summary import HEADLINE
 from strategies.registry import StrategyConfigError
@@ -57,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
             help="override a scenario value, e.g. --set market.bank_yield=0.052 (repeatable)",
         )
 
+    def executor_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--executor", choices=["serial", "processes", "dask"],
+                       help="where runs execute (default: processes when it helps)")
+        p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+        p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="Dask scheduler to run on (with --executor dask; default: local)")
+
     run = sub.add_parser("run", help="run a scenario and write results")
     scenario_args(run)
     run.add_argument("--out", type=Path, default=Path("results"),
@@ -64,13 +72,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--run-id", help="name of the run directory (default: time and scenario hash)")
     run.add_argument("--replications", type=int, help="number of replications (overrides YAML)")
     run.add_argument("--seed", type=int, help="scenario seed (overrides YAML)")
-    run.add_argument("--executor", choices=["serial", "processes"],
-                     help="where replications run (default: processes when it helps)")
-    run.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    executor_args(run)
     run.add_argument("--resume", action="store_true",
                      help="continue an interrupted run given by --run-id")
     run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     run.add_argument("--quiet", action="store_true", help="no progress bar or table")
+
+    add_compare_parser(sub, executor_args)
 
     sub.add_parser("validate", help="check a scenario file and exit").set_defaults(validate=True)
     scenario_args(sub.choices["validate"])
@@ -103,10 +111,28 @@ def _replace_all(text: str, replacements: dict[str, str]) -> str:
     return text
 
 
-def _check_run_options(args: argparse.Namespace) -> str | None:
-    """Return what is wrong with ``run``'s own options (not the scenario's), if anything."""
+def _source(args: argparse.Namespace) -> object:
+    return getattr(args, "scenario", None) or getattr(args, "scenarios", ["clmsim"])[0]
+
+
+def _check_executor_options(args: argparse.Namespace) -> str | None:
+    """Return what is wrong with ``--workers``, ``--scheduler`` or ``--out``, if anything."""
     if args.workers is not None and args.workers < 1:
         return f"--workers: got {args.workers}; expected an integer >= 1"
+    if args.scheduler is not None and args.executor not in (None, "dask"):
+        return f"--scheduler: needs --executor dask, got --executor {args.executor}"
+    if args.scheduler is not None and args.executor is None:
+        args.executor = "dask"
+    if args.out.exists() and not args.out.is_dir():
+        return f"--out {args.out}: is a file, expected a directory"
+    return None
+
+
+def _check_run_options(args: argparse.Namespace) -> str | None:
+    """Return what is wrong with ``run``'s own options (not the scenario's), if anything."""
+    problem = _check_executor_options(args)
+    if problem:
+        return problem
     if args.resume and not args.run_id:
         return "--resume: expected --run-id naming the run to continue"
     if args.run_id is not None and (
@@ -207,6 +233,7 @@ def _run(args: argparse.Namespace) -> int:
         task = bar.add_task(f"{scenario.name}", total=total)
         result = run_scenario(
             scenario, run_dir, executor=args.executor, workers=args.workers,
+            scheduler=args.scheduler,
             figures=not args.no_figures, resume=args.resume,
             progress=lambda n: bar.advance(task, n),
         )
@@ -228,17 +255,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             scenario = _load(args)
             print(f"{args.scenario}: valid ({getattr(scenario, 'name', '')})")
             return 0
+        if args.command == "compare":
+            problem = _check_executor_options(args)
+            return _fail(problem) if problem else run_compare(args)
         return _run(args)
     except ScenarioError as exc:
         return _fail(exc.one_line())
     except StrategyConfigError as exc:
-        return _fail(f"{args.scenario}: {exc}")
+        return _fail(f"{_source(args)}: {exc}")
+    except ExperimentInputError as exc:  # e.g. compare with one scenario
+        return _fail(str(exc))
     except FileExistsError as exc:
         return _fail(str(exc))
     except PermissionError as exc:
         return _fail(f"{exc.filename}: permission denied")
     except OSError as exc:  # e.g. a path under --out that is a file, or a full disk
-        return _fail(f"{exc.filename or args.scenario}: {exc.strerror or exc}")
+        return _fail(f"{exc.filename or _source(args)}: {exc.strerror or exc}")
     except KeyboardInterrupt:
         print("clmsim: interrupted; finished replications are kept (use --resume)", file=sys.stderr)
         return 130

@@ -1,0 +1,151 @@
+"""Compare scenarios with paired differences (``clmsim compare``).
+
+Every scenario runs with the same seed and replications, so replication *r*
+of each scenario shares every random draw where the scenarios do not differ
+(common random numbers, ARCHITECTURE decision 5). The difference of each
+scenario to the first is taken replication by replication, and its mean gets
+a 95% t-interval: far narrower than comparing two independent means.
+
+Layout::
+
+    OUT/compare-<id>/comparison.csv  figures/comparison.png  <scenario>/... (each run)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.executors import ExecutorName
+from sim.runner import atomic_write, run_scenario
+from sim.schema import Scenario
+from sim.summary import per_replication
+
+__all__ = ["METRICS", "compare_scenarios", "comparison_table", "paired_interval"]
+
+#: Metrics compared (per-strategy ROI is added when present).
+METRICS = ("retention_12m", "retention_end", "churned", "aum_end", "revenue", "cost", "profit")
+
+
+def paired_interval(diff: np.ndarray) -> tuple[float, float, float]:
+    """Mean and 95% t-interval of paired differences (NaN interval with one pair)."""
+    diff = diff[~np.isnan(diff)]
+    n = len(diff)
+    mean = float(diff.mean()) if n else float("nan")
+    if n < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.975, n - 1) * diff.std(ddof=1) / np.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+def _metrics(frames: Sequence[pd.DataFrame]) -> list[str]:
+    present = set.intersection(*(set(f.columns) for f in frames)) if frames else set()
+    roi = sorted({c for f in frames for c in f.columns
+                  if c.startswith("strategy_") and c.endswith("_roi")})
+    return [m for m in METRICS if m in present] + roi
+
+
+def comparison_table(names: Sequence[str], reps: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Mean per scenario and paired difference to the first, per metric.
+
+    Args:
+        names: Scenario labels, the reference first.
+        reps: Per-replication figures of each scenario (:func:`sim.summary.per_replication`).
+
+    Returns:
+        One row per metric and scenario: ``mean``, ``diff`` (scenario − first),
+        ``diff_ci95_low``, ``diff_ci95_high``, ``excludes_zero`` and ``replications``.
+    """
+    ref = reps[0].set_index("replication")
+    rows = []
+    for metric in _metrics(reps):
+        for name, frame in zip(names, reps, strict=True):
+            f = frame.set_index("replication")
+            col = f[metric] if metric in f else pd.Series(np.nan, index=f.index)
+            base = ref[metric] if metric in ref else pd.Series(np.nan, index=ref.index)
+            paired = (col - base).dropna().to_numpy(dtype=float)
+            diff, low, high = paired_interval(paired)
+            rows.append({
+                "metric": metric, "scenario": name, "mean": float(col.mean()),
+                "diff": diff, "diff_ci95_low": low, "diff_ci95_high": high,
+                "excludes_zero": bool(low > 0 or high < 0), "replications": len(paired),
+            })
+    return pd.DataFrame(rows)
+
+
+def _labels(scenarios: Sequence[Scenario]) -> list[str]:
+    labels: list[str] = []
+    for s in scenarios:
+        label, k = s.name, 1
+        while label in labels:
+            k += 1
+            label = f"{s.name}-{k}"
+        labels.append(label)
+    return labels
+
+
+def compare_scenarios(
+    scenarios: Sequence[Scenario],
+    out_dir: Path,
+    *,
+    executor: ExecutorName | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    figures: bool = True,
+) -> pd.DataFrame:
+    """Run each scenario into ``out_dir/<name>`` and write ``comparison.csv``.
+
+    The scenarios must share seed and replications (the caller sets them).
+
+    Returns:
+        The comparison table (see :func:`comparison_table`).
+    """
+    seeds = {(s.seed, s.replications) for s in scenarios}
+    if len(seeds) != 1:
+        raise ValueError("compare: scenarios must share seed and replications")
+    labels = _labels(scenarios)
+    reps = []
+    for label, scenario in zip(labels, scenarios, strict=True):
+        result = run_scenario(scenario, out_dir / label, executor=executor, workers=workers,
+                              scheduler=scheduler, figures=False)
+        reps.append(per_replication(result.monthly))
+    table = comparison_table(labels, reps)
+    atomic_write(out_dir / "comparison.csv", lambda p: table.to_csv(p, index=False))
+    if figures:
+        comparison_figure(table, out_dir / "figures" / "comparison.png")
+    return table
+
+
+def comparison_figure(table: pd.DataFrame, path: Path) -> None:
+    """Draw each metric's paired differences to the first scenario with 95% intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = list(dict.fromkeys(table["metric"]))
+    others = table[table["scenario"] != table["scenario"].iloc[0]]
+    names = list(dict.fromkeys(others["scenario"]))
+    cols = 3
+    rows = max(1, -(-len(metrics) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 1.2 + 0.5 * len(names) * rows + rows),
+                             squeeze=False)
+    for ax, metric in zip(axes.flat, metrics, strict=False):
+        sub = others[others["metric"] == metric].set_index("scenario").reindex(names)
+        y = np.arange(len(names))
+        err = np.vstack([sub["diff"] - sub["diff_ci95_low"], sub["diff_ci95_high"] - sub["diff"]])
+        ax.errorbar(sub["diff"], y, xerr=np.nan_to_num(err), fmt="o", capsize=3)
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_yticks(y, names)
+        ax.set_title(metric, fontsize=9)
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.axis("off")
+    fig.suptitle(f"difference to {table['scenario'].iloc[0]} (paired, 95% interval)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    plt.close(fig)

@@ -22,7 +22,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sim.cli_experiments import ExperimentInputError, add_compare_parser, run_compare
+from sim.cli_experiments import (
+    ExperimentInputError,
+    add_compare_parser,
+    add_sweep_parser,
+    run_compare,
+    run_sweep_command,
+)
 from sim.scenario import ScenarioError, load_scenario, scenario_hash
 from sim.summary import HEADLINE
 from strategies.registry import StrategyConfigError
@@ -79,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar or table")
 
     add_compare_parser(sub, executor_args)
+    add_sweep_parser(sub, executor_args)
 
     sub.add_parser("validate", help="check a scenario file and exit").set_defaults(validate=True)
     scenario_args(sub.choices["validate"])
@@ -112,7 +119,8 @@ def _replace_all(text: str, replacements: dict[str, str]) -> str:
 
 
 def _source(args: argparse.Namespace) -> object:
-    return getattr(args, "scenario", None) or getattr(args, "scenarios", ["clmsim"])[0]
+    return (getattr(args, "scenario", None) or getattr(args, "sweep", None)
+            or getattr(args, "scenarios", ["clmsim"])[0])
 
 
 def _check_executor_options(args: argparse.Namespace) -> str | None:
@@ -258,6 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "compare":
             problem = _check_executor_options(args)
             return _fail(problem) if problem else run_compare(args)
+        if args.command == "sweep":
+            problem = _check_executor_options(args)
+            return _fail(problem) if problem else run_sweep_command(args)
         return _run(args)
     except ScenarioError as exc:
         return _fail(exc.one_line())

@@ -1,4 +1,4 @@
-"""Command line for experiments: ``clmsim compare`` (and ``clmsim sweep``).
+"""Command line for experiments: ``clmsim compare`` and ``clmsim sweep``.
 
 Kept apart from :mod:`sim.cli` (single runs) so each stays small; the same
 one-line error rules apply (exit code 2 on bad input).
@@ -14,11 +14,26 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from sim.scenario import load_scenario
 
-__all__ = ["ExperimentInputError", "add_compare_parser", "run_compare"]
+__all__ = [
+    "ExperimentInputError",
+    "add_compare_parser",
+    "add_sweep_parser",
+    "run_compare",
+    "run_sweep_command",
+]
 
 
 class ExperimentInputError(ValueError):
@@ -105,3 +120,61 @@ def _print_table(console: Console, table: Any, reps: int) -> None:
         out.add_row(label, *cells)
     console.print(out)
     console.print("[dim]* the 95% interval of the paired difference excludes zero[/dim]")
+
+
+def add_sweep_parser(sub: Any, executor_args: Any) -> None:
+    """Add ``sweep`` to the ``clmsim`` sub-commands."""
+    p = sub.add_parser("sweep", help="run a parameter sweep (grid, lhs, sobol, morris)")
+    p.add_argument("sweep", type=Path, help="sweep YAML file (see scenarios/sweeps/)")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="KEY.PATH=VALUE", help="override a value of the sweep file, "
+                   "e.g. --set samples=64 (repeatable)")
+    p.add_argument("--out", type=Path, default=Path("results") / "sweeps",
+                   help="root of sweep folders (default: results/sweeps); goes to OUT/<name>/; "
+                   "re-running resumes it")
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figure")
+    p.add_argument("--quiet", action="store_true", help="no progress bar; print the folder")
+    executor_args(p)
+
+
+class _RateColumn(ProgressColumn):
+    """Runs finished per second."""
+
+    def render(self, task: Any) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:.2f} runs/s")
+
+
+def run_sweep_command(args: argparse.Namespace) -> int:
+    """Run ``clmsim sweep``; returns the exit code."""
+    from sim.sweep import run_sweep
+    from sim.sweep_schema import load_sweep
+
+    spec, base = load_sweep(args.sweep, args.overrides)
+    sweep_dir = args.out / spec.name
+    console = Console(stderr=True, quiet=args.quiet)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("runs"), _RateColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=args.quiet or not console.is_terminal,
+                  transient=True) as bar:
+        task = bar.add_task(spec.name, total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        out = run_sweep(spec, base, sweep_dir, executor=args.executor or "processes",
+                        workers=args.workers, scheduler=args.scheduler, progress=tick,
+                        figures=not args.no_figures)
+    if args.quiet:
+        print(sweep_dir)
+        return 0
+    import pandas as pd
+
+    runs = pd.read_parquet(out)
+    console = Console()
+    console.print(f"{len(runs):,} runs of {spec.design} sweep [bold]{escape(spec.name)}[/bold] "
+                  f"written to [bold]{escape(str(out))}[/bold]", soft_wrap=True)
+    sens = sweep_dir / "sensitivity.csv"
+    if sens.exists():
+        console.print(f"sensitivity indices: [bold]{escape(str(sens))}[/bold]", soft_wrap=True)
+    return 0

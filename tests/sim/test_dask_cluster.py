@@ -80,3 +80,13 @@ def test_runs_through_a_real_scheduler_and_workers(cluster: str, tmp_path: Path)
                  "--out", str(tmp_path / "cli"), "--run-id", "r", "--no-figures", "--quiet"])
     assert code == 0
     assert (tmp_path / "cli" / "baseline" / "r" / "monthly.parquet").exists()
+    # a small sweep through the same cluster gives the same table as a serial one
+    from sim.sweep import run_sweep
+    from sim.sweep_schema import load_sweep
+    from tests.sim.test_sweep import GRID, write_sweep
+
+    spec, base = load_sweep(write_sweep(tmp_path, GRID))
+    local = run_sweep(spec, base, tmp_path / "sweep-serial", executor="serial", figures=False)
+    dask_runs = run_sweep(spec, base, tmp_path / "sweep-dask", executor="dask",
+                          scheduler=cluster, figures=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(local), pd.read_parquet(dask_runs))

@@ -1,0 +1,117 @@
+"""Experimental designs for sweeps: a registry keyed by name (SALib-style).
+
+Each design turns parameter specifications into a matrix of points (one row
+per point, one column per parameter) and, for sensitivity designs, turns the
+outcomes at those points back into indices with confidence intervals. The
+design knows nothing about how runs execute (EMA-workbench separation of
+design, execution and analysis).
+
+=========  ===========================================  ======================
+name       points                                       analysis
+=========  ===========================================  ======================
+grid       every combination of ``values`` (a ``range``  none
+           gives ``samples`` evenly spaced levels)
+lhs        ``samples`` Latin-hypercube points            none
+sobol      ``samples × (D + 2)`` Saltelli points         S1, ST (SALib sobol)
+morris     ``samples × (D + 1)`` trajectory points       μ*, σ (SALib morris)
+=========  ===========================================  ======================
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["DESIGNS", "Design", "ParameterSpec"]
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One swept parameter: a key path and a range or list of values."""
+
+    path: str
+    low: float | None = None
+    high: float | None = None
+    values: tuple[Any, ...] | None = None
+
+
+def _problem(params: Sequence[ParameterSpec]) -> dict[str, Any]:
+    return {"num_vars": len(params), "names": [p.path for p in params],
+            "bounds": [[p.low, p.high] for p in params]}
+
+
+def _grid(params: Sequence[ParameterSpec], samples: int, seed: int) -> np.ndarray:
+    axes = [list(p.values) if p.values is not None
+            else list(np.linspace(float(p.low or 0.0), float(p.high or 0.0), samples))
+            for p in params]
+    return np.array(list(itertools.product(*axes)), dtype=object)
+
+
+def _lhs(params: Sequence[ParameterSpec], samples: int, seed: int) -> np.ndarray:
+    from SALib.sample import latin
+
+    return np.asarray(latin.sample(_problem(params), samples, seed=seed))
+
+
+def _sobol(params: Sequence[ParameterSpec], samples: int, seed: int) -> np.ndarray:
+    from SALib.sample import sobol
+
+    return np.asarray(sobol.sample(_problem(params), samples, calc_second_order=False,
+                                   seed=seed))
+
+
+def _morris(params: Sequence[ParameterSpec], samples: int, seed: int) -> np.ndarray:
+    from SALib.sample import morris
+
+    return np.asarray(morris.sample(_problem(params), samples, num_levels=4, seed=seed))
+
+
+def _analyse_sobol(
+    params: Sequence[ParameterSpec], x: np.ndarray, y: np.ndarray, seed: int
+) -> pd.DataFrame:
+    from SALib.analyze import sobol
+
+    res = sobol.analyze(_problem(params), y, calc_second_order=False, seed=seed)
+    return pd.DataFrame({
+        "parameter": [p.path for p in params],
+        "S1": res["S1"], "S1_conf": res["S1_conf"], "ST": res["ST"], "ST_conf": res["ST_conf"],
+    })
+
+
+def _analyse_morris(
+    params: Sequence[ParameterSpec], x: np.ndarray, y: np.ndarray, seed: int
+) -> pd.DataFrame:
+    from SALib.analyze import morris
+
+    res = morris.analyze(_problem(params), x.astype(float), y, num_levels=4, seed=seed)
+    return pd.DataFrame({
+        "parameter": [p.path for p in params], "mu": res["mu"], "mu_star": res["mu_star"],
+        "mu_star_conf": res["mu_star_conf"], "sigma": res["sigma"],
+    })
+
+
+Analyse = Callable[[Sequence[ParameterSpec], np.ndarray, np.ndarray, int], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class Design:
+    """A named design: how to sample points and (optionally) analyse outcomes."""
+
+    sample: Callable[[Sequence[ParameterSpec], int, int], np.ndarray]
+    analyse: Analyse | None = None
+    needs_ranges: bool = True
+    #: The index plotted in the sensitivity figure and its interval column.
+    index: tuple[str, str] | None = None
+
+
+DESIGNS: dict[str, Design] = {
+    "grid": Design(_grid, needs_ranges=False),
+    "lhs": Design(_lhs),
+    "sobol": Design(_sobol, _analyse_sobol, index=("ST", "ST_conf")),
+    "morris": Design(_morris, _analyse_morris, index=("mu_star", "mu_star_conf")),
+}

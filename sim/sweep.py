@@ -1,0 +1,182 @@
+"""Run a sweep: design → runs (streamed to disk, resumable) → tidy table → sensitivity.
+
+Layout of a sweep directory::
+
+    sweep.yaml  design.csv  runs.parquet  sensitivity.csv  figures/sensitivity.png
+    runs/point-00000-rep-0000.parquet ...
+
+Each run (point × replication) is one job for :func:`sim.executors.map_unordered`;
+the worker writes its one-row result (inputs and outcomes) by atomic rename and
+returns only its file name, so memory stays flat however many runs there are.
+Re-running the same sweep skips runs already on disk, so a sweep killed with
+``kill -9`` resumes and ends with the same ``runs.parquet``. Replication *r*
+of every point uses the same seed: differences between points are sharp
+(common random numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from sim.designs import DESIGNS
+from sim.executors import ExecutorName, map_unordered
+from sim.runner import atomic_write, run_replication
+from sim.scenario import apply_overrides, read_scenario_dict, scenario_from_dict
+from sim.summary import per_replication
+from sim.sweep_schema import SweepSpec
+
+__all__ = ["design_points", "run_sweep", "sensitivity"]
+
+Job = tuple[dict[str, Any], list[str], int, int, list[str], str]
+
+
+def design_points(spec: SweepSpec) -> pd.DataFrame:
+    """The design's points: one row per point, one column per parameter."""
+    seed = spec.seed if spec.seed is not None else 0
+    x = DESIGNS[spec.design].sample(spec.specs(), spec.samples, seed)
+    frame = pd.DataFrame(x, columns=list(spec.parameters))
+    frame.index.name = "point"
+    return frame
+
+
+def _run_path(sweep_dir: Path, point: int, rep: int) -> Path:
+    return sweep_dir / "runs" / f"point-{point:05d}-rep-{rep:04d}.parquet"
+
+
+def _value(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _one_run(job: Job) -> str:
+    """Simulate one point × replication and write its one-row table (a picklable job)."""
+    base, sets, point, rep, outputs, path = job
+    scenario = scenario_from_dict(apply_overrides(base, sets), "sweep")
+    figures = per_replication(run_replication(scenario, rep)).iloc[0]
+    row: dict[str, Any] = {"point": point, "replication": rep}
+    for text in sets:
+        key, value = text.split("=", 1)
+        row[key] = float(yaml.safe_load(value))
+    for name in outputs:
+        row[name] = float(figures.get(name, np.nan))
+    atomic_write(Path(path), lambda p: pd.DataFrame([row]).to_parquet(p, index=False))
+    return path
+
+
+def _jobs(spec: SweepSpec, base: Path, points: pd.DataFrame, sweep_dir: Path) -> list[Job]:
+    """The runs not yet on disk (small tuples; the base mapping is shared, not copied)."""
+    data = read_scenario_dict(base)
+    data.setdefault("name", base.stem)
+    data = apply_overrides(data, spec.set)
+    if spec.seed is not None:
+        data["seed"] = spec.seed
+    jobs: list[Job] = []
+    for point, values in zip(points.index, points.itertuples(index=False), strict=True):
+        sets = [f"{k}={_value(v)}" for k, v in zip(points.columns, values, strict=True)]
+        for rep in range(spec.replications):
+            path = _run_path(sweep_dir, int(point), rep)
+            if not path.exists():
+                jobs.append((data, sets, int(point), rep, list(spec.outputs), str(path)))
+    return jobs
+
+
+def run_sweep(
+    spec: SweepSpec,
+    base: Path,
+    sweep_dir: Path,
+    *,
+    executor: ExecutorName = "processes",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    figures: bool = True,
+) -> Path:
+    """Run every missing run of the sweep, then write ``runs.parquet`` (and sensitivity).
+
+    Args:
+        spec: The validated sweep.
+        base: The base scenario file.
+        sweep_dir: Where results go; an existing one for the same sweep is resumed.
+        executor: Where runs execute (:mod:`sim.executors`).
+        workers: Workers for ``processes`` or a local Dask cluster.
+        scheduler: Dask scheduler address.
+        progress: Called with (runs done, runs in total) after each run.
+        figures: Whether to draw ``figures/sensitivity.png``.
+
+    Returns:
+        The path of ``runs.parquet``.
+
+    Raises:
+        FileExistsError: If ``sweep_dir`` holds a different sweep.
+    """
+    points = design_points(spec)
+    text = yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
+    marker = sweep_dir / "sweep.yaml"
+    if marker.exists() and marker.read_text(encoding="utf-8") != text:
+        raise FileExistsError(f"{sweep_dir} holds a different sweep; choose another --out")
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write(marker, lambda p: p.write_text(text, encoding="utf-8"))
+    atomic_write(sweep_dir / "design.csv", points.to_csv)
+    total = len(points) * spec.replications
+    jobs = _jobs(spec, base, points, sweep_dir)
+    done = total - len(jobs)
+    tick = progress or (lambda d, t: None)
+    tick(done, total)
+    for _ in map_unordered(_one_run, jobs, executor=executor, workers=workers,
+                           scheduler=scheduler):
+        done += 1
+        tick(done, total)
+    del jobs
+    out = sweep_dir / "runs.parquet"
+    atomic_write(out, lambda p: _collect(sweep_dir, len(points), spec.replications, p))
+    design = DESIGNS[spec.design]
+    if design.analyse is not None:
+        table = sensitivity(spec, points, out)
+        atomic_write(sweep_dir / "sensitivity.csv", lambda p: table.to_csv(p, index=False))
+        if figures:
+            from sim.sweep_figures import sensitivity_figure
+
+            sensitivity_figure(table, design.index, sweep_dir / "figures" / "sensitivity.png")
+    return out
+
+
+def _collect(sweep_dir: Path, n_points: int, reps: int, dest: Path, batch: int = 1000) -> None:
+    """Concatenate the run files in (point, replication) order, a batch at a time."""
+    writer: pq.ParquetWriter | None = None
+    paths = (_run_path(sweep_dir, p, r) for p in range(n_points) for r in range(reps))
+    try:
+        while True:
+            chunk = [pd.read_parquet(p) for _, p in zip(range(batch), paths, strict=False)]
+            if not chunk:
+                break
+            table = pa.Table.from_pandas(pd.concat(chunk, ignore_index=True),
+                                         preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(dest, table.schema)
+            writer.write_table(table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def sensitivity(spec: SweepSpec, points: pd.DataFrame, runs: Path) -> pd.DataFrame:
+    """Sensitivity indices of each output (mean over replications per point), via SALib."""
+    analyse = DESIGNS[spec.design].analyse
+    assert analyse is not None
+    means = pd.read_parquet(runs, columns=["point", *spec.outputs]).groupby("point").mean()
+    x = points.to_numpy(dtype=float)
+    seed = spec.seed if spec.seed is not None else 0
+    tables = []
+    for name in spec.outputs:
+        y = means[name].reindex(points.index).to_numpy(dtype=float)
+        table = analyse(spec.specs(), x, y, seed)
+        table.insert(0, "output", name)
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)

@@ -1,0 +1,38 @@
+"""Figures of a sweep: sensitivity indices with their confidence intervals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.runner import atomic_write
+
+__all__ = ["sensitivity_figure"]
+
+
+def sensitivity_figure(table: pd.DataFrame, index: tuple[str, str] | None, path: Path) -> None:
+    """Bar chart per output of the design's main index (e.g. Sobol ST) with its interval."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if index is None:
+        return
+    value, conf = index
+    outputs = list(dict.fromkeys(table["output"]))
+    fig, axes = plt.subplots(1, len(outputs), figsize=(5 * len(outputs), 0.6 + 0.45 * len(
+        table) / max(len(outputs), 1) + 1), squeeze=False)
+    for ax, name in zip(axes.flat, outputs, strict=True):
+        sub = table[table["output"] == name]
+        y = np.arange(len(sub))
+        ax.barh(y, sub[value], xerr=sub[conf], capsize=3, color="#4c78a8")
+        ax.set_yticks(y, sub["parameter"], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_title(f"{name}: {value} (95% interval)", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    plt.close(fig)

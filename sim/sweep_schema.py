@@ -1,0 +1,128 @@
+"""The sweep file (``clmsim sweep SWEEP.yaml``): schema and loading.
+
+Example::
+
+    base: ../voucher.yaml          # scenario swept, relative to this file
+    set: [population.size=5000]    # overrides applied to the base first
+    design: grid                   # grid | lhs | sobol | morris (sim.designs)
+    samples: 4                     # levels per range (grid) or base sample size
+    replications: 2                # per point; replication r shares seeds across points
+    parameters:
+      strategies.0.params.face_value: {values: [200, 500, 1000]}
+      market.competitor_yield: {range: [0.050, 0.055]}
+    outputs: [profit, retention_12m]
+
+Problems are reported like scenario problems: one line naming the file, key
+path, value and expectation (:class:`sim.scenario.ScenarioError`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.designs import DESIGNS, ParameterSpec
+from sim.scenario import ScenarioError, _read_yaml, apply_overrides, load_scenario
+
+__all__ = ["Parameter", "SweepSpec", "load_sweep"]
+
+
+class Parameter(BaseModel):
+    """A swept value: ``range: [lo, hi]`` or ``values: [...]``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    range: tuple[float, float] | None = None
+    values: list[Any] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Parameter:
+        if (self.range is None) == (self.values is None):
+            raise ValueError("expected exactly one of range: [lo, hi] or values: [...]")
+        if self.range is not None and not self.range[0] < self.range[1]:
+            raise ValueError(f"range: got {list(self.range)}; expected lo < hi")
+        return self
+
+
+class SweepSpec(BaseModel):
+    """A validated sweep file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(default="sweep", pattern=r"^[A-Za-z0-9_.-]+$")
+    base: str
+    set: list[str] = Field(default_factory=list)
+    design: str = "grid"
+    samples: int = Field(default=4, ge=1)
+    replications: int = Field(default=1, ge=1)
+    seed: int | None = Field(default=None, ge=0)
+    parameters: dict[str, Parameter] = Field(min_length=1)
+    outputs: list[str] = Field(default_factory=lambda: ["profit"], min_length=1)
+
+    @model_validator(mode="after")
+    def _design_fits(self) -> SweepSpec:
+        if self.design not in DESIGNS:
+            raise ValueError(f"design: got {self.design!r}; expected one of "
+                             f"{', '.join(DESIGNS)}")
+        if DESIGNS[self.design].needs_ranges:
+            listed = [k for k, p in self.parameters.items() if p.range is None]
+            if listed:
+                raise ValueError(f"parameters.{listed[0]}: design {self.design} needs "
+                                 "range: [lo, hi], not values")
+        return self
+
+    def specs(self) -> list[ParameterSpec]:
+        """The parameters as design specifications, in file order."""
+        return [ParameterSpec(k, p.range[0] if p.range else None,
+                              p.range[1] if p.range else None,
+                              None if p.values is None else tuple(p.values))
+                for k, p in self.parameters.items()]
+
+
+def _problems(exc: ValidationError) -> list[tuple[str, str]]:
+    problems = []
+    for item in exc.errors(include_url=False):
+        path = ".".join(str(p) for p in item["loc"])
+        msg = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif item["type"] == "missing":
+            msg = "required key is missing"
+        elif item["type"] != "value_error":
+            msg = f"got {str(item.get('input'))[:60]!r}; {msg.lower()}"
+        problems.append((path, msg))
+    return problems
+
+
+def load_sweep(path: str | Path, overrides: list[str] | None = None) -> tuple[SweepSpec, Path]:
+    """Read and validate a sweep file; check its base scenario and parameter paths.
+
+    Args:
+        path: The sweep YAML file.
+        overrides: ``key.path=value`` changes to the sweep file itself
+            (e.g. ``samples=64``).
+
+    Returns:
+        The spec and the resolved base scenario path.
+
+    Raises:
+        ScenarioError: One line per problem, naming the sweep file.
+    """
+    path = Path(path)
+    data = apply_overrides(_read_yaml(path), overrides or [])
+    data.setdefault("name", path.stem)
+    try:
+        spec = SweepSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(str(path), _problems(exc)) from None
+    base = (path.parent / spec.base).resolve()
+    if not base.is_file():
+        raise ScenarioError(str(path), [("base", f"got {spec.base!r}; no such scenario file")])
+    for key, param in spec.parameters.items():
+        probe = param.values[0] if param.values is not None else param.range[0]  # type: ignore[index]
+        try:
+            load_scenario(base, [*spec.set, f"{key}={probe}"])
+        except ScenarioError as exc:
+            raise ScenarioError(str(path), [(f"parameters.{key}", exc.one_line())]) from None
+    return spec, base
+

@@ -1,0 +1,103 @@
+"""``clmsim sweep``: designs, streaming to disk, resume after a kill, sensitivity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.sweep import design_points, run_sweep
+from sim.sweep_schema import load_sweep
+
+ROOT = Path(__file__).resolve().parents[2]
+SWEEPS = ROOT / "scenarios" / "sweeps"
+SMALL = ["population.size=1500", "population.prospects=150",
+         "market.prospect_arrivals_per_month=25", "horizon_months=12"]
+
+
+def write_sweep(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "s.yaml"
+    sets = "".join(f"  - {s}\n" for s in SMALL)
+    path.write_text(f"base: {ROOT / 'scenarios' / 'voucher.yaml'}\nset:\n{sets}{body}")
+    return path
+
+
+GRID = """design: grid
+replications: 2
+parameters:
+  strategies.0.params.face_value: {values: [200, 1000]}
+  strategies.0.params.threshold: {values: [50000, 100000]}
+outputs: [profit, strategy_voucher_roi]
+"""
+
+
+@pytest.mark.parametrize("path", sorted(SWEEPS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_sweep_file_validates(path: Path) -> None:
+    spec, base = load_sweep(path)
+    assert base.is_file() and len(design_points(spec)) > 0
+
+
+def test_killed_sweep_resumes_to_the_same_table(tmp_path: Path) -> None:
+    spec, base = load_sweep(write_sweep(tmp_path, GRID))
+    full = run_sweep(spec, base, tmp_path / "full", executor="serial")
+    runs = tmp_path / "full" / "runs"
+    assert len(list(runs.glob("point-*-rep-*.parquet"))) == 8
+    part = tmp_path / "part"
+    run_sweep(spec, base, part, executor="processes", workers=2)
+    for name in ("point-00001-rep-0000.parquet", "point-00003-rep-0001.parquet"):
+        (part / "runs" / name).unlink()  # as if killed before these finished
+    (part / "runs.parquet").unlink()
+    kept = part / "runs" / "point-00000-rep-0000.parquet"
+    stamp = kept.stat().st_mtime_ns
+    calls: list[tuple[int, int]] = []
+    again = run_sweep(spec, base, part, executor="serial",
+                      progress=lambda d, t: calls.append((d, t)))
+    assert kept.stat().st_mtime_ns == stamp
+    assert calls[0] == (6, 8) and calls[-1] == (8, 8)
+    pd.testing.assert_frame_equal(pd.read_parquet(full), pd.read_parquet(again))
+    table = pd.read_parquet(full)
+    assert list(table.columns[:4]) == ["point", "replication", "strategies.0.params.face_value",
+                                       "strategies.0.params.threshold"]
+
+
+def test_morris_writes_sensitivity_with_intervals(tmp_path: Path) -> None:
+    body = """design: morris
+samples: 3
+parameters:
+  market.competitor_yield: {range: [0.045, 0.06]}
+  strategies.0.params.face_value: {range: [100, 1000]}
+outputs: [profit]
+"""
+    spec, base = load_sweep(write_sweep(tmp_path, body))
+    run_sweep(spec, base, tmp_path / "m", executor="processes", workers=2)
+    sens = pd.read_csv(tmp_path / "m" / "sensitivity.csv")
+    assert {"mu_star", "mu_star_conf", "sigma"} <= set(sens.columns) and len(sens) == 2
+    assert (tmp_path / "m" / "figures" / "sensitivity.png").stat().st_size > 0
+
+
+def test_cli_sweep_sobol(tmp_path: Path) -> None:
+    code = main(["sweep", str(SWEEPS / "sensitivity.yaml"), "--set", "samples=2",
+                 "--set", f"set={SMALL}".replace("'", ""), "--executor", "serial",
+                 "--out", str(tmp_path), "--quiet"])
+    assert code == 0
+    sens = pd.read_csv(tmp_path / "sensitivity" / "sensitivity.csv")
+    assert {"S1", "S1_conf", "ST", "ST_conf"} <= set(sens.columns)
+    assert len(pd.read_parquet(tmp_path / "sensitivity" / "runs.parquet")) == 2 * (5 + 2)
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("design: nope\nparameters: {market.competitor_yield: {range: [0.04, 0.06]}}\n",
+     "design: got 'nope'"),
+    ("design: sobol\nparameters: {market.competitor_yield: {values: [0.04]}}\n", "needs range"),
+    ("parameters: {market.competitor_yield: {range: [0.06, 0.04]}}\n", "lo < hi"),
+    ("parameters: {market.no_such_key: {values: [1]}}\n", "parameters.market.no_such_key"),
+    ("parameters: {market.competitor_yield: {values: [1]}}\nreplicas: 3\n", "unknown key"),
+])
+def test_bad_sweep_files_are_one_line_exit_2(
+    tmp_path: Path, body: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sweep", str(write_sweep(tmp_path, body))]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err

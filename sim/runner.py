@@ -22,7 +22,7 @@ import os
 import platform
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -32,7 +32,6 @@ from typing import Any
 import pandas as pd
 
 from sim.executors import ExecutorName, default_workers, map_unordered
-from sim.figures import write_figures
 from sim.model import LifecycleModel
 from sim.scenario import scenario_hash, scenario_to_yaml
 from sim.schema import Scenario
@@ -70,10 +69,16 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _replicate(job: tuple[Scenario, int]) -> tuple[int, pd.DataFrame]:
-    """Run one replication (a picklable job for any executor)."""
-    scenario, replication = job
-    return replication, run_replication(scenario, replication)
+def _replicate(job: tuple[Scenario, int, str]) -> int:
+    """Run one replication and write its file where it runs (a picklable job).
+
+    Writing in the worker keeps the parent free (it only counts finished
+    replications) and nothing large travels back.
+    """
+    scenario, replication, path = job
+    frame = run_replication(scenario, replication)
+    atomic_write(Path(path), frame.to_parquet)
+    return replication
 
 
 def _replication_path(run_dir: Path, replication: int) -> Path:
@@ -81,19 +86,19 @@ def _replication_path(run_dir: Path, replication: int) -> Path:
 
 
 def _run_all(
-    scenario: Scenario, todo: list[int], executor: ExecutorName, workers: int,
+    scenario: Scenario, run_dir: Path, todo: list[int], executor: ExecutorName, workers: int,
     scheduler: str | None, tick: Progress,
-) -> Iterator[tuple[int, pd.DataFrame]]:
-    """Yield each replication's frame as it finishes (month-level progress when serial)."""
+) -> None:
+    """Run and write every replication in ``todo`` (month-level progress when serial)."""
     if executor == "serial":
         for rep in todo:
-            yield rep, run_replication(scenario, rep, tick)
+            frame = run_replication(scenario, rep, tick)
+            atomic_write(_replication_path(run_dir, rep), frame.to_parquet)
         return
-    jobs = [(scenario, rep) for rep in todo]
-    for _, (rep, frame) in map_unordered(_replicate, jobs, executor=executor, workers=workers,
-                                         scheduler=scheduler):
+    jobs = [(scenario, rep, str(_replication_path(run_dir, rep))) for rep in todo]
+    for _ in map_unordered(_replicate, jobs, executor=executor, workers=workers,
+                           scheduler=scheduler):
         tick(scenario.horizon_months)
-        yield rep, frame
 
 
 @dataclass(frozen=True)
@@ -151,8 +156,7 @@ def run_scenario(
         executor = "dask" if scheduler else "processes" if useful else "serial"
     tick = progress or (lambda n: None)
     tick(scenario.horizon_months * (len(reps) - len(todo)))
-    for rep, frame in _run_all(scenario, todo, executor, workers, scheduler, tick):
-        atomic_write(_replication_path(run_dir, rep), frame.to_parquet)
+    _run_all(scenario, run_dir, todo, executor, workers, scheduler, tick)
     monthly = pd.concat(
         [pd.read_parquet(_replication_path(run_dir, r)) for r in reps], ignore_index=True
     )
@@ -160,6 +164,8 @@ def run_scenario(
     atomic_write(run_dir / "monthly.parquet", lambda p: monthly.to_parquet(p, index=False))
     atomic_write(run_dir / "summary.csv", summary.to_csv)
     if figures:
+        from sim.figures import write_figures  # matplotlib: not needed in workers
+
         write_figures(monthly, run_dir / "figures", scenario.name)
     wall = time.perf_counter() - started
     manifest = {

@@ -95,7 +95,7 @@ def _run_all(
             frame = run_replication(scenario, rep, tick)
             atomic_write(_replication_path(run_dir, rep), frame.to_parquet)
         return
-    jobs = [(scenario, rep, str(_replication_path(run_dir, rep))) for rep in todo]
+    jobs = [(scenario, rep, str(_replication_path(run_dir.resolve(), rep))) for rep in todo]
     for _ in map_unordered(_replicate, jobs, executor=executor, workers=workers,
                            scheduler=scheduler):
         tick(scenario.horizon_months)

@@ -116,6 +116,7 @@ def run_sweep(
     Raises:
         FileExistsError: If ``sweep_dir`` holds a different sweep.
     """
+    sweep_dir = sweep_dir.resolve()  # workers (maybe on other machines) write here
     points = design_points(spec)
     text = yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
     marker = sweep_dir / "sweep.yaml"

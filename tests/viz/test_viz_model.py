@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sim.viz.model import PAGE_POPULATION, VizModel, draw_dots, draw_flows, levers, page_scenario
+from sim.viz.serve import viz_environment
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def test_page_shrinks_the_bank_unless_the_user_sets_its_size() -> None:
+    small = page_scenario(SCENARIOS / "voucher.yaml", [])
+    assert small.population.size == PAGE_POPULATION
+    assert small.population.prospects < 26000 / 5
+    mine = page_scenario(SCENARIOS / "voucher.yaml", ["population.size=3000"])
+    assert mine.population.size == 3000
+    assert mine.population.prospects < small.population.prospects
+
+
+def test_levers_follow_the_scenario() -> None:
+    assert set(levers(page_scenario(SCENARIOS / "voucher.yaml", []))) == {
+        "strategies_on", "voucher_value"}
+    assert "tellers" in levers(page_scenario(SCENARIOS / "branches.yaml", []))
+
+
+def test_flows_account_for_every_row_and_levers_change_the_model() -> None:
+    sizes = "population.size=2000\npopulation.prospects=300\nhorizon_months=6"
+    path = str(SCENARIOS / "voucher.yaml")
+    model = VizModel(voucher_value=1500, path=path, overrides=sizes)
+    assert model.scenario.strategies[0].params["face_value"] == 1500
+    before = np.bincount(model.population.stage, minlength=len(model.stage_names))
+    model.step()
+    assert (model.flows.sum(axis=1).to_numpy() == before).all()
+    assert model.flows.to_numpy().sum() + model.arrivals.sum() == len(model.population)
+    off = VizModel(strategies_on=False, path=path, overrides=sizes)
+    assert off.scenario.strategies == []
+    draw_flows(model)
+    draw_dots(model)
+
+
+def test_server_environment_is_offline_and_names_the_scenario() -> None:
+    env = viz_environment(SCENARIOS / "voucher.yaml", ["seed=3"])
+    assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
+    assert env["CLMSIM_VIZ_OVERRIDES"] == "seed=3"
+    assert env["CLMSIM_VIZ_SCENARIO"].endswith("voucher.yaml")

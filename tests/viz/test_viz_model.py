@@ -45,3 +45,10 @@ def test_server_environment_is_offline_and_names_the_scenario() -> None:
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
     assert env["CLMSIM_VIZ_OVERRIDES"] == "seed=3"
     assert env["CLMSIM_VIZ_SCENARIO"].endswith("voucher.yaml")
+
+
+def test_cli_viz_refuses_a_bad_scenario_without_starting_a_server(tmp_path: Path, cli) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("extends: nowhere.yaml\nname: bad\n", encoding="utf-8")
+    result = cli("viz", bad, "--port", "1")
+    assert result.code == 2 and "bad.yaml" in result.err

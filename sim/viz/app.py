@@ -39,9 +39,11 @@ def _chart(draw: Callable[[VizModel], plt.Figure]) -> Callable[[VizModel], Any]:
 
 @solara.component
 def StepCounter(model: VizModel) -> None:
-    """Month reached, as text the browser test can read."""
+    """Month reached, customers and profit so far, as text (the browser test reads it)."""
     update_counter.get()
+    profit = float(model.monthly_frame()["profit"].sum()) / 1e6
     solara.Markdown(f"**month {model.month}** · {int(model.is_customer().sum()):,} customers "
+                    f"· cumulative profit {profit:,.3f} million CNY "
                     f"· scenario `{model.scenario.name}`")
 
 

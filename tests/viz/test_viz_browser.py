@@ -77,9 +77,24 @@ def _month(page: object) -> int:
     return int(re.search(r"month (\d+)", text).group(1))  # type: ignore[union-attr]
 
 
+def _profit(page: object) -> str:
+    text = page.locator("body").inner_text()  # type: ignore[attr-defined]
+    return re.search(r"cumulative profit (\S+) million CNY", text).group(1)  # type: ignore[union-attr]
+
+
 def _image_sources(page: object) -> list[str]:
     return page.eval_on_selector_all(  # type: ignore[attr-defined]
         "img", "els => els.map(e => e.src).filter(s => s.length > 0)")
+
+
+def _one_month_after_reset(page: object) -> list[str]:
+    """Reset (levers apply), step one month, and return the charts' sources."""
+    page.get_by_role("button", name="Reset").click()  # type: ignore[attr-defined]
+    page.get_by_text(re.compile(r"month 0")).first.wait_for()  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Step").click()  # type: ignore[attr-defined]
+    page.get_by_text(re.compile(r"month 1")).first.wait_for()  # type: ignore[attr-defined]
+    page.wait_for_timeout(500)  # type: ignore[attr-defined]
+    return _image_sources(page)
 
 
 def test_page_plays_updates_charts_and_a_lever_changes_the_outcome(
@@ -112,26 +127,23 @@ def test_page_plays_updates_charts_and_a_lever_changes_the_outcome(
             after = _image_sources(page)
             assert after != before, "charts did not change while the model played"
 
-            page.get_by_role("button", name="Reset").click()
-            page.get_by_text(re.compile(r"month 0")).first.wait_for()
-            page.get_by_role("button", name="Step").click()
-            page.get_by_text(re.compile(r"month 1")).first.wait_for()
-            page.wait_for_timeout(500)
-            default_charts = _image_sources(page)
-            page.get_by_role("button", name="Reset").click()  # same levers: same pictures
-            page.get_by_text(re.compile(r"month 0")).first.wait_for()
-            page.get_by_role("button", name="Step").click()
-            page.get_by_text(re.compile(r"month 1")).first.wait_for()
-            page.wait_for_timeout(500)
-            assert _image_sources(page) == default_charts, "a reset run is not reproducible"
+            default_charts = _one_month_after_reset(page)
+            default_profit = _profit(page)
+            same = _one_month_after_reset(page)  # same levers, same seed: same pictures
+            assert same == default_charts, "a reset run is not reproducible"
+            assert _profit(page) == default_profit
+
+            voucher = page.get_by_role("slider").last  # the page's own lever comes last
+            assert voucher.get_attribute("aria-valuenow") == "500"
+            voucher.focus()
+            voucher.press("End")  # face value 500 -> 2,000 CNY
+            assert voucher.get_attribute("aria-valuenow") == "2000"
+            bigger_voucher = _one_month_after_reset(page)
+            assert bigger_voucher != default_charts, "the voucher slider did not change the outcome"
+            assert _profit(page) != default_profit, "the voucher slider did not change profit"
 
             page.get_by_text("strategies on", exact=True).click()  # the box is under a ripple
-            page.get_by_role("button", name="Reset").click()
-            page.get_by_text(re.compile(r"month 0")).first.wait_for()
-            page.get_by_role("button", name="Step").click()
-            page.get_by_text(re.compile(r"month 1")).first.wait_for()
-            page.wait_for_timeout(500)
-            assert _image_sources(page) != default_charts, "the lever did not change the outcome"
+            assert _one_month_after_reset(page) != bigger_voucher, "strategies off changed nothing"
             shot = tmp_path / "viz.png"
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 10_000

@@ -18,6 +18,7 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
 from sim.figures import draw_channels, draw_profit, draw_segments, draw_stages
+from sim.palette import style_slide
 from sim.viz.model import VizModel, draw_dots, draw_flows, levers
 
 __all__ = ["page"]
@@ -29,8 +30,10 @@ def _chart(draw: Callable[[VizModel], plt.Figure]) -> Callable[[VizModel], Any]:
     @solara.component
     def Chart(model: VizModel) -> None:
         update_counter.get()
-        fig = draw(model)
-        fig.tight_layout()
+        slide: Any = style_slide()  # the same slide-size fonts as clmsim run's figures
+        with plt.rc_context(slide):
+            fig = draw(model)
+            fig.tight_layout()
         solara.FigureMatplotlib(fig, format="png", dependencies=[update_counter.value])
         plt.close(fig)
 

@@ -172,7 +172,7 @@ def draw_flows(model: VizModel) -> plt.Figure:
     names = model.stage_names
     colours = stage_colours(names)
     stock = np.bincount(model.population.stage, minlength=len(names))
-    fig, ax = plt.subplots(figsize=(9, 3.6))
+    fig, ax = plt.subplots(figsize=(11, 5))
     x = np.arange(len(names)) * 2.0
     flows = model.flows.to_numpy()
     moved = flows.copy()
@@ -188,18 +188,19 @@ def draw_flows(model: VizModel) -> plt.Figure:
                                      mutation_scale=12, linewidth=width, alpha=0.55,
                                      color=colours[names[i]]))
         mid = (x[i] + x[j]) / 2
-        height = 0.16 + 0.18 * abs(j - i) * (1 if forward else -1)
-        ax.text(mid, height + (0.12 if forward else -0.12), f"{moved[i, j]:,}",
-                ha="center", va="center", fontsize=9)
+        apex = 0.15 + 0.35 * abs(j - i)  # arc3: the bulge is rad × the chord / 2
+        ax.text(mid, apex if forward else -apex, f"{moved[i, j]:,}",
+                ha="center", va="center", fontsize=11)
     for k, name in enumerate(names):
-        ax.text(x[k], 0, f"{name}\n{stock[k]:,}", ha="center", va="center", fontsize=10,
+        ax.text(x[k], 0, f"{name}\n{stock[k]:,}", ha="center", va="center", fontsize=12,
                 color="white", fontweight="bold",
                 bbox={"boxstyle": "round,pad=0.4", "facecolor": colours[name],
                       "edgecolor": "none"})
     arrivals = int(model.arrivals.sum())
-    ax.set(xlim=(-1.2, x[-1] + 1.2), ylim=(-1.4, 1.4),
-           title=f"month {model.month}: stage-to-stage flows last month "
-                 f"(forward above, backward below; {arrivals:,} arrivals)")
+    reach = 0.5 + 0.35 * (len(names) - 1)
+    ax.set(xlim=(-1.2, x[-1] + 1.2), ylim=(-reach, reach),
+           title=f"month {model.month}: customers moving between stages last month\n"
+                 f"(forward above, backward below; {arrivals:,} new arrivals)")
     ax.axis("off")
     return fig
 

@@ -46,8 +46,11 @@ def _strategy_index(scenario: Scenario, name: str) -> int | None:
 def page_scenario(path: Path, overrides: list[str]) -> Scenario:
     """The scenario as the page runs it: a small bank unless the user set its size.
 
-    Prospects and monthly arrivals are scaled with the population (unless
-    set explicitly), so the prospect pool stays in its steady state.
+    Everything counted for the whole bank shrinks with it (unless set
+    explicitly), so a customer meets the same bank, only less of it:
+    prospects and monthly arrivals, RM outreach hours, strategy budgets, and,
+    with channels, the number of branches (whole branches, so each keeps its
+    load and queues), call-centre agents and online capacity.
     """
     keys = {o.split("=", 1)[0].strip() for o in overrides}
     scenario = load_scenario(path, overrides)
@@ -59,14 +62,40 @@ def page_scenario(path: Path, overrides: list[str]) -> Scenario:
         base, size = scenario, min(scenario.population.size, PAGE_POPULATION)
     if size == base.population.size:
         return scenario
-    scale = size / base.population.size
-    extra = [f"population.size={size}"]
-    if "population.prospects" not in keys:
-        extra.append(f"population.prospects={round(base.population.prospects * scale)}")
-    if "market.prospect_arrivals_per_month" not in keys:
-        arrivals = base.market.prospect_arrivals_per_month * scale
-        extra.append(f"market.prospect_arrivals_per_month={arrivals:.6g}")
+    extra = _shrink(base, size, keys, user_size="population.size" in keys)
     return load_scenario(path, [*overrides, *extra])
+
+
+def _shrink(base: Scenario, size: int, keys: set[str], user_size: bool) -> list[str]:
+    """``--set`` overrides making ``base`` a bank of about ``size`` customers."""
+    pop = base.population
+    extra: dict[str, float | int] = {}
+    channels = getattr(base, "channels", None)
+    if channels is not None and "population.branches" not in keys:
+        overridden = (i + 1 for i in channels.branches)  # keep branches the file overrides
+        branches = max(1, round(pop.branches * size / pop.size), *overridden)
+        extra["population.branches"] = branches
+        if not user_size:  # whole branches at the file's load per branch
+            size = round(pop.size * branches / pop.branches)
+    scale = size / pop.size
+    extra["population.size"] = size
+    extra["population.prospects"] = round(pop.prospects * scale)
+    extra["market.prospect_arrivals_per_month"] = base.market.prospect_arrivals_per_month * scale
+    extra["capacity.rm_hours_per_month"] = base.capacity.rm_hours_per_month * scale
+    for i, strategy in enumerate(base.strategies):
+        for part in ("monthly", "total"):
+            value = getattr(strategy.budget, part)
+            if value is not None:
+                extra[f"strategies.{i}.budget.{part}"] = value * scale
+    if channels is not None:
+        if channels.call_centre.agents:
+            extra["channels.call_centre.agents"] = max(1, round(channels.call_centre.agents
+                                                               * scale))
+        if channels.online.capacity_sessions_per_month is not None:
+            extra["channels.online.capacity_sessions_per_month"] = (
+                channels.online.capacity_sessions_per_month * scale)
+    return [f"{key}={value:.6g}" if isinstance(value, float) else f"{key}={value}"
+            for key, value in extra.items() if key == "population.size" or key not in keys]
 
 
 def levers(scenario: Scenario) -> dict[str, dict[str, Any]]:

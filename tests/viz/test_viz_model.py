@@ -19,6 +19,17 @@ def test_page_shrinks_the_bank_unless_the_user_sets_its_size() -> None:
     assert mine.population.prospects < small.population.prospects
 
 
+def test_page_keeps_whole_branches_and_scales_what_the_bank_counts() -> None:
+    file = page_scenario(SCENARIOS / "branches.yaml", ["population.size=148300"])
+    page = page_scenario(SCENARIOS / "branches.yaml", [])
+    assert page.population.branches == 1
+    assert page.population.size * 10 == file.population.size  # same load per branch
+    assert page.capacity.rm_hours_per_month * 10 == file.capacity.rm_hours_per_month
+    voucher = page_scenario(SCENARIOS / "voucher.yaml", [])
+    full = page_scenario(SCENARIOS / "voucher.yaml", ["population.size=148300"])
+    assert voucher.strategies[0].budget.monthly < full.strategies[0].budget.monthly
+
+
 def test_levers_follow_the_scenario() -> None:
     assert set(levers(page_scenario(SCENARIOS / "voucher.yaml", []))) == {
         "strategies_on", "voucher_value"}

@@ -245,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "viz":
             from sim.viz.serve import serve
 
+            if not 0 < args.port < 65536:
+                return _fail(f"--port: got {args.port}; expected an integer from 1 to 65535")
             _load(args)  # refuse a bad scenario here, in one line, before starting a server
             return serve(args.scenario, list(args.overrides), args.host, args.port)
         if args.command == "validate":

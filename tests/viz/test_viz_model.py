@@ -63,3 +63,8 @@ def test_cli_viz_refuses_a_bad_scenario_without_starting_a_server(tmp_path: Path
     bad.write_text("extends: nowhere.yaml\nname: bad\n", encoding="utf-8")
     result = cli("viz", bad, "--port", "1")
     assert result.code == 2 and "bad.yaml" in result.err
+
+
+def test_cli_viz_refuses_a_bad_port(cli) -> None:
+    result = cli("viz", SCENARIOS / "voucher.yaml", "--port", "70000")
+    assert result.code == 2 and "--port" in result.err

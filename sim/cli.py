@@ -1,4 +1,6 @@
-"""Command line: ``clmsim run``, ``clmsim validate`` (and ``compare``, :mod:`sim.cli_experiments`).
+"""Command line: ``clmsim run``, ``validate``, ``report``, ``viz``, ``compare``, ``sweep``.
+
+``compare`` and ``sweep`` live in :mod:`sim.cli_experiments`.
 
 Bad input never ends in a traceback: every problem with a scenario, an
 override or the output location is one line on standard error naming the
@@ -89,6 +91,16 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("validate", help="check a scenario file and exit").set_defaults(validate=True)
     scenario_args(sub.choices["validate"])
+
+    report = sub.add_parser("report", help="write a self-contained report.html for a results dir")
+    report.add_argument("results_dir", type=Path, help="a run (or comparison) directory")
+    report.add_argument("--out", type=Path,
+                        help="where to write (default: RESULTS_DIR/report.html)")
+
+    viz = sub.add_parser("viz", help="open an interactive lifecycle page (Mesa SolaraViz)")
+    scenario_args(viz)
+    viz.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    viz.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
     return parser
 
 
@@ -259,6 +271,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as exc:
         return _fail(str(exc))
     try:
+        if args.command == "report":
+            from sim.report import build_report
+
+            try:
+                print(build_report(args.results_dir, args.out))
+            except FileNotFoundError as exc:
+                return _fail(str(exc))
+            return 0
+        if args.command == "viz":
+            from sim.viz.serve import serve
+
+            if not 0 < args.port < 65536:
+                return _fail(f"--port: got {args.port}; expected an integer from 1 to 65535")
+            _load(args)  # refuse a bad scenario here, in one line, before starting a server
+            return serve(args.scenario, list(args.overrides), args.host, args.port)
         if args.command == "validate":
             scenario = _load(args)
             print(f"{args.scenario}: valid ({getattr(scenario, 'name', '')})")
@@ -281,7 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PermissionError as exc:
         return _fail(f"{exc.filename}: permission denied")
     except OSError as exc:  # e.g. a path under --out that is a file, or a full disk
-        return _fail(f"{exc.filename or _source(args)}: {exc.strerror or exc}")
+        where = exc.filename or getattr(args, "results_dir", None) or _source(args)
+        return _fail(f"{where}: {exc.strerror or exc}")
     except KeyboardInterrupt:
         print("clmsim: interrupted; finished replications are kept (use --resume)", file=sys.stderr)
         return 130

@@ -2,12 +2,15 @@
 
 Each figure shows the mean across replications and, where there is more
 than one replication, a band from the 2.5th to the 97.5th percentile of the
-replications.
+replications. Colours come from :mod:`sim.palette` (one colour per stage and
+per segment in every figure, the live page included), money is in CNY, and
+fonts are sized for a projected slide.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -15,54 +18,74 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-__all__ = ["write_figures"]
+from sim.palette import SEGMENT_NAMES, segment_colour, stage_colours, style_slide
+
+__all__ = ["draw_channels", "draw_profit", "draw_segments", "draw_stages", "write_figures"]
 
 
-def _band(ax: plt.Axes, monthly: pd.DataFrame, column: str, label: str) -> None:
+def _band(
+    ax: plt.Axes, monthly: pd.DataFrame, column: str, label: str, colour: str | None = None
+) -> None:
     grouped = monthly.groupby("month")[column]
     mean = grouped.mean()
-    (line,) = ax.plot(mean.index, mean.values, label=label)
+    (line,) = ax.plot(mean.index, mean.values, label=label, color=colour)
     if monthly["replication"].nunique() > 1:
         low, high = grouped.quantile(0.025), grouped.quantile(0.975)
         ax.fill_between(mean.index, low.values, high.values, color=line.get_color(), alpha=0.2)
 
 
-def _stages(monthly: pd.DataFrame, title: str) -> plt.Figure:
+def _replicated(monthly: pd.DataFrame) -> pd.DataFrame:
+    return monthly if "replication" in monthly.columns else monthly.assign(replication=0)
+
+
+def draw_stages(monthly: pd.DataFrame, title: str) -> plt.Figure:
+    """Customers and prospects in each lifecycle stage, month by month."""
+    monthly = _replicated(monthly)
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for col in [c for c in monthly.columns if c.startswith("stage_")]:
+    cols = [c for c in monthly.columns if c.startswith("stage_")]
+    colours = stage_colours([c.removeprefix("stage_") for c in cols])
+    for col in cols:
         if monthly[col].abs().sum() > 0:
-            _band(ax, monthly, col, col.removeprefix("stage_"))
+            name = col.removeprefix("stage_")
+            _band(ax, monthly, col, name, colours[name])
     ax.set(xlabel="month", ylabel="customers / prospects", title=f"{title}: lifecycle stages")
     ax.legend(loc="best", fontsize="small")
     ax.grid(alpha=0.3)
     return fig
 
 
-def _segments(monthly: pd.DataFrame, title: str) -> plt.Figure:
+def draw_segments(monthly: pd.DataFrame, title: str) -> plt.Figure:
+    """Share of active customers in each DOMAIN §2 class, month by month."""
     cols = [c for c in monthly.columns if c.startswith("segment_")]
     mean = monthly.groupby("month")[cols].mean()
     share = mean.div(mean.sum(axis=1).where(lambda s: s > 0), axis=0).fillna(0.0)
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    names = {"A": "A growth", "B": "B cultivation", "C": "C potential", "D": "D general"}
-    labels = [names.get(c.removeprefix("segment_"), c) for c in cols]
-    ax.stackplot(share.index, share.T.values, labels=labels)
+    keys = [c.removeprefix("segment_") for c in cols]
+    labels = [SEGMENT_NAMES.get(k, k) for k in keys]
+    ax.stackplot(share.index, share.T.values, labels=labels,
+                 colors=[segment_colour(k) for k in keys])
     ax.set(xlabel="month", ylabel="share of active customers", ylim=(0, 1),
            title=f"{title}: segment mix (DOMAIN §2 classes)")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
     return fig
 
 
-def _profit(monthly: pd.DataFrame, title: str) -> plt.Figure:
-    frame = monthly.sort_values(["replication", "month"]).copy()
+def draw_profit(monthly: pd.DataFrame, title: str) -> plt.Figure:
+    """Cumulative profit in million CNY."""
+    frame = _replicated(monthly).sort_values(["replication", "month"]).copy()
     frame["cumulative_profit"] = frame.groupby("replication")["profit"].cumsum() / 1e6
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    _band(ax, frame, "cumulative_profit", "cumulative profit")
-    ax.set(xlabel="month", ylabel="million CNY", title=f"{title}: cumulative profit")
+    _band(ax, frame, "cumulative_profit", "cumulative profit", "#1f5fa8")
+    ax.axhline(0, color="#444", linewidth=0.8)
+    ax.set(xlabel="month", ylabel="million CNY",
+           title=f"{title}: cumulative profit (million CNY)")
     ax.grid(alpha=0.3)
     return fig
 
 
-def _channels(monthly: pd.DataFrame, title: str) -> plt.Figure:
+def draw_channels(monthly: pd.DataFrame, title: str) -> plt.Figure:
+    """Branch waits (minutes) and channel utilisation."""
+    monthly = _replicated(monthly)
     frame = monthly[monthly["month"] > 0]
     fig, (waits, util) = plt.subplots(1, 2, figsize=(11, 4.5))
     for col, label in (("channels_mean_wait", "mean wait"), ("channels_p90_wait", "90th pct")):
@@ -84,11 +107,13 @@ def write_figures(monthly: pd.DataFrame, directory: Path, title: str) -> list[Pa
     """Write ``stages.png``, ``segments.png``, ``profit.png`` (and ``channels.png``)."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    figures = [("stages", _stages), ("segments", _segments), ("profit", _profit)]
+    figures = [("stages", draw_stages), ("segments", draw_segments), ("profit", draw_profit)]
     if "channels_visits" in monthly.columns:
-        figures.append(("channels", _channels))
+        figures.append(("channels", draw_channels))
+    slide: Any = style_slide()  # matplotlib types rc keys as literals
     for name, draw in figures:
-        fig = draw(monthly, title)
+        with plt.rc_context(slide):
+            fig = draw(monthly, title)
         path = directory / f"{name}.png"
         tmp = path.with_suffix(".tmp.png")
         fig.tight_layout()

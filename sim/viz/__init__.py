@@ -1,0 +1,1 @@
+"""The interactive lifecycle page (``clmsim viz``), built on Mesa's SolaraViz."""

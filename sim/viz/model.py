@@ -1,0 +1,255 @@
+"""The model behind the lifecycle page: levers as keyword arguments, flows, pictures.
+
+Mesa's SolaraViz rebuilds a model on Reset by calling its class with the
+slider values as keyword arguments, so :class:`VizModel` takes the levers a
+teacher moves (strategies on or off, voucher face value, outreach calls, price
+subsidy, tellers) and turns them into ``--set`` overrides of the scenario the
+page was started with. It also keeps the stage-to-stage flows of the last
+month (matched by customer id, vectorised) for the flow diagram. Drawing
+functions here return matplotlib figures in the colours of :mod:`sim.palette`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.patches import FancyArrowPatch
+
+from sim.model import LifecycleModel
+from sim.palette import stage_colours
+from sim.scenario import load_scenario
+from sim.schema import Scenario
+
+__all__ = ["PAGE_POPULATION", "VizModel", "draw_dots", "draw_flows", "lever_overrides",
+           "levers", "page_scenario"]
+
+#: Customers on the page unless the user sets ``population.size``: a month takes well under
+#: a second, so play looks alive.
+PAGE_POPULATION = 20_000
+#: Customers drawn as dots.
+DOTS = 400
+
+
+def _strategy_index(scenario: Scenario, name: str) -> int | None:
+    names = [s.name for s in scenario.strategies]
+    return names.index(name) if name in names else None
+
+
+def page_scenario(path: Path, overrides: list[str]) -> Scenario:
+    """The scenario as the page runs it: a small bank unless the user set its size.
+
+    Everything counted for the whole bank shrinks with it (unless set
+    explicitly), so a customer meets the same bank, only less of it:
+    prospects and monthly arrivals, RM outreach hours, strategy budgets, and,
+    with channels, the number of branches (whole branches, so each keeps its
+    load and queues), call-centre agents and online capacity.
+    """
+    keys = {o.split("=", 1)[0].strip() for o in overrides}
+    scenario = load_scenario(path, overrides)
+    if "population.size" in keys:
+        base = load_scenario(path, [o for o in overrides
+                                    if o.split("=", 1)[0].strip() != "population.size"])
+        size = scenario.population.size
+    else:
+        base, size = scenario, min(scenario.population.size, PAGE_POPULATION)
+    if size == base.population.size:
+        return scenario
+    extra = _shrink(base, size, keys, user_size="population.size" in keys)
+    return load_scenario(path, [*overrides, *extra])
+
+
+def _shrink(base: Scenario, size: int, keys: set[str], user_size: bool) -> list[str]:
+    """``--set`` overrides making ``base`` a bank of about ``size`` customers."""
+    pop = base.population
+    extra: dict[str, float | int] = {}
+    channels = getattr(base, "channels", None)
+    if channels is not None and "population.branches" not in keys:
+        overridden = (i + 1 for i in channels.branches)  # keep branches the file overrides
+        branches = max(1, round(pop.branches * size / pop.size), *overridden)
+        extra["population.branches"] = branches
+        if not user_size:  # whole branches at the file's load per branch
+            size = round(pop.size * branches / pop.branches)
+    scale = size / pop.size
+    extra["population.size"] = size
+    extra["population.prospects"] = round(pop.prospects * scale)
+    extra["market.prospect_arrivals_per_month"] = base.market.prospect_arrivals_per_month * scale
+    extra["capacity.rm_hours_per_month"] = base.capacity.rm_hours_per_month * scale
+    for i, strategy in enumerate(base.strategies):
+        for part in ("monthly", "total"):
+            value = getattr(strategy.budget, part)
+            if value is not None:
+                extra[f"strategies.{i}.budget.{part}"] = value * scale
+    if channels is not None:
+        if channels.call_centre.agents:
+            extra["channels.call_centre.agents"] = max(1, round(channels.call_centre.agents
+                                                               * scale))
+        if channels.online.capacity_sessions_per_month is not None:
+            extra["channels.online.capacity_sessions_per_month"] = (
+                channels.online.capacity_sessions_per_month * scale)
+    return [f"{key}={value:.6g}" if isinstance(value, float) else f"{key}={value}"
+            for key, value in extra.items() if key == "population.size" or key not in keys]
+
+
+def levers(scenario: Scenario) -> dict[str, dict[str, Any]]:
+    """SolaraViz ``model_params`` for the levers this scenario has, at its own values."""
+    params: dict[str, dict[str, Any]] = {}
+    if scenario.strategies:
+        params["strategies_on"] = {"type": "Checkbox", "value": True,
+                                   "label": "strategies on"}
+    for name, key, label, low, high, step in (
+        ("voucher", "face_value", "voucher face value (CNY)", 0, 2000, 50),
+        ("outreach", "contacts_per_month.phone", "outreach: RM calls a month", 0, 6, 1),
+        ("pricing_subsidy", "bump_bp", "price subsidy (bp)", 0, 60, 5),
+    ):
+        i = _strategy_index(scenario, name)
+        if i is None:
+            continue
+        value: Any = scenario.strategies[i].params
+        for part in key.split("."):
+            value = value.get(part, low) if isinstance(value, dict) else low
+        params[_LEVER_OF[name]] = {"type": "SliderInt", "value": int(value), "label": label,
+                                   "min": low, "max": high, "step": step}
+    channels = getattr(scenario, "channels", None)
+    if channels is not None:
+        params["tellers"] = {"type": "SliderInt", "value": int(channels.default.tellers),
+                             "label": "tellers per branch", "min": 1, "max": 8, "step": 1}
+    return params
+
+
+_LEVER_OF = {"voucher": "voucher_value", "outreach": "outreach_calls",
+             "pricing_subsidy": "subsidy_bp"}
+_PATH_OF = {"voucher_value": ("voucher", "face_value"),
+            "outreach_calls": ("outreach", "contacts_per_month.phone"),
+            "subsidy_bp": ("pricing_subsidy", "bump_bp")}
+
+
+def lever_overrides(scenario: Scenario, values: dict[str, Any]) -> list[str]:
+    """``--set`` overrides for lever values (``None`` = leave the scenario's value)."""
+    out = []
+    for lever, (name, key) in _PATH_OF.items():
+        i = _strategy_index(scenario, name)
+        if values.get(lever) is not None and i is not None:
+            out.append(f"strategies.{i}.params.{key}={int(values[lever])}")
+    if values.get("tellers") is not None and getattr(scenario, "channels", None) is not None:
+        out.append(f"channels.default.tellers={int(values['tellers'])}")
+    return out
+
+
+class VizModel(LifecycleModel):
+    """:class:`LifecycleModel` of the page's scenario, rebuilt from slider values.
+
+    The scenario file and overrides come from ``CLMSIM_VIZ_SCENARIO`` and
+    ``CLMSIM_VIZ_OVERRIDES`` (set by ``clmsim viz``), or from ``path``.
+    """
+
+    def __init__(
+        self,
+        strategies_on: bool = True,
+        voucher_value: int | None = None,
+        outreach_calls: int | None = None,
+        subsidy_bp: int | None = None,
+        tellers: int | None = None,
+        path: str | None = None,
+        overrides: str | None = None,
+    ) -> None:
+        path = path or os.environ.get("CLMSIM_VIZ_SCENARIO", "scenarios/baseline.yaml")
+        text = os.environ.get("CLMSIM_VIZ_OVERRIDES", "") if overrides is None else overrides
+        base = [line for line in text.splitlines() if line.strip()]
+        scenario = page_scenario(Path(path), base)
+        values = {"voucher_value": voucher_value, "outreach_calls": outreach_calls,
+                  "subsidy_bp": subsidy_bp, "tellers": tellers}
+        extra = lever_overrides(scenario, values)
+        if extra:
+            scenario = page_scenario(Path(path), [*base, *extra])
+        if not strategies_on:
+            scenario = scenario.model_copy(update={"strategies": []})
+        super().__init__(scenario)
+        self.flows = pd.DataFrame(0, index=self.stage_names, columns=self.stage_names)
+        self.arrivals = pd.Series(0, index=self.stage_names)
+
+    def step(self) -> None:
+        """Simulate one month and record its stage-to-stage flows."""
+        before_ids = self.population.id.copy()
+        before_stage = self.population.stage.copy()
+        super().step()
+        pop = self.population
+        _, i_old, i_new = np.intersect1d(before_ids, pop.id, assume_unique=True,
+                                         return_indices=True)
+        n = len(self.stage_names)
+        pairs = before_stage[i_old].astype(np.int64) * n + pop.stage[i_new]
+        counts = np.bincount(pairs, minlength=n * n).reshape(n, n)
+        gone = ~np.isin(before_ids, pop.id) & ~self.is_absorbing_stage[before_stage]
+        absorbing = np.flatnonzero(self.is_absorbing_stage)
+        if gone.any() and len(absorbing):  # rows archived this month had just been absorbed
+            counts[:, absorbing[0]] += np.bincount(before_stage[gone], minlength=n)
+        new = ~np.isin(pop.id, before_ids)
+        self.flows = pd.DataFrame(counts, index=self.stage_names, columns=self.stage_names)
+        self.arrivals = pd.Series(np.bincount(pop.stage[new], minlength=n),
+                                  index=self.stage_names)
+
+
+def draw_flows(model: VizModel) -> plt.Figure:
+    """Lifecycle flow diagram: stages as boxes, last month's moves as arrows sized by count."""
+    names = model.stage_names
+    colours = stage_colours(names)
+    stock = np.bincount(model.population.stage, minlength=len(names))
+    fig, ax = plt.subplots(figsize=(11, 5))
+    x = np.arange(len(names)) * 2.0
+    flows = model.flows.to_numpy()
+    moved = flows.copy()
+    np.fill_diagonal(moved, 0)
+    biggest = max(int(moved.max()), 1)
+    for i, j in zip(*np.nonzero(moved), strict=True):
+        forward = j > i
+        rad = -0.35 if forward else 0.35
+        width = 0.8 + 7 * moved[i, j] / biggest
+        ax.add_patch(FancyArrowPatch((x[i], 0.15 if forward else -0.15),
+                                     (x[j], 0.15 if forward else -0.15),
+                                     connectionstyle=f"arc3,rad={rad}", arrowstyle="-|>",
+                                     mutation_scale=12, linewidth=width, alpha=0.55,
+                                     color=colours[names[i]]))
+        mid = (x[i] + x[j]) / 2
+        apex = 0.15 + 0.35 * abs(j - i)  # arc3: the bulge is rad × the chord / 2
+        ax.text(mid, apex if forward else -apex, f"{moved[i, j]:,}",
+                ha="center", va="center", fontsize=11)
+    for k, name in enumerate(names):
+        ax.text(x[k], 0, f"{name}\n{stock[k]:,}", ha="center", va="center", fontsize=12,
+                color="white", fontweight="bold",
+                bbox={"boxstyle": "round,pad=0.4", "facecolor": colours[name],
+                      "edgecolor": "none"})
+    arrivals = int(model.arrivals.sum())
+    reach = 0.5 + 0.35 * (len(names) - 1)
+    ax.set(xlim=(-1.2, x[-1] + 1.2), ylim=(-reach, reach),
+           title=f"month {model.month}: customers moving between stages last month\n"
+                 f"(forward above, backward below; {arrivals:,} new arrivals)")
+    ax.axis("off")
+    return fig
+
+
+def draw_dots(model: VizModel) -> plt.Figure:
+    """A sample of customers as dots: tenure against AUM, coloured by stage."""
+    pop = model.population
+    names = model.stage_names
+    colours = stage_colours(names)
+    rows = np.flatnonzero(model.is_customer())
+    if len(rows) > DOTS:
+        rows = rows[np.linspace(0, len(rows) - 1, DOTS).astype(np.int64)]
+    stage = pop.stage[rows]
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for k, name in enumerate(names):
+        pick = stage == k
+        if pick.any():
+            ax.scatter(pop.tenure[rows][pick], np.maximum(pop.aum[rows][pick], 1.0), s=14,
+                       color=colours[name], label=name, alpha=0.8)
+    ax.set(yscale="log", xlabel="tenure (months)", ylabel="AUM (CNY, log scale)",
+           title=f"{len(rows)} customers, coloured by stage")
+    ax.legend(loc="lower right", fontsize="small")
+    return fig

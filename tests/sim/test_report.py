@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from sim.report import build_report
+from sim.runner import run_scenario
+from sim.schema import Scenario
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.urls: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("src", "href") and value:
+                if tag == "img":
+                    self.images.append(value)
+                if value.startswith(("http://", "https://", "//")):
+                    self.urls.append(value)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory, tiny_scenario: Scenario) -> Path:
+    out = tmp_path_factory.mktemp("report") / "run"
+    return run_scenario(tiny_scenario, out, executor="serial").run_dir
+
+
+def _parse(path: Path) -> tuple[_Page, str]:
+    page = _Page()
+    text = path.read_text(encoding="utf-8")
+    page.feed(text)
+    return page, text
+
+
+def test_report_is_self_contained_with_headline_and_figures(run_dir: Path) -> None:
+    import pandas as pd
+
+    path = build_report(run_dir)
+    assert path == run_dir / "report.html"
+    page, text = _parse(path)
+    body = " ".join(page.text)
+    summary = pd.read_csv(run_dir / "summary.csv", index_col="metric")
+    assert f"{summary.loc['customers_end', 'mean']:,.0f}" in body
+    assert f"{summary.loc['profit', 'mean'] * 1e-6:,.1f}" in body
+    assert "95% interval" in body and "profit (million CNY)" in body
+    assert len(page.images) >= 3
+    assert all(src.startswith("data:image/png;base64,") for src in page.images)
+    assert page.urls == []
+    assert "http://" not in text and "https://" not in text
+    assert "<details>" in text and "horizon_months" in body
+
+
+def test_report_shows_paired_differences_of_a_comparison(tmp_path: Path) -> None:
+    (tmp_path / "comparison.csv").write_text(
+        "metric,mean_difference,ci95_low,ci95_high,pairs\n"
+        "profit,1234567.0,1000000.0,1469134.0,5\n", encoding="utf-8")
+    page, _ = _parse(build_report(tmp_path))
+    body = " ".join(page.text)
+    assert "Paired differences" in body and "1,234,567" in body and "mean_difference" in body
+
+
+def test_cli_report_writes_the_file_and_refuses_a_non_results_dir(
+    run_dir: Path, tmp_path: Path, cli
+) -> None:
+    result = cli("report", run_dir, "--out", tmp_path / "r.html")
+    assert result.code == 0 and (tmp_path / "r.html").exists()
+    bad = cli("report", tmp_path / "nowhere")
+    assert bad.code == 2 and "summary.csv" in bad.err

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sim.viz.model import PAGE_POPULATION, VizModel, draw_dots, draw_flows, levers, page_scenario
+from sim.viz.serve import viz_environment
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def test_page_shrinks_the_bank_unless_the_user_sets_its_size() -> None:
+    small = page_scenario(SCENARIOS / "voucher.yaml", [])
+    assert small.population.size == PAGE_POPULATION
+    assert small.population.prospects < 26000 / 5
+    mine = page_scenario(SCENARIOS / "voucher.yaml", ["population.size=3000"])
+    assert mine.population.size == 3000
+    assert mine.population.prospects < small.population.prospects
+
+
+def test_page_keeps_whole_branches_and_scales_what_the_bank_counts() -> None:
+    file = page_scenario(SCENARIOS / "branches.yaml", ["population.size=148300"])
+    page = page_scenario(SCENARIOS / "branches.yaml", [])
+    assert page.population.branches == 1
+    assert page.population.size * 10 == file.population.size  # same load per branch
+    assert page.capacity.rm_hours_per_month * 10 == file.capacity.rm_hours_per_month
+    voucher = page_scenario(SCENARIOS / "voucher.yaml", [])
+    full = page_scenario(SCENARIOS / "voucher.yaml", ["population.size=148300"])
+    assert voucher.strategies[0].budget.monthly < full.strategies[0].budget.monthly
+
+
+def test_levers_follow_the_scenario() -> None:
+    assert set(levers(page_scenario(SCENARIOS / "voucher.yaml", []))) == {
+        "strategies_on", "voucher_value"}
+    assert "tellers" in levers(page_scenario(SCENARIOS / "branches.yaml", []))
+
+
+def test_flows_account_for_every_row_and_levers_change_the_model() -> None:
+    sizes = "population.size=2000\npopulation.prospects=300\nhorizon_months=6"
+    path = str(SCENARIOS / "voucher.yaml")
+    model = VizModel(voucher_value=1500, path=path, overrides=sizes)
+    assert model.scenario.strategies[0].params["face_value"] == 1500
+    before = np.bincount(model.population.stage, minlength=len(model.stage_names))
+    model.step()
+    assert (model.flows.sum(axis=1).to_numpy() == before).all()
+    assert model.flows.to_numpy().sum() + model.arrivals.sum() == len(model.population)
+    off = VizModel(strategies_on=False, path=path, overrides=sizes)
+    assert off.scenario.strategies == []
+    draw_flows(model)
+    draw_dots(model)
+
+
+def test_server_environment_is_offline_and_names_the_scenario() -> None:
+    env = viz_environment(SCENARIOS / "voucher.yaml", ["seed=3"])
+    assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
+    assert env["CLMSIM_VIZ_OVERRIDES"] == "seed=3"
+    assert env["CLMSIM_VIZ_SCENARIO"].endswith("voucher.yaml")
+
+
+def test_cli_viz_refuses_a_bad_scenario_without_starting_a_server(tmp_path: Path, cli) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("extends: nowhere.yaml\nname: bad\n", encoding="utf-8")
+    result = cli("viz", bad, "--port", "1")
+    assert result.code == 2 and "bad.yaml" in result.err
+
+
+def test_cli_viz_refuses_a_bad_port(cli) -> None:
+    result = cli("viz", SCENARIOS / "voucher.yaml", "--port", "70000")
+    assert result.code == 2 and "--port" in result.err

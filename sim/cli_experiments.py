@@ -103,7 +103,10 @@ def _print_table(console: Console, table: Any, reps: int) -> None:
     for i, name in enumerate(names):
         out.add_column(name if i == 0 else f"{name}\nΔ vs {names[0]}", justify="right")
     for metric, rows in table.groupby("metric", sort=False):
-        label, fmt, scale = _FORMATS.get(str(metric), (str(metric), "{:,.3f}", 1.0))
+        name = str(metric)
+        default = (f"ROI of {name.removeprefix('strategy_').removesuffix('_roi')}", "{:,.2f}", 1.0
+                   ) if name.endswith("_roi") else (name, "{:,.3f}", 1.0)
+        label, fmt, scale = _FORMATS.get(name, default)
         cells = []
         for _, row in rows.iterrows():
             mean = "n/a" if np.isnan(row["mean"]) else fmt.format(scale * row["mean"])

@@ -127,8 +127,9 @@ def comparison_figure(table: pd.DataFrame, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics = list(dict.fromkeys(table["metric"]))
     others = table[table["scenario"] != table["scenario"].iloc[0]]
+    drawable = others.groupby("metric", sort=False)["diff"].apply(lambda d: d.notna().any())
+    metrics = [m for m in dict.fromkeys(table["metric"]) if drawable.get(m, False)]
     names = list(dict.fromkeys(others["scenario"]))
     cols = 3
     rows = max(1, -(-len(metrics) // cols))

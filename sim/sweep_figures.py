@@ -12,6 +12,17 @@ from sim.runner import atomic_write
 __all__ = ["sensitivity_figure"]
 
 
+def _common_key_prefix(names: list[str]) -> str:
+    """The dotted key path every parameter starts with (``""`` if none)."""
+    parts = [n.split(".")[:-1] for n in names]
+    common: list[str] = []
+    for level in zip(*parts, strict=False):
+        if len(set(level)) != 1:
+            break
+        common.append(level[0])
+    return ".".join(common)
+
+
 def sensitivity_figure(table: pd.DataFrame, index: tuple[str, str] | None, path: Path) -> None:
     """Bar chart per output of the design's main index (e.g. Sobol ST) with its interval."""
     import matplotlib
@@ -23,15 +34,20 @@ def sensitivity_figure(table: pd.DataFrame, index: tuple[str, str] | None, path:
         return
     value, conf = index
     outputs = list(dict.fromkeys(table["output"]))
+    names = list(dict.fromkeys(table["parameter"]))
+    prefix = _common_key_prefix(names) if len(names) > 1 else ""
+    labels = {n: n.removeprefix(f"{prefix}.") if prefix else n for n in names}
     fig, axes = plt.subplots(1, len(outputs), figsize=(5 * len(outputs), 0.6 + 0.45 * len(
         table) / max(len(outputs), 1) + 1), squeeze=False)
     for ax, name in zip(axes.flat, outputs, strict=True):
         sub = table[table["output"] == name]
         y = np.arange(len(sub))
         ax.barh(y, sub[value], xerr=sub[conf], capsize=3, color="#4c78a8")
-        ax.set_yticks(y, sub["parameter"], fontsize=8)
+        ax.set_yticks(y, [labels[n] for n in sub["parameter"]], fontsize=8)
         ax.invert_yaxis()
         ax.set_title(f"{name}: {value} (95% interval)", fontsize=9)
+    if prefix:
+        fig.suptitle(f"parameters under {prefix}", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))

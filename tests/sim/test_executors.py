@@ -38,3 +38,14 @@ def test_bad_executor_and_scheduler_without_dask() -> None:
         list(map_unordered(math.sqrt, [1.0], executor="threads"))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="scheduler"):
         list(map_unordered(math.sqrt, [1.0], executor="serial", scheduler="tcp://x:1"))
+
+
+def _threads(_: int) -> str | None:
+    return os.environ.get("OPENBLAS_NUM_THREADS")
+
+
+def test_process_workers_use_one_blas_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    got = dict(map_unordered(_threads, [0, 1], executor="processes", workers=2))
+    assert got == {0: "1", 1: "1"}
+    assert "OPENBLAS_NUM_THREADS" not in os.environ  # the parent is left as it was

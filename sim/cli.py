@@ -32,7 +32,7 @@ from sim.cli_experiments import (
     run_sweep_command,
 )
 from sim.scenario import ScenarioError, load_scenario, scenario_hash
-from sim.summary import HEADLINE
+from sim.summary import HEADLINE, STRATEGY_COLUMNS, summary_strategies
 from strategies.registry import StrategyConfigError
 
 __all__ = ["main"]
@@ -186,29 +186,18 @@ def _headline(console: Console, summary: object, run_dir: Path) -> None:
     console.print(f"results written to [bold]{escape(str(run_dir))}[/bold]", soft_wrap=True)
 
 
-STRATEGY_COLUMNS = (
-    ("cost", "cost m", "{:,.2f}", 1e-6),
-    ("incremental_profit", "Δprofit m", "{:,.2f}", 1e-6),
-    ("roi", "ROI", "{:.2f}", 1.0),
-    ("uplift_retention", "Δretained", "{:+.1%}", 1.0),
-    ("uplift_aum_per_customer", "ΔAUM/cust", "{:+,.0f}", 1.0),
-    ("contacts_delivered", "contacts", "{:,.0f}", 1.0),
-)
-
-
 def _strategy_table(console: Console, summary: Any, n: int) -> None:
     """Per-strategy cost and hold-out uplift (treated minus control), mean and 95% interval."""
-    names = [m.removeprefix("strategy_").removesuffix("_cost") for m in summary.index
-             if m.startswith("strategy_") and m.endswith("_cost") and m.count("_") >= 2]
+    names = summary_strategies(summary)
     if not names:
         return
     table = Table(title="strategies: cost and uplift over the hold-out (treated − control; CNY)")
     table.add_column("strategy")
-    for _, label, _, _ in STRATEGY_COLUMNS:
+    for _, label, _, _, _ in STRATEGY_COLUMNS:
         table.add_column(label, justify="right")
     for name in names:
         cells = []
-        for key, _, fmt, scale in STRATEGY_COLUMNS:
+        for key, _, _, fmt, scale in STRATEGY_COLUMNS:
             metric = f"strategy_{name}_{key}"
             if metric not in summary.index or np.isnan(summary.loc[metric, "mean"]):
                 cells.append("n/a")

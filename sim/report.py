@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.summary import HEADLINE
+from sim.summary import HEADLINE, STRATEGY_COLUMNS, summary_strategies
 
 __all__ = ["build_report"]
 
@@ -32,16 +32,6 @@ th{background:#f4f4f4;text-align:left}td.num{text-align:right;font-variant-numer
 img{max-width:100%;border:1px solid #eee;margin:.5em 0}pre{background:#f8f8f8;padding:1em;
 overflow:auto;font-size:.85em}.note{color:#666;font-size:.9em}
 """
-
-_STRATEGY_COLUMNS = (
-    ("cost", "cost (million CNY)", "{:,.2f}", 1e-6),
-    ("incremental_profit", "incremental profit (million CNY)", "{:,.2f}", 1e-6),
-    ("roi", "ROI", "{:.2f}", 1.0),
-    ("uplift_retention", "retention uplift", "{:+.1%}", 1.0),
-    ("uplift_aum_per_customer", "AUM uplift per customer (CNY)", "{:+,.0f}", 1.0),
-    ("contacts_delivered", "contacts delivered", "{:,.0f}", 1.0),
-)
-
 
 def _fmt(fmt: str, value: float, scale: float = 1.0) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -82,14 +72,13 @@ def _headline(summary: pd.DataFrame, channels: bool) -> str:
 
 
 def _strategies(summary: pd.DataFrame) -> str:
-    names = [m.removeprefix("strategy_").removesuffix("_cost") for m in summary.index
-             if m.startswith("strategy_") and m.endswith("_cost")]
+    names = summary_strategies(summary)
     if not names:
         return ""
     rows = []
     for name in names:
         row = [name]
-        for key, _, fmt, scale in _STRATEGY_COLUMNS:
+        for key, _, _, fmt, scale in STRATEGY_COLUMNS:
             metric = f"strategy_{name}_{key}"
             if metric not in summary.index:
                 row.append("n/a")
@@ -100,7 +89,7 @@ def _strategies(summary: pd.DataFrame) -> str:
                 cell += f" ({_interval(fmt, s['ci95_low'], s['ci95_high'], scale)})"
             row.append(cell)
         rows.append(row)
-    header = ["strategy"] + [label for _, label, _, _ in _STRATEGY_COLUMNS]
+    header = ["strategy"] + [label for _, _, label, _, _ in STRATEGY_COLUMNS]
     return ("<h2>Strategies: cost and uplift over the hold-out</h2>"
             "<p class='note'>Mean (95% interval) over replications; uplift is treated "
             "minus hold-out.</p>" + _table(header, rows))

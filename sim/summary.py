@@ -50,6 +50,24 @@ CHANNEL_COSTS = ("cost_staff_teller", "cost_staff_relationship_manager",
                  "cost_online_platform")
 
 
+#: Per-strategy columns of the terminal and report tables: key (``strategy_<name>_<key>``),
+#: short label (terminal), long label (report), format, scale.
+STRATEGY_COLUMNS = (
+    ("cost", "cost m", "cost (million CNY)", "{:,.2f}", 1e-6),
+    ("incremental_profit", "Δprofit m", "incremental profit (million CNY)", "{:,.2f}", 1e-6),
+    ("roi", "ROI", "ROI", "{:.2f}", 1.0),
+    ("uplift_retention", "Δretained", "retention uplift", "{:+.1%}", 1.0),
+    ("uplift_aum_per_customer", "ΔAUM/cust", "AUM uplift per customer (CNY)", "{:+,.0f}", 1.0),
+    ("contacts_delivered", "contacts", "contacts delivered", "{:,.0f}", 1.0),
+)
+
+
+def summary_strategies(summary: pd.DataFrame) -> list[str]:
+    """Names of the strategies in a summary table (from their ``strategy_<name>_cost`` rows)."""
+    return [m.removeprefix("strategy_").removesuffix("_cost") for m in summary.index
+            if m.startswith("strategy_") and m.endswith("_cost") and m != "strategy_cost_total"]
+
+
 def per_replication(monthly: pd.DataFrame) -> pd.DataFrame:
     """One row per replication with its headline figures.
 

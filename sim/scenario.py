@@ -316,19 +316,14 @@ def read_scenario_dict(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[
         raise ScenarioError(
             str(path), [("replace", f"got {_short(replace)}; expected a list of key paths")]
         )
-    if not isinstance(parent, str):
-        raise ScenarioError(
-            str(path), [("extends", f"got {_short(parent)}; expected a path to another scenario")]
-        )
-    parent_path = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
-    try:
-        base = read_scenario_dict(parent_path, (*_chain, resolved))
-    except ScenarioError as exc:
-        if exc.source == str(parent_path) and exc.problems == [("", _NOT_FOUND)]:
-            raise ScenarioError(
-                str(path), [("extends", f"got {parent!r}; that file was not found")]
-            ) from None
-        raise
+    parent_names = parent if isinstance(parent, list) and parent else [parent]
+    if not all(isinstance(p, str) for p in parent_names):
+        raise ScenarioError(str(path), [(
+            "extends", f"got {_short(parent)}; expected a path to another scenario or a list of them"
+        )])
+    base: dict[str, Any] = {}
+    for name in parent_names:  # several parents merge in order, later ones winning
+        base = deep_merge(base, _read_parent(path, name, (*_chain, resolved)))
     for key in replace:  # these sections are taken whole from this file, not merged
         if not (_has_path(base, key) or _has_path(data, key)):
             raise ScenarioError(
@@ -342,6 +337,18 @@ def read_scenario_dict(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[
             node.pop(last, None)
     base.pop("name", None)  # a child is its own scenario: its name defaults to its file's
     return deep_merge(base, data)
+
+
+def _read_parent(child: Path, parent: str, chain: tuple[Path, ...]) -> dict[str, Any]:
+    parent_path = (child.parent / parent) if not Path(parent).is_absolute() else Path(parent)
+    try:
+        return read_scenario_dict(parent_path, chain)
+    except ScenarioError as exc:
+        if exc.source == str(parent_path) and exc.problems == [("", _NOT_FOUND)]:
+            raise ScenarioError(
+                str(child), [("extends", f"got {parent!r}; that file was not found")]
+            ) from None
+        raise
 
 
 def _has_path(data: Mapping[str, Any], dotted: str) -> bool:

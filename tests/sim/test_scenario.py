@@ -196,6 +196,29 @@ def test_extends_chains_and_the_nearest_file_wins(tmp_path: Path) -> None:
         "leaf", 0.08, 0.07)
 
 
+def test_extends_a_list_merges_the_parents_in_order(tmp_path: Path) -> None:
+    _write(tmp_path / "a.yaml", f"extends: {BASELINE}\nmarket: {{bank_yield: 0.06}}\n")
+    _write(tmp_path / "b.yaml", f"extends: {BASELINE}\nmarket: {{bank_yield: 0.07, "
+           "competitor_yield: 0.09}\n")
+    both = load_scenario(_write(tmp_path / "ab.yaml", "extends: [a.yaml, b.yaml]\n"))
+    assert (both.market.bank_yield, both.market.competitor_yield) == (0.07, 0.09)
+    # each parent is a whole scenario: a.yaml carries the baseline's competitor yield
+    reverse = load_scenario(_write(tmp_path / "ba.yaml", "extends: [b.yaml, a.yaml]\n"))
+    baseline = load_scenario(BASELINE)
+    assert (reverse.market.bank_yield, reverse.market.competitor_yield) == (
+        0.06, baseline.market.competitor_yield)
+
+
+def test_playbook_with_branches_has_both_parents_sections() -> None:
+    scenarios = BASELINE.parent
+    loaded = load_scenario(scenarios / "playbook_branches.yaml")
+    playbook = load_scenario(scenarios / "abc_d_playbook.yaml")
+    branches = load_scenario(scenarios / "branches.yaml")
+    assert loaded.strategies == playbook.strategies
+    assert loaded.channels == branches.channels
+    assert loaded.lifecycle == branches.lifecycle
+
+
 def test_replace_takes_a_section_whole_instead_of_merging(tmp_path: Path) -> None:
     text = f"extends: {BASELINE}\nlifecycle:\n  driver_effects: {{}}\n"
     merged = load_scenario(_write(tmp_path / "merged.yaml", text))

@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.dynamics import SEGMENTS
+from sim.population import Population, RowSubset
 from sim.schema import StrategySpec
-from sim.streams import keyed_uniform
+from sim.streams import keyed_normal, keyed_uniform
 from strategies import registry
 
 if TYPE_CHECKING:
@@ -102,22 +103,31 @@ class StrategyRuntime:
         """Target, assign newcomers to treated or control, and let the strategy act."""
         pop = model.population
         targeted = self.target_mask(model, customers)
-        draw = keyed_uniform(model.seed_value, model.replication, f"holdout/{self.name}", 0,
-                             pop.id)
-        holdout = targeted & (draw < self.spec.holdout)
         cohort = getattr(pop, self.cohort_column)
-        newcomers = targeted & (cohort == NOT_TARGETED)
-        cohort[newcomers & ~holdout] = TREATED
-        cohort[newcomers & holdout] = CONTROL
-        self.cohort_sizes[TREATED] += int((newcomers & ~holdout).sum())
-        self.cohort_sizes[CONTROL] += int((newcomers & holdout).sum())
-        treated = targeted & ~holdout
+        # the hold-out draw is keyed by id alone (month 0): a customer's group never changes,
+        # so only customers targeted for the first time need it
+        newcomers = np.flatnonzero(targeted & (cohort == NOT_TARGETED))
+        draw = keyed_uniform(model.seed_value, model.replication, f"holdout/{self.name}", 0,
+                             pop.id[newcomers])
+        control = draw < self.spec.holdout
+        cohort[newcomers] = np.where(control, CONTROL, TREATED)
+        n_control = int(control.sum())
+        self.cohort_sizes[TREATED] += len(newcomers) - n_control
+        self.cohort_sizes[CONTROL] += n_control
+        treated = targeted & (cohort == TREATED)
+        n_targeted, n_treated = int(targeted.sum()), int(treated.sum())
         self.month_counts = dict.fromkeys(("funded", "contacts_requested",
                                            "contacts_delivered"), 0.0)
-        self.month_counts.update(targeted=float(targeted.sum()), holdout=float(holdout.sum()),
-                                 treated=float(treated.sum()))
+        self.month_counts.update(targeted=float(n_targeted),
+                                 holdout=float(n_targeted - n_treated), treated=float(n_treated))
         self.spent_month = 0.0
-        self.strategy.apply(StrategyContext(model, self, treated))
+        if self.strategy.scope == "bank":
+            self.strategy.apply(StrategyContext(model, self, pop, treated, customers))
+            return
+        subset = pop.subset(np.flatnonzero(treated))
+        everyone = np.ones(n_treated, bool)
+        self.strategy.apply(StrategyContext(model, self, subset, everyone, everyone))
+        subset.write_back()
 
     def remaining(self) -> float:
         """Budget left this month, in CNY (``inf`` when unlimited)."""
@@ -174,23 +184,28 @@ class StrategyContext:
     Attributes:
         name: The strategy's registered name.
         month: The simulated month.
-        population: The vectorised customers (arrays; changes are real).
+        population: The vectorised customers (arrays; changes are real): by default
+            only the rows of this month's targets, in table order (a
+            :class:`~sim.population.RowSubset`, see ``Strategy.scope``).
         scenario: The validated scenario (read-only).
         targets: Customers this strategy may treat this month: targeted, not
-            in its hold-out, not opted out of marketing.
-        customers: All live customers.
+            in its hold-out, not opted out of marketing (every row of a subset).
+        customers: Live customers among the rows.
         price_gap_points: Competitor yield minus ours, in percentage points.
     """
 
-    def __init__(self, model: LifecycleModel, runtime: StrategyRuntime, targets: np.ndarray):
+    def __init__(
+        self, model: LifecycleModel, runtime: StrategyRuntime, population: Population | RowSubset,
+        targets: np.ndarray, customers: np.ndarray,
+    ) -> None:
         self._model = model
         self._runtime = runtime
         self.name = runtime.name
         self.month = model.month
-        self.population = model.population
+        self.population = population
         self.scenario = model.scenario
         self.targets = targets
-        self.customers = model.is_customer()
+        self.customers = customers
         self.price_gap_points = 100.0 * (
             model.scenario.market.competitor_yield - model.scenario.market.bank_yield
         )
@@ -216,11 +231,15 @@ class StrategyContext:
     # -- randomness
     def uniform(self, purpose: str = "") -> np.ndarray:
         """One U(0, 1) draw per row, keyed by customer id, month and this strategy."""
-        return self._model.keyed_uniform(f"strategy/{self.name}/{purpose}")
+        m = self._model
+        return keyed_uniform(m.seed_value, m.replication, f"strategy/{self.name}/{purpose}",
+                             m.month, self.population.id)
 
     def normal(self, purpose: str = "") -> np.ndarray:
         """One N(0, 1) draw per row, keyed by customer id, month and this strategy."""
-        return self._model.keyed_normal(f"strategy/{self.name}/{purpose}")
+        m = self._model
+        return keyed_normal(m.seed_value, m.replication, f"strategy/{self.name}/{purpose}",
+                            m.month, self.population.id)
 
     # -- money
     def fund(self, kind: str, wanted: np.ndarray, cost_each: np.ndarray | float) -> np.ndarray:
@@ -302,7 +321,7 @@ class StrategyContext:
         delivered = np.zeros(wanted.shape, bool)
         delivered[rows] = True
         if channels is not None:  # contacts the RMs could not make may lead to complaints
-            self._model.population.contacts_failed[wanted & ~delivered] += 1.0
+            self.population.contacts_failed[wanted & ~delivered] += 1.0
         return delivered
 
     def count_contacts(self, requested: float, delivered: float) -> None:

@@ -62,3 +62,83 @@ def keyed_normal_into(ids: np.ndarray, key: np.uint64, out: np.ndarray) -> None:
     """``out[i]`` = ``ndtri`` of the U(0, 1) draw of ``ids[i]`` under ``key``."""
     for i in numba.prange(ids.shape[0]):
         out[i] = _ndtri(_uniform(ids[i], key))
+
+
+@numba.njit(cache=True, nogil=True)
+def cohort_tallies(
+    cohort: np.ndarray, live: np.ndarray, aum: np.ndarray, revenue: np.ndarray, cost: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Per cohort code (row), live members, their AUM, and all members' revenue and cost.
+
+    One sequential pass (a fixed summation order: the same sums on any machine).
+    """
+    out = np.zeros((3, 4))
+    for i in range(cohort.shape[0]):
+        c = cohort[i]
+        if c == 0:
+            continue
+        if live[i]:
+            out[c, 0] += 1.0
+            out[c, 1] += aum[i]
+        out[c, 2] += revenue[i]
+        out[c, 3] += cost[i]
+    return out
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def transition_stages(
+    stage: np.ndarray,
+    uniforms: np.ndarray,
+    drivers: np.ndarray,
+    n_moves: np.ndarray,
+    targets: np.ndarray,
+    base: np.ndarray,
+    cumulative: np.ndarray,
+    stay: np.ndarray,
+    betas: np.ndarray,
+    has_drivers: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Next month's stage of every row (the multinomial logit of :mod:`sim.lifecycle`).
+
+    Args:
+        stage: Current stage per row.
+        uniforms: One U(0, 1) draw per row.
+        drivers: Centred driver values, shape (drivers used, rows).
+        n_moves: Moves out of each stage.
+        targets, base, cumulative: Per stage and move: target stage, base
+            probability and the running sum of base probabilities.
+        stay: Base probability of staying, per stage.
+        betas: Per stage, move and driver used: the effect on the log-odds.
+        has_drivers: Per stage: whether any driver moves its log-odds.
+        out: The new stage per row (written).
+    """
+    n_drivers = drivers.shape[0]
+    for i in numba.prange(stage.shape[0]):
+        s = stage[i]
+        u = uniforms[i]
+        chosen = s
+        moves = n_moves[s]
+        if moves > 0 and not has_drivers[s]:
+            for k in range(moves):  # the Markov chain: first move whose running sum exceeds u
+                if u < cumulative[s, k]:
+                    chosen = targets[s, k]
+                    break
+        elif moves > 0:
+            denom = stay[s]
+            for k in range(moves):
+                eta = 0.0
+                for d in range(n_drivers):
+                    eta += betas[s, k, d] * drivers[d, i]
+                denom += base[s, k] * np.exp(eta)
+            threshold = 0.0
+            for k in range(moves):
+                eta = 0.0
+                for d in range(n_drivers):
+                    eta += betas[s, k, d] * drivers[d, i]
+                lower = threshold
+                threshold += base[s, k] * np.exp(eta) / denom
+                if lower <= u < threshold:
+                    chosen = targets[s, k]
+                    break
+        out[i] = chosen

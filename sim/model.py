@@ -89,7 +89,7 @@ class LifecycleModel(mesa.Model):
             self.population.add_column("contacts_failed", np.float64, 0.0)
         customers = self.is_customer()
         classify(self.population, scenario, customers, segments_due=True)
-        self._evaluate_labels()
+        self._evaluate_labels(customers)
         self.metrics_builder = MonthlyMetrics(self)
         self.metrics: dict[str, float] = {}
         self.datacollector = mesa.DataCollector(model_reporters=self.metrics_builder.reporters())
@@ -200,8 +200,10 @@ class LifecycleModel(mesa.Model):
         # money strategies move in (vouchers) is new money too: snapshot before they act
         old_aum = pop.aum.copy()
         # strategies that opt customers out of marketing (abandon_d) act first
+        customers = self.is_customer()
         for runtime in sorted(self.strategies, key=lambda r: r.respects_opt_out):
-            runtime.act(self, self.is_customer())
+            customers = _pad(customers, len(pop))  # rows a strategy added are prospects
+            runtime.act(self, customers)
         if self.channels is not None:
             self.channels.serve(self)
         was_customer = _pad(was_customer, len(pop))
@@ -215,7 +217,7 @@ class LifecycleModel(mesa.Model):
         customers = self.is_customer()
         classify(pop, self.scenario, customers,
                  segments_due=self.month % self.scenario.segments.every_months == 0)
-        self._evaluate_labels()
+        self._evaluate_labels(customers)
         flows.update(self._migrations(old_tier, old_aum, customers))
         flows.update(aum_market=aum_after_market - aum_start,
                      aum_net_flow=aum_after_response - aum_after_market,
@@ -294,9 +296,8 @@ class LifecycleModel(mesa.Model):
             "private_banking_down": int((stay & down).sum()),
         }
 
-    def _evaluate_labels(self) -> None:
+    def _evaluate_labels(self, customers: np.ndarray) -> None:
         pop = self.population
-        customers = self.is_customer()
         for name, expression in self.labels.items():
             setattr(pop, name, np.asarray(expression.evaluate(pop.columns(), len(pop)), bool)
                     & customers)

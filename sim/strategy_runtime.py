@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim import kernels
 from sim.dynamics import SEGMENTS
 from sim.population import Population, RowSubset
 from sim.schema import StrategySpec
@@ -82,6 +83,7 @@ class StrategyRuntime:
         self.spent_total = 0.0
         self.cohort_sizes = {TREATED: 0, CONTROL: 0}
         self.month_counts: dict[str, float] = {}
+        self.brought_any = False  # set once the strategy adds prospects (rows with its source)
 
     def target_mask(self, model: LifecycleModel, customers: np.ndarray) -> np.ndarray:
         """Customers matching the target this month (hold-out included)."""
@@ -155,19 +157,24 @@ class StrategyRuntime:
         out = {f"strategy_{self.name}_{k}": v for k, v in self.month_counts.items()}
         cohort = getattr(pop, self.cohort_column)
         # customers this strategy brought in (e.g. referrals): their ids carry its source code
-        brought = ((pop.id >> 32) & 0xFF) == self.source
-        out[f"uplift_{self.name}_active_brought"] = int((brought & customers).sum())
-        out[f"uplift_{self.name}_aum_brought"] = float(pop.aum @ (brought & customers))
-        out[f"uplift_{self.name}_revenue_brought"] = float(pop.revenue_month @ brought)
-        out[f"uplift_{self.name}_cost_brought"] = float(pop.cost_month @ brought)
+        brought = {"active": 0.0, "aum": 0.0, "revenue": 0.0, "cost": 0.0}
+        if self.brought_any:
+            mask = ((pop.id >> 32) & 0xFF) == self.source
+            brought.update(active=int((mask & customers).sum()),
+                           aum=float(pop.aum @ (mask & customers)),
+                           revenue=float(pop.revenue_month @ mask),
+                           cost=float(pop.cost_month @ mask))
+        for quantity, value in brought.items():
+            out[f"uplift_{self.name}_{quantity}_brought"] = value
+        tallies = kernels.cohort_tallies(cohort, customers, pop.aum, pop.revenue_month,
+                                         pop.cost_month)
         for code, group in ((TREATED, "treated"), (CONTROL, "control")):
-            member = cohort == code
-            live = member & customers
+            active, aum, revenue, cost = tallies[code]
             out[f"uplift_{self.name}_n_{group}"] = self.cohort_sizes[code]
-            out[f"uplift_{self.name}_active_{group}"] = int(live.sum())
-            out[f"uplift_{self.name}_aum_{group}"] = float(pop.aum @ live)
-            out[f"uplift_{self.name}_revenue_{group}"] = float(pop.revenue_month @ member)
-            out[f"uplift_{self.name}_cost_{group}"] = float(pop.cost_month @ member)
+            out[f"uplift_{self.name}_active_{group}"] = int(active)
+            out[f"uplift_{self.name}_aum_{group}"] = aum
+            out[f"uplift_{self.name}_revenue_{group}"] = revenue
+            out[f"uplift_{self.name}_cost_{group}"] = cost
         return out
 
 
@@ -348,6 +355,8 @@ class StrategyContext:
     # -- prospects
     def add_prospects(self, count: int) -> None:
         """Bring ``count`` new prospects into the prospect stage (e.g. referrals)."""
+        if count > 0:
+            self._runtime.brought_any = True
         self._model.add_prospects(int(count), source=self._runtime.source, purpose=self.name)
 
     def __getattr__(self, name: str) -> Any:

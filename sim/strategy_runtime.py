@@ -313,8 +313,9 @@ class StrategyContext:
         left = self._model.staff_minutes_left
         channels = getattr(self._model, "channels", None)
         if channels is not None:  # each branch's RMs serve that branch's customers
-            rows, minutes = self._in_priority(rows, minutes)
-            contacts = np.broadcast_to(np.asarray(contacts_each, float), wanted.shape)[rows]
+            if not channels.rm_fits(self.population.branch[rows], minutes):
+                rows, minutes = self._in_priority(rows, minutes)
+                contacts = np.broadcast_to(np.asarray(contacts_each, float), wanted.shape)[rows]
             keep = channels.allocate_rm(self.population.branch[rows], minutes, contacts)
             rows, minutes, contacts = rows[keep], minutes[keep], contacts[keep]
         elif minutes.sum() > left:

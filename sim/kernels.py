@@ -106,8 +106,9 @@ def transition_stages(
         uniforms: One U(0, 1) draw per row.
         drivers: Centred driver values, shape (drivers used, rows).
         n_moves: Moves out of each stage.
-        targets, base, cumulative: Per stage and move: target stage, base
-            probability and the running sum of base probabilities.
+        targets: Per stage and move: the target stage.
+        base: Per stage and move: the base probability.
+        cumulative: Per stage and move: the running sum of base probabilities.
         stay: Base probability of staying, per stage.
         betas: Per stage, move and driver used: the effect on the log-odds.
         has_drivers: Per stage: whether any driver moves its log-odds.
@@ -142,3 +143,75 @@ def transition_stages(
                     chosen = targets[s, k]
                     break
         out[i] = chosen
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def respond_rows(
+    ids: np.ndarray, key: np.uint64, stage: np.ndarray, gap_points: float,
+    yield_bump_bp: np.ndarray, price_sensitivity: np.ndarray, satisfaction_base: np.ndarray,
+    wait_minutes: np.ndarray, complaints: np.ndarray, wallet_propensity: np.ndarray,
+    wallet_share_by_stage: np.ndarray, total_wealth: np.ndarray, params: np.ndarray,
+    satisfaction: np.ndarray, share_of_wallet: np.ndarray, aum: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """One month of :func:`sim.dynamics.respond` per row, its noise drawn by key.
+
+    ``params``: satisfaction price-gap, wait and complaint effects, wait
+    tolerance, noise sd, adjustment; wallet satisfaction and price-gap
+    effects, wallet adjustment, satisfaction reference.
+    """
+    (price_effect, wait_effect, complaint_effect, tolerance, noise_sd, adjustment,
+     wallet_sat_effect, wallet_gap_effect, wallet_adjustment, reference) = (
+        params[0], params[1], params[2], params[3], params[4], params[5], params[6],
+        params[7], params[8], params[9])
+    for i in numba.prange(ids.shape[0]):
+        gap = (gap_points - yield_bump_bp[i] / 100.0) * price_sensitivity[i]
+        target = satisfaction_base[i] + price_effect * gap
+        target += wait_effect * max(wait_minutes[i] - tolerance, 0.0)
+        target += complaint_effect * complaints[i]
+        noise = noise_sd * _ndtri(_uniform(ids[i], key))
+        sat = float(satisfaction[i])
+        sat = min(max(sat + adjustment * (target - sat) + noise, 0.0), 1.0)
+        satisfaction[i] = sat
+        wallet = wallet_propensity[i] * wallet_share_by_stage[stage[i]]
+        wallet *= 1.0 + wallet_sat_effect * (float(satisfaction[i]) - reference)
+        if wallet > 0:
+            wallet += wallet_gap_effect * gap
+        wallet = min(max(wallet, 0.0), 1.0)
+        sow = float(share_of_wallet[i])
+        sow = min(max(sow + wallet_adjustment * (wallet - sow), 0.0), 1.0)
+        share_of_wallet[i] = sow
+        aum[i] = total_wealth[i] * share_of_wallet[i]
+
+
+@numba.njit(cache=True, nogil=True)
+def book_rows(
+    customers: np.ndarray, aum: np.ndarray, inflow: np.ndarray, products: np.ndarray,
+    channel: np.ndarray, acquired: np.ndarray, margin_month: float, fee: float,
+    servicing: np.ndarray, per_10k: np.ndarray, acquisition_cost: float,
+    revenue: np.ndarray, cost: np.ndarray,
+) -> tuple[float, float, float, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Each row's revenue and cost this month, and the bank's totals by kind and channel.
+
+    ``inflow`` is each row's new money this month, which pays the channel's
+    transaction cost. Sequential, so the totals are the same on any machine.
+    """
+    n_channels = servicing.shape[0]
+    by_servicing, by_transaction = np.zeros(n_channels), np.zeros(n_channels)
+    interest_total = fees_total = acquisition_total = 0.0
+    for i in range(customers.shape[0]):
+        c = channel[i]
+        acquisition = acquisition_cost if acquired[i] else 0.0
+        transaction = inflow[i] / 10_000.0 * per_10k[c]
+        interest = fees = serving = 0.0
+        if customers[i]:
+            interest = aum[i] * margin_month
+            fees = products[i] * fee
+            serving = servicing[c]
+        revenue[i] = interest + fees
+        cost[i] = serving + transaction + acquisition
+        interest_total += interest
+        fees_total += fees
+        acquisition_total += acquisition
+        by_servicing[c] += serving
+        by_transaction[c] += transaction
+    return interest_total, fees_total, acquisition_total, by_servicing, by_transaction

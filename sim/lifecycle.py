@@ -83,11 +83,15 @@ class TransitionTable:
         Returns:
             The new stage index per customer (a new array).
         """
-        used = self._used_columns
-        n = len(stage)
-        values = np.empty((len(used), n))
-        for d, column in enumerate(used):
-            values[d] = drivers[DRIVERS[column]]
+        values = np.empty((len(self._used_columns), len(stage)), np.float32)
+        for d, name in enumerate(self.driver_order):
+            values[d] = drivers[name]
+        return self.step_matrix(stage, values, uniforms)
+
+    def step_matrix(
+        self, stage: np.ndarray, values: np.ndarray, uniforms: np.ndarray
+    ) -> np.ndarray:
+        """:meth:`step` with the drivers as rows of one matrix, in :attr:`driver_order`."""
         new_stage = np.empty_like(stage)
         kernels.transition_stages(
             stage, np.ascontiguousarray(uniforms, dtype=np.float64), values, *self._tables,
@@ -98,6 +102,8 @@ class TransitionTable:
         """Pad the rows into per-stage tables for the compiled sampler."""
         n, width = len(self.stage_names), max((len(r.targets) for r in self.rows), default=0)
         self._used_columns = sorted({c for r in self.rows for c in r.active_drivers})
+        #: Drivers the sampler reads, in the order of :meth:`step_matrix`'s rows.
+        self.driver_order = [DRIVERS[c] for c in self._used_columns]
         n_moves = np.zeros(n, np.int64)
         targets = np.zeros((n, max(width, 1)), np.int64)
         base = np.zeros((n, max(width, 1)))

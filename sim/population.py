@@ -78,10 +78,23 @@ class Population:
             raise ValueError(f"missing population columns: {sorted(missing)}")
         self._dtypes: dict[str, Any] = dict(FIELDS)
         self._fill: dict[str, Any] = {}
-        # copy: callers may pass one array for several columns (e.g. zeros)
-        self._columns: dict[str, np.ndarray] = {
-            name: np.array(columns[name], FIELDS[name], copy=True) for name in FIELDS
-        }
+        self._columns: dict[str, np.ndarray] = {}
+        seen: set[int] = set()
+        for name, dtype in FIELDS.items():
+            # copy when one array was passed for several columns (e.g. zeros), never alias
+            copy = True if id(columns[name]) in seen else None
+            seen.add(id(columns[name]))
+            self._columns[name] = np.array(columns[name], dtype, copy=copy)
+
+    @classmethod
+    def empty(cls, n: int) -> Population:
+        """A table of ``n`` rows of uninitialised values, to :meth:`fill` in parts."""
+        return cls({name: np.empty(n, dtype) for name, dtype in FIELDS.items()})
+
+    def fill(self, first: int, part: Population) -> None:
+        """Write ``part``'s rows into rows ``first, first + 1, ...`` of this table."""
+        for name, column in part._columns.items():
+            self._columns[name][first:first + len(part)] = column
 
     def add_column(self, name: str, dtype: Any, fill: Any = 0) -> None:
         """Add a column (e.g. a label or a strategy's cohort), ``fill`` in every row."""

@@ -32,7 +32,7 @@ from scipy.special import ndtri
 
 from sim import kernels
 
-__all__ = ["customer_ids", "keyed_normal", "keyed_uniform", "stream"]
+__all__ = ["customer_ids", "draw_key", "keyed_normal", "keyed_uniform", "stream"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -53,6 +53,11 @@ def _mix_int(value: int) -> int:
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
     return z ^ (z >> 31)
+
+
+def draw_key(seed: int, replication: int, purpose: str, month: int) -> np.uint64:
+    """The key of one purpose's keyed draws in one month (for compiled loops that draw)."""
+    return _key(seed, replication, purpose, month)
 
 
 def _key(seed: int, replication: int, purpose: str, month: int) -> np.uint64:

@@ -124,7 +124,7 @@ class ReferenceStrategy:
             raise NotImplementedError("the per-agent reference does not model target labels "
                                       f"or where expressions (strategy {spec.name!r})")
 
-        def codes(chosen: list[str] | None, names: Sequence[str]) -> set[int] | None:
+        def codes(chosen: Sequence[str] | None, names: Sequence[str]) -> set[int] | None:
             return None if chosen is None else {i for i, n in enumerate(names) if n in chosen}
 
         self.stages = codes(t.stages, model.stage_names)
@@ -459,10 +459,14 @@ class DeclineResponse(ReferenceStrategy):
         names = self.model.stage_names
         self.decline = names.index("decline") if "decline" in names else -1
         self.response = {SEGMENTS.index(s): r for s, r in p["response_by_segment"].items()}
-        for key in ("rescue_rm_minutes", "rescue_cost", "rescue_yield_bump_bp", "rescue_months",
-                    "rescue_satisfaction_boost", "respond_rm_minutes", "respond_cost",
-                    "improve_cost", "improve_satisfaction_bump", "cooldown_months"):
-            setattr(self, key, p[key])
+        self.rescue_rm_minutes, self.rescue_cost = p["rescue_rm_minutes"], p["rescue_cost"]
+        self.rescue_yield_bump_bp, self.rescue_months = (p["rescue_yield_bump_bp"],
+                                                         p["rescue_months"])
+        self.rescue_satisfaction_boost = p["rescue_satisfaction_boost"]
+        self.respond_rm_minutes, self.respond_cost = p["respond_rm_minutes"], p["respond_cost"]
+        self.improve_cost = p["improve_cost"]
+        self.improve_satisfaction_bump = p["improve_satisfaction_bump"]
+        self.cooldown_months = p["cooldown_months"]
         self.last_rescue, self.last_fix = f"{self.name}/last_rescue", f"{self.name}/last_fix"
 
     def apply(self, targets: list[Customer]) -> None:
@@ -528,9 +532,11 @@ class TieredService(ReferenceStrategy):
              p["president_visit_cost"]),
             ("gift", by_tier(p["gifts_per_year"]), p["gift_cost"]),
         ]
-        for key in ("contact_rm_minutes", "contact_cost", "sms_cost", "salon_satisfaction_bump",
-                    "gift_satisfaction_bump", "president_visit_satisfaction_bump"):
-            setattr(self, key, p[key])
+        self.contact_rm_minutes, self.contact_cost = p["contact_rm_minutes"], p["contact_cost"]
+        self.sms_cost = p["sms_cost"]
+        self.salon_satisfaction_bump = p["salon_satisfaction_bump"]
+        self.gift_satisfaction_bump = p["gift_satisfaction_bump"]
+        self.president_visit_satisfaction_bump = p["president_visit_satisfaction_bump"]
 
     def _due(self, targets: list[Customer], per_tier: dict[int, float]
              ) -> tuple[list[Customer], list[float]]:

@@ -9,15 +9,15 @@ month-end close, the shards exchange a few numbers once a month; a driver
 
 1. it tells every shard its part of what the bank shares (:class:`Coupling`):
    each strategy's budget this month, the RM hours (without branches), the
-   complaint handlers and the online platform's capacity, and the share of the
-   market's arrivals;
+   online platform's capacity, the share of the market's arrivals, and the
+   state of the bank's one complaint desk;
 2. every shard steps one month (on its own Dask worker, or in this process);
 3. each returns a small :class:`ShardReport` — customers, what each strategy
-   wanted to spend and spent, complaints, online sessions — from which the
-   driver sets the next month's parts.
+   wanted to spend and spent, complaints by day, online sessions — from which
+   the driver (:class:`Coordinator`) sets the next month's couplings.
 
 At the end the shards' monthly frames are combined into the frame an
-unsharded run writes (:func:`combine_frames`): counts and money add up, means
+unsharded run writes (:func:`sim.shard_metrics.combine_frames`): counts and money add up, means
 are re-weighted, the bank-wide queues (call centre, online platform) are
 recomputed from the combined load. ``docs/scaling.md`` explains the design,
 what is exact and what is approximate.
@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim.shard_metrics import combine_frames
 from sim.streams import stream
 
 if TYPE_CHECKING:
@@ -58,10 +59,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_SHARDS",
-    "RATIOS",
-    "RECOMPUTED",
     "SHARD_ID_SHIFT",
-    "WEIGHTED_MEANS",
     "Coordinator",
     "Coupling",
     "Shard",
@@ -70,7 +68,6 @@ __all__ = [
     "ShardWorker",
     "ShardedRun",
     "check_shards",
-    "combine_frames",
     "run_sharded",
     "shard_branches",
 ]
@@ -83,32 +80,6 @@ MAX_SHARDS = 1 << 12
 PARTS = ("arrivals", "rm_hours", "online_capacity")
 #: Weight of last month's smoothed demand in this month's (budget shares follow demand).
 DEMAND_MEMORY = 0.8
-
-#: Monthly columns that are means: column -> the additive column weighting it.
-#: ``channels_p90_wait`` is a quantile: the visit-weighted mean of the shards' 90th
-#: percentiles approximates the bank's (the only column that is not exact in form).
-WEIGHTED_MEANS: dict[str, str] = {
-    "mean_satisfaction": "customers",
-    "mean_share_of_wallet": "customers",
-    "channels_mean_wait": "channels_visits",
-    "channels_p90_wait": "channels_visits",
-    "channels_share_wait_over_5": "channels_visits",
-    "channels_share_wait_over_10": "channels_visits",
-    "channels_complaint_handling_days": "channels_complaints",
-}
-#: Columns that are a ratio of two additive columns: column -> (numerator, denominator).
-RATIOS: dict[str, tuple[str, str]] = {
-    "channels_rm_utilisation": ("channels_rm_minutes_used", "channels_rm_minutes"),
-}
-#: Bank-wide queues, recomputed from the combined load (:func:`_recompute`).
-RECOMPUTED = ("channels_call_centre_prob_wait", "channels_call_centre_mean_wait",
-              "channels_call_centre_utilisation", "channels_online_utilisation")
-#: Columns every shard has alike.
-SHARED = ("month",)
-# Every other column adds up over shards: counts, money, and also
-# ``branch{b}_*`` (only the branch's own shard reports non-zero values) and the
-# teller and VTM utilisations (each shard divides by the whole bank's desk minutes).
-
 
 class ShardError(ValueError):
     """A number of shards the scenario cannot be split into."""
@@ -370,50 +341,6 @@ class Coordinator:
         self.backlogs.append(self.backlog)
         month = by_day.sum(axis=1)
         self.others_per_day = (month.sum() - month) / spec.days_per_month
-
-
-def combine_frames(frames: Sequence[pd.DataFrame], scenario: Scenario) -> pd.DataFrame:
-    """The bank's monthly frame from its shards' frames (same columns, order and dtypes).
-
-    Columns add up, except :data:`SHARED`, :data:`WEIGHTED_MEANS`, :data:`RATIOS`
-    and :data:`RECOMPUTED`. Shards are added in shard order, so one layout of
-    shards gives the same numbers wherever its shards ran.
-    """
-    first = frames[0]
-    total = first.copy()
-    for frame in frames[1:]:
-        if list(frame.columns) != list(first.columns) or len(frame) != len(first):
-            raise ValueError("shard frames differ in columns or months")
-        total = total + frame
-    for col in SHARED:
-        total[col] = first[col]
-    for col, weight in WEIGHTED_MEANS.items():
-        if col in first:
-            weighted = sum(f[col] * f[weight] for f in frames)
-            total[col] = np.where(total[weight] > 0, weighted / total[weight].where(
-                total[weight] > 0, 1.0), 0.0)
-    for col, (num, den) in RATIOS.items():
-        if col in first:
-            total[col] = np.where(total[den] > 0, total[num] / total[den].where(
-                total[den] > 0, 1.0), 0.0)
-    _recompute(total, scenario)
-    return total.astype(first.dtypes.to_dict())
-
-
-def _recompute(total: pd.DataFrame, scenario: Scenario) -> None:
-    """Bank-wide call-centre and online figures from the combined calls and sessions."""
-    spec = scenario.channels
-    if spec is None:
-        return
-    from sim.channels import call_centre_metrics, online_utilisation
-
-    rows = [call_centre_metrics(spec, float(calls))
-            for calls in total["channels_call_centre_calls"]]
-    for key in RECOMPUTED[:3]:
-        total[key] = [row[key] for row in rows]
-    capacity = spec.online.capacity_sessions_per_month
-    total["channels_online_utilisation"] = [
-        online_utilisation(float(s), capacity) for s in total["channels_online_sessions"]]
 
 
 Progress = Callable[[int], None]

@@ -21,24 +21,18 @@ from scipy import stats
 
 from sim.model import LifecycleModel
 from sim.runner import run_replication, run_scenario
-from sim.scenario import read_scenario_dict
 from sim.schema import Scenario
 from sim.shards import (
-    RATIOS,
-    RECOMPUTED,
     SHARD_ID_SHIFT,
-    WEIGHTED_MEANS,
     ShardedRun,
     ShardError,
     check_shards,
-    combine_frames,
     run_sharded,
     shard_branches,
 )
 from sim.summary import per_replication
-from tests.sim.util import SCENARIOS, scaled
+from tests.sim.util import SCENARIOS, small_bank
 
-PLAYBOOK = SCENARIOS / "playbook_branches.yaml"
 #: Replications per arm of the statistical comparison.
 REPLICATIONS = 8
 #: Headline figures compared between sharded and unsharded runs.
@@ -48,30 +42,6 @@ KEY_METRICS = ("customers_end", "churned", "acquired", "aum_end", "profit",
 #: Family-wise false-alarm rate of the comparison, Bonferroni-split over metrics × shard counts.
 FAMILY_ALPHA = 0.05
 ALPHA = FAMILY_ALPHA / (len(KEY_METRICS) * 2)
-
-
-def small_bank(size: int = 3000, months: int = 18, **changes: Any) -> Scenario:
-    """The playbook bank with branches, small: budgets scaled with the bank, desks that queue."""
-    data = read_scenario_dict(PLAYBOOK)
-    factor = size / data["population"]["size"]
-    strategies = []
-    for spec in data["strategies"]:
-        budget = {k: v * factor if k in ("monthly", "total") else v
-                  for k, v in spec.get("budget", {}).items()}
-        strategies.append({**spec, "budget": budget})
-    ch = data["channels"]
-    settings: dict[str, Any] = dict(
-        horizon_months=months, population__branches=4, strategies=strategies,
-        channels__default={**ch["default"], "tellers": 1, "vtms": 1,
-                           "relationship_managers": 1, "rm_hours_per_month": 12},
-        channels__visits_per_customer_month={"branch": 4.0, "self_service": 4.0, "online": 0.0},
-        channels__sampled_days=1, channels__load_bucket=0.1,
-        channels__call_centre={**ch["call_centre"], "agents": 2},
-        channels__online={**ch["online"], "capacity_sessions_per_month": 3000},
-        channels__complaints={**ch["complaints"], "handler_hours_per_month": 20},
-    )
-    settings.update(changes)
-    return scaled(PLAYBOOK, size, **settings)
 
 
 def figures(scenario: Scenario, shards: int) -> pd.DataFrame:
@@ -180,26 +150,6 @@ def test_fixed_capacity_and_its_cost_add_up_to_the_bank(bank: Scenario) -> None:
         np.testing.assert_allclose(sharded[col], whole[col], rtol=1e-12, err_msg=col)
 
 
-def test_combining_rules_cover_every_column(bank: Scenario) -> None:
-    """Two identical shards: additive columns double, means and ratios stay, queues recompute."""
-    frame = LifecycleModel(bank, 0)
-    for _ in range(3):
-        frame.step()
-    one = frame.monthly_frame()
-    both = combine_frames([one, one], bank)
-    assert list(both.columns) == list(one.columns)
-    assert (both.dtypes == one.dtypes).all()
-    kept = {"month", *WEIGHTED_MEANS, *RATIOS}
-    for col in one.columns:
-        if col in RECOMPUTED:
-            continue
-        expected = one[col] if col in kept else 2 * one[col]
-        np.testing.assert_allclose(both[col], expected, rtol=1e-12, err_msg=col)
-    # the call centre with twice the calls waits longer
-    assert (both["channels_call_centre_utilisation"].iloc[1:]
-            > one["channels_call_centre_utilisation"].iloc[1:]).all()
-
-
 def test_one_shard_is_the_unsharded_model_bit_for_bit(bank: Scenario, tmp_path: Path) -> None:
     short = bank.model_copy(update={"horizon_months": 4, "replications": 2})
     a = LifecycleModel(short, 1)
@@ -207,10 +157,10 @@ def test_one_shard_is_the_unsharded_model_bit_for_bit(bank: Scenario, tmp_path: 
     for _ in range(4):
         a.step()
         b.step()
-    pd.testing.assert_frame_equal(a.monthly_frame(), b.monthly_frame())
+    pd.testing.assert_frame_equal(a.monthly_frame(), b.monthly_frame(), check_exact=True)
     plain = run_scenario(short, tmp_path / "plain", executor="serial", figures=False)
     one = run_scenario(short, tmp_path / "one", executor="serial", figures=False, shards=1)
-    pd.testing.assert_frame_equal(plain.monthly, one.monthly)
+    pd.testing.assert_frame_equal(plain.monthly, one.monthly, check_exact=True)
 
 
 def test_too_many_shards_for_the_branches_is_refused(bank: Scenario) -> None:
@@ -240,7 +190,7 @@ def test_dask_actors_give_the_in_process_results(cluster: Any) -> None:
     local = run_sharded(scenario, 1, 3)
     with Client(cluster) as client:
         remote = run_sharded(scenario, 1, 3, client=client)
-    pd.testing.assert_frame_equal(local, remote)
+    pd.testing.assert_frame_equal(local, remote, check_exact=True)
 
 
 def test_runner_writes_a_sharded_run_like_an_unsharded_one(cluster: Any, tmp_path: Path) -> None:
@@ -249,7 +199,7 @@ def test_runner_writes_a_sharded_run_like_an_unsharded_one(cluster: Any, tmp_pat
                           shards=2)
     dask = run_scenario(scenario, tmp_path / "dask", executor="dask", figures=False,
                         scheduler=cluster.scheduler_address, shards=2)
-    pd.testing.assert_frame_equal(serial.monthly, dask.monthly)
+    pd.testing.assert_frame_equal(serial.monthly, dask.monthly, check_exact=True)
     whole = run_scenario(scenario, tmp_path / "whole", executor="serial", figures=False)
     assert list(serial.monthly.columns) == list(whole.monthly.columns)
     assert (serial.monthly.dtypes == whole.monthly.dtypes).all()
@@ -284,7 +234,7 @@ def test_cli_runs_a_sharded_bank(cli: Callable[..., Any], tmp_path: Path) -> Non
     assert result.code == 0, result.err
     pd.testing.assert_frame_equal(
         pd.read_parquet(tmp_path / "branches" / "one" / "monthly.parquet"),
-        pd.read_parquet(tmp_path / "branches" / "plain" / "monthly.parquet"))
+        pd.read_parquet(tmp_path / "branches" / "plain" / "monthly.parquet"), check_exact=True)
 
 
 @pytest.mark.parametrize(("args", "expected"), [

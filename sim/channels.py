@@ -55,7 +55,8 @@ if TYPE_CHECKING:
     from sim.channel_schema import BranchConfig, Channels
     from sim.model import LifecycleModel
 
-__all__ = ["BRANCH_METRICS", "COST_KINDS", "ChannelSystem", "DayPool"]
+__all__ = ["BRANCH_METRICS", "COST_KINDS", "ChannelSystem", "DayPool", "call_centre_metrics",
+           "online_utilisation"]
 
 #: Per-branch monthly metrics: column ``branch{b}_{name}`` in monthly.parquet.
 BRANCH_METRICS = (
@@ -130,13 +131,19 @@ class ChannelSystem:
         names = model.channel_names
         self.visit_rate = np.array([spec.visits_per_customer_month.get(c, 0.0) for c in names])
         self.machine_user = np.array([c in spec.machine_users for c in names])
-        self.rm_minutes_by_branch = np.array(
+        # issue 7 (sim/shards.py): a shard staffs and pays only its own branches and its part
+        # of the bank-wide desks (call centre, online platform, complaint handlers)
+        self.shard = getattr(model, "shard", None)
+        self.owned = (np.ones(self.n_branches, bool) if self.shard is None
+                      else self.shard.owns(self.n_branches))
+        self.rm_minutes_by_branch = self.owned * np.array(
             [60.0 * c.relationship_managers * c.rm_hours_per_month for c in self.configs])
         self.rm_minutes = float(self.rm_minutes_by_branch.sum())
         self.rm_left = self.rm_minutes_by_branch.copy()
         self.contacts_requested = np.zeros(self.n_branches)
         self.contacts_delivered = np.zeros(self.n_branches)
         self.backlog = 0.0
+        self.complaint_arrivals = np.zeros(spec.days_per_month)  # issue 7: by working day
         self.seconds = 0.0  #: wall time spent in :meth:`serve` (for the benchmark)
         self.days_simulated = 0
         self._cache: dict[tuple[BranchDay, int], DayPool] = {}
@@ -324,11 +331,14 @@ class ChannelSystem:
                          .astype(np.intp), days - 1)
         arrivals = np.bincount(day, minlength=days).astype(float)
         per_day = 60.0 * c.handler_hours_per_month / c.handling_minutes / days
-        handling_days, queue = np.empty(days), self.backlog
+        handling_days, queue, others = np.empty(days), self.backlog, 0.0
+        if self.shard is not None:  # issue 7: the bank's one desk, its backlog and the
+            queue, others = self.shard.desk  # other shards' complaints a day (sim/shards.py)
+            self.complaint_arrivals = arrivals
         for d in range(days):  # a fluid first-come-first-served queue, day by day
-            ahead = queue + arrivals[d] / 2.0
+            ahead = queue + (arrivals[d] + others) / 2.0
             handling_days[d] = ahead / per_day if per_day > 0 else np.inf
-            queue = max(queue + arrivals[d] - per_day, 0.0)
+            queue = max(queue + arrivals[d] + others - per_day, 0.0)
         self.backlog = queue
         late = handling_days[day] > c.target_working_days
         pop.complaints[:] = 0.0
@@ -401,35 +411,23 @@ class ChannelSystem:
         users = np.flatnonzero(customers & (pop.channel == code)) if code >= 0 else np.empty(0, int)
         sessions = float(pop.activity_rate[users].sum()) * on.sessions_per_transaction
         capacity = on.capacity_sessions_per_month
+        if self.shard is not None and capacity is not None:  # issue 7: the shard's part
+            capacity *= self.shard.parts["online_capacity"]
         failed_share = 0.0 if capacity is None or sessions <= capacity else 1 - capacity / sessions
         m["channels_online_sessions"] = sessions
-        m["channels_online_utilisation"] = (
-            0.0 if capacity is None or capacity == 0 else min(sessions / capacity, 1.0))
+        m["channels_online_utilisation"] = online_utilisation(sessions, capacity)
         failed = users[self._draw(model, "channels/online", users) < failed_share]
         pop.wait_minutes[failed] = on.failure_perceived_wait_minutes
         m["channels_online_failed"] = float(failed.size)
 
     def _call_centre(self, customers: float) -> None:
-        cc, m = self.spec.call_centre, self.metrics
-        calls = cc.calls_per_customer_month * customers
-        m["channels_call_centre_calls"] = calls
-        if cc.agents == 0 or calls == 0:
-            for key in ("prob_wait", "mean_wait", "utilisation"):
-                m[f"channels_call_centre_{key}"] = 0.0
-            return
-        rate = calls / self.spec.days_per_month / (cc.hours_per_day * 60.0)
-        load = rate * cc.handle_minutes / cc.agents
-        m["channels_call_centre_utilisation"] = min(load, 1.0)
-        try:
-            result = erlang_c(rate, 1.0 / cc.handle_minutes, cc.agents)
-            m["channels_call_centre_prob_wait"] = result.prob_wait
-            m["channels_call_centre_mean_wait"] = result.mean_wait
-        except UnstableQueueError:  # overloaded: everyone waits, the queue grows all day
-            m["channels_call_centre_prob_wait"] = 1.0
-            m["channels_call_centre_mean_wait"] = cc.hours_per_day * 60.0
+        calls = self.spec.call_centre.calls_per_customer_month * customers
+        self.metrics.update(call_centre_metrics(self.spec, calls))
 
     def _book(self, model: LifecycleModel) -> None:
-        cost, configs = self.spec.staff_cost, self.configs
+        cost = self.spec.staff_cost
+        configs = [c for c, owned in zip(self.configs, self.owned, strict=True) if owned]
+        bank_part = 1.0 if self.shard is None else self.shard.branch_share  # issue 7
         amounts = {
             "staff_teller": cost.teller * sum(c.tellers for c in configs),
             "staff_relationship_manager": cost.relationship_manager
@@ -437,8 +435,41 @@ class ChannelSystem:
             "staff_lobby_manager": cost.lobby_manager * sum(c.lobby_managers for c in configs),
             "machines_vtm": cost.vtm * sum(c.vtms for c in configs),
             "call_centre": self.spec.call_centre.cost_per_agent_month
-            * self.spec.call_centre.agents,
-            "online_platform": cost.online_platform,
+            * self.spec.call_centre.agents * bank_part,
+            "online_platform": cost.online_platform * bank_part,
         }
         for kind, amount in amounts.items():
             model.ledger.book("cost", kind, float(amount))
+
+
+def call_centre_metrics(spec: Channels, calls: float) -> dict[str, float]:
+    """The bank's call centre (M/M/c, Erlang C) this month: calls, waits, utilisation.
+
+    Args:
+        spec: The scenario's channels section.
+        calls: Calls this month (the bank's; :mod:`sim.shards` adds its shards' calls).
+
+    Returns:
+        The ``channels_call_centre_*`` metrics.
+    """
+    cc = spec.call_centre
+    m = {"channels_call_centre_calls": calls}
+    if cc.agents == 0 or calls == 0:
+        return m | {f"channels_call_centre_{key}": 0.0
+                    for key in ("prob_wait", "mean_wait", "utilisation")}
+    rate = calls / spec.days_per_month / (cc.hours_per_day * 60.0)
+    load = rate * cc.handle_minutes / cc.agents
+    m["channels_call_centre_utilisation"] = min(load, 1.0)
+    try:
+        result = erlang_c(rate, 1.0 / cc.handle_minutes, cc.agents)
+        m["channels_call_centre_prob_wait"] = result.prob_wait
+        m["channels_call_centre_mean_wait"] = result.mean_wait
+    except UnstableQueueError:  # overloaded: everyone waits, the queue grows all day
+        m["channels_call_centre_prob_wait"] = 1.0
+        m["channels_call_centre_mean_wait"] = cc.hours_per_day * 60.0
+    return m
+
+
+def online_utilisation(sessions: float, capacity: float | None) -> float:
+    """Online sessions over the platform's capacity, at most 1 (0 when unlimited)."""
+    return 0.0 if capacity is None or capacity == 0 else min(sessions / capacity, 1.0)

@@ -32,6 +32,7 @@ from sim.cli_experiments import (
     run_sweep_command,
 )
 from sim.scenario import ScenarioError, load_scenario, scenario_hash
+from sim.shards import ShardError, check_shards
 from sim.summary import HEADLINE, STRATEGY_COLUMNS, summary_strategies
 from strategies.registry import StrategyConfigError
 
@@ -81,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--replications", type=int, help="number of replications (overrides YAML)")
     run.add_argument("--seed", type=int, help="scenario seed (overrides YAML)")
     executor_args(run)
+    run.add_argument("--shards", type=int, default=1,
+                     help="split the bank by branch into N shards stepped together month by "
+                          "month, one per Dask worker with --executor dask (default: 1, unsplit)")
     run.add_argument("--resume", action="store_true",
                      help="continue an interrupted run given by --run-id")
     run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
@@ -153,6 +157,8 @@ def _check_run_options(args: argparse.Namespace) -> str | None:
     problem = _check_executor_options(args)
     if problem:
         return problem
+    if args.shards < 1:
+        return f"--shards: got {args.shards}; expected an integer >= 1"
     if args.resume and not args.run_id:
         return "--resume: expected --run-id naming the run to continue"
     if args.run_id is not None and (
@@ -224,6 +230,7 @@ def _run(args: argparse.Namespace) -> int:
     from sim.schema import Scenario
 
     assert isinstance(scenario, Scenario)
+    check_shards(scenario, args.shards)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     run_id = args.run_id or f"{stamp}-{scenario_hash(scenario)[:8]}"
     run_dir = args.out / scenario.name / run_id
@@ -242,7 +249,7 @@ def _run(args: argparse.Namespace) -> int:
         task = bar.add_task(f"{scenario.name}", total=total)
         result = run_scenario(
             scenario, run_dir, executor=args.executor, workers=args.workers,
-            scheduler=args.scheduler,
+            scheduler=args.scheduler, shards=args.shards,
             figures=not args.no_figures, resume=args.resume,
             progress=lambda n: bar.advance(task, n),
         )
@@ -290,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(exc.one_line())
     except StrategyConfigError as exc:
         return _fail(f"{_source(args)}: {exc}")
+    except ShardError as exc:
+        return _fail(str(exc))
     except ExperimentInputError as exc:  # e.g. compare with one scenario
         return _fail(str(exc))
     except FileExistsError as exc:

@@ -30,7 +30,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any, Literal, TypeVar
 
-__all__ = ["EXECUTORS", "ExecutorName", "default_workers", "map_unordered"]
+__all__ = ["EXECUTORS", "ExecutorName", "dask_client", "default_workers", "map_unordered"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -135,19 +135,36 @@ def _pool_round(
                 yield index, result
 
 
-def _dask(
-    fn: Callable[[T], R], items: Sequence[T], workers: int | None, scheduler: str | None
-) -> Iterator[tuple[int, R]]:
-    from distributed import Client, LocalCluster, as_completed
+@contextmanager
+def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
+    """A ``distributed.Client``: of ``scheduler`` (``tcp://HOST:PORT``), or of a local cluster.
+
+    The local cluster has ``workers`` single-threaded worker processes; both are
+    closed on leaving.
+    """
+    from distributed import Client, LocalCluster
 
     cluster: Any = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers or default_workers(len(items)),
-                               threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
         client = Client(cluster)
     else:
         client = Client(scheduler, timeout="20s")
     try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _dask(
+    fn: Callable[[T], R], items: Sequence[T], workers: int | None, scheduler: str | None
+) -> Iterator[tuple[int, R]]:
+    from distributed import as_completed
+
+    with dask_client(workers or default_workers(len(items)), scheduler) as client:
         futures = client.map(fn, list(items), retries=DASK_RETRIES, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         completed = as_completed(futures)
@@ -156,8 +173,4 @@ def _dask(
             result = future.result()
             future.release()
             yield index.pop(future.key), result
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 

@@ -31,6 +31,7 @@ from sim.lifecycle import TransitionTable
 from sim.metrics import MonthlyMetrics
 from sim.population import CustomerView, Population, draw_customers
 from sim.schema import Scenario
+from sim.shards import Shard
 from sim.strategy_runtime import StrategyRuntime
 from sim.streams import customer_ids, draw_key, keyed_normal, keyed_uniform, stream
 
@@ -54,14 +55,21 @@ class LifecycleModel(mesa.Model):
         replication: Replication number; with the scenario seed it selects the
             random streams, so replications are independent and reproducible.
         seed: Overrides ``scenario.seed`` when given.
+        shard: ``(i, n)``: simulate only shard ``i`` of ``n`` of the bank, split by
+            branch (:mod:`sim.shards`, which also drives the shards month by month).
+            ``None`` (or ``n == 1``): the whole bank.
     """
 
-    def __init__(self, scenario: Scenario, replication: int = 0, seed: int | None = None) -> None:
+    def __init__(self, scenario: Scenario, replication: int = 0, seed: int | None = None,
+                 shard: tuple[int, int] | None = None) -> None:
         self.scenario = scenario
         self.replication = replication
         self.seed_value = scenario.seed if seed is None else seed
         super().__init__(rng=stream(self.seed_value, replication, "mesa"))
-        self._arrivals_stream = stream(self.seed_value, replication, "market/arrivals")
+        # issue 7: one shard of the bank (sim/shards.py); None = the whole bank
+        self.shard = Shard.of(scenario, *shard) if shard is not None and shard[1] > 1 else None
+        self._tag = "" if self.shard is None else self.shard.tag  # shard streams differ
+        self._arrivals_stream = stream(self.seed_value, replication, "market/arrivals" + self._tag)
         life = scenario.lifecycle
         self.stage_names = life.stage_names
         self.transitions = TransitionTable(life)
@@ -101,14 +109,17 @@ class LifecycleModel(mesa.Model):
     # ----------------------------------------------------------------- setup
     def _initial_population(self) -> Population:
         spec = self.scenario.population
-        rng = stream(self.seed_value, self.replication, "population")
+        rng = stream(self.seed_value, self.replication, "population" + self._tag)
+        size, prospects = spec.size, spec.prospects
+        if self.shard is not None:  # issue 7: this shard's part of the bank's customers
+            size, prospects = self.shard.initial_sizes(spec, self.seed_value, self.replication)
         index = {n: i for i, n in enumerate(self.stage_names)}
         names = list(spec.initial_stages)
         shares = np.array([spec.initial_stages[n] for n in names])
         stage_codes = np.array([index[n] for n in names])
-        customers = stage_codes[rng.choice(len(names), size=spec.size, p=shares / shares.sum())]
-        prospect_stage = int(np.flatnonzero(self.is_prospect_stage)[0]) if spec.prospects else -1
-        stages = np.concatenate([customers, np.full(spec.prospects, prospect_stage)])
+        customers = stage_codes[rng.choice(len(names), size=size, p=shares / shares.sum())]
+        prospect_stage = int(np.flatnonzero(self.is_prospect_stage)[0]) if prospects else -1
+        stages = np.concatenate([customers, np.full(prospects, prospect_stage)])
         del customers
         # drawn in chunks of a fixed size: a 50M bank needs one chunk's temporaries, not 50M
         # rows' (the chunk size is fixed, so the draws never depend on the machine)
@@ -135,6 +146,8 @@ class LifecycleModel(mesa.Model):
             ids=customer_ids(self.month, source, len(stages), first), month=self.month,
         )
         pop.products = np.where(self.is_prospect_stage[pop.stage], 0, pop.products)
+        if self.shard is not None:  # issue 7: the shard's own branches; its number in the ids
+            self.shard.adopt(pop, rng)
         return pop
 
     def add_prospects(self, count: int, source: int, purpose: str) -> None:
@@ -144,7 +157,8 @@ class LifecycleModel(mesa.Model):
         stage = self._arrival_stage()
         first = self._added.get((self.month, source), 0)  # earlier calls this month
         self._added[(self.month, source)] = first + count
-        rng = stream(self.seed_value, self.replication, f"{purpose}/{self.month}/{first}")
+        rng = stream(self.seed_value, self.replication,
+                     f"{purpose}/{self.month}/{first}{self._tag}")
         self.population.append(
             self._draw(np.full(count, stage), rng, source, arriving=True, first=first))
         self.tally["arrivals"] += count
@@ -250,8 +264,10 @@ class LifecycleModel(mesa.Model):
         pop = self.population
         drift_wealth(pop, self.scenario, self.keyed_normal("wealth"))
         np.multiply(pop.total_wealth, pop.share_of_wallet, out=pop.aum)
-        arrivals = int(self._arrivals_stream.poisson(
-            self.scenario.market.prospect_arrivals_per_month))
+        rate = self.scenario.market.prospect_arrivals_per_month
+        if self.shard is not None:  # issue 7: the shard's part of the bank's arrivals
+            rate *= self.shard.parts["arrivals"]
+        arrivals = int(self._arrivals_stream.poisson(rate))
         self.add_prospects(arrivals, source=1, purpose="market/arrivals")
         # payments this month: the expected number, rounded up or down at random (mean kept)
         pop = self.population
@@ -267,6 +283,8 @@ class LifecycleModel(mesa.Model):
         for column in ("contacts", "yield_bump_bp", "cost_month", "revenue_month"):
             getattr(pop, column)[:] = 0.0
         self.staff_minutes_left = 60.0 * self.scenario.capacity.rm_hours_per_month
+        if self.shard is not None:  # issue 7: the shard's part of the bank's RM hours
+            self.staff_minutes_left *= self.shard.parts["rm_hours"]
         if self.channels is not None:  # the branches' RMs replace capacity.rm_hours_per_month
             self.staff_minutes_left = self.channels.start_month()
             pop.contacts_failed[:] = 0.0

@@ -8,6 +8,12 @@ than one core). Each finished replication is written at once, atomically,
 under ``<run>/replications/``; a run interrupted part-way resumes with
 ``resume=True`` and only runs what is missing.
 
+With ``shards`` (issue 7), each replication is one bank split by branch into
+shards stepped together month by month (:mod:`sim.shards`): on ``dask`` each
+shard lives on a worker and replications run one after the other; on
+``serial`` and ``processes`` the shards run in one process, replications as
+usual. The results are written exactly as an unsharded run's.
+
 Layout of a run directory (ARCHITECTURE decision 7)::
 
     manifest.json  scenario.resolved.yaml  monthly.parquet  summary.csv
@@ -31,10 +37,11 @@ from typing import Any
 
 import pandas as pd
 
-from sim.executors import ExecutorName, default_workers, map_unordered
+from sim.executors import ExecutorName, dask_client, default_workers, map_unordered
 from sim.model import LifecycleModel
 from sim.scenario import scenario_hash, scenario_to_yaml
 from sim.schema import Scenario
+from sim.shards import check_shards, run_sharded
 from sim.summary import summarise
 
 __all__ = ["RunResult", "atomic_write", "run_replication", "run_scenario"]
@@ -43,9 +50,15 @@ Progress = Callable[[int], None]
 
 
 def run_replication(
-    scenario: Scenario, replication: int, on_month: Progress | None = None
+    scenario: Scenario, replication: int, on_month: Progress | None = None, shards: int = 1
 ) -> pd.DataFrame:
-    """Simulate one replication and return its tidy monthly frame."""
+    """Simulate one replication and return its tidy monthly frame.
+
+    With ``shards`` > 1 the bank is split by branch into shards run in this
+    process (:func:`sim.shards.run_sharded`).
+    """
+    if shards > 1:
+        return run_sharded(scenario, replication, shards, on_month=on_month)
     model = LifecycleModel(scenario, replication=replication)
     for _ in range(scenario.horizon_months):
         model.step()
@@ -69,14 +82,14 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _replicate(job: tuple[Scenario, int, str]) -> int:
+def _replicate(job: tuple[Scenario, int, str, int]) -> int:
     """Run one replication and write its file where it runs (a picklable job).
 
     Writing in the worker keeps the parent free (it only counts finished
     replications) and nothing large travels back.
     """
-    scenario, replication, path = job
-    frame = run_replication(scenario, replication)
+    scenario, replication, path, shards = job
+    frame = run_replication(scenario, replication, shards=shards)
     atomic_write(Path(path), frame.to_parquet)
     return replication
 
@@ -87,15 +100,22 @@ def _replication_path(run_dir: Path, replication: int) -> Path:
 
 def _run_all(
     scenario: Scenario, run_dir: Path, todo: list[int], executor: ExecutorName, workers: int,
-    scheduler: str | None, tick: Progress,
+    scheduler: str | None, tick: Progress, shards: int = 1,
 ) -> None:
     """Run and write every replication in ``todo`` (month-level progress when serial)."""
     if executor == "serial":
         for rep in todo:
-            frame = run_replication(scenario, rep, tick)
+            frame = run_replication(scenario, rep, tick, shards)
             atomic_write(_replication_path(run_dir, rep), frame.to_parquet)
         return
-    jobs = [(scenario, rep, str(_replication_path(run_dir.resolve(), rep))) for rep in todo]
+    if shards > 1 and executor == "dask":  # the shards of each replication on the workers
+        with dask_client(workers, scheduler) as client:
+            for rep in todo:
+                frame = run_sharded(scenario, rep, shards, client=client, on_month=tick)
+                atomic_write(_replication_path(run_dir, rep), frame.to_parquet)
+        return
+    jobs = [(scenario, rep, str(_replication_path(run_dir.resolve(), rep)), shards)
+            for rep in todo]
     for _ in map_unordered(_replicate, jobs, executor=executor, workers=workers,
                            scheduler=scheduler):
         tick(scenario.horizon_months)
@@ -121,6 +141,7 @@ def run_scenario(
     figures: bool = True,
     resume: bool = False,
     progress: Progress | None = None,
+    shards: int = 1,
 ) -> RunResult:
     """Run every replication of ``scenario`` and write the results into ``run_dir``.
 
@@ -135,11 +156,14 @@ def run_scenario(
         figures: Whether to draw the standard figures.
         resume: Keep replications already written in ``run_dir`` and run the rest.
         progress: Called with a number of months completed, for a progress bar.
+        shards: Split the bank by branch into this many shards (:mod:`sim.shards`);
+            1 runs the whole bank in one model.
 
     Returns:
         The run's location, monthly frame and summary.
     """
     started = time.perf_counter()
+    check_shards(scenario, shards)
     if run_dir.exists() and not resume:
         raise FileExistsError(f"{run_dir} already exists; choose another --out or resume it")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -150,13 +174,14 @@ def run_scenario(
     atomic_write(old, lambda p: p.write_text(resolved, encoding="utf-8"))
     reps = range(scenario.replications)
     todo = [r for r in reps if not _replication_path(run_dir, r).exists()]
-    workers = workers or default_workers(max(len(todo), 1))
+    on_workers = shards > 1 and (executor == "dask" or scheduler is not None)
+    workers = workers or default_workers(max(shards if on_workers else len(todo), 1))
     if executor is None:
         useful = workers > 1 and len(todo) > 1
         executor = "dask" if scheduler else "processes" if useful else "serial"
     tick = progress or (lambda n: None)
     tick(scenario.horizon_months * (len(reps) - len(todo)))
-    _run_all(scenario, run_dir, todo, executor, workers, scheduler, tick)
+    _run_all(scenario, run_dir, todo, executor, workers, scheduler, tick, shards)
     monthly = pd.concat(
         [pd.read_parquet(_replication_path(run_dir, r)) for r in reps], ignore_index=True
     )
@@ -178,6 +203,7 @@ def run_scenario(
         "horizon_months": scenario.horizon_months,
         "executor": executor,
         "workers": workers,
+        "shards": shards,
         "resumed_replications": scenario.replications - len(todo),
         "wall_seconds": round(wall, 3),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),

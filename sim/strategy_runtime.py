@@ -81,6 +81,10 @@ class StrategyRuntime:
         self.cohort_column = f"cohort_{self.name}"
         model.population.add_column(self.cohort_column, np.int8, NOT_TARGETED)
         self.spent_total = 0.0
+        # issue 7 (sim/shards.py): in a shard, the part of the bank-wide budget it may spend
+        # this month (None: its own limits apply), and what it wanted to spend (the demand)
+        self.shard_budget: float | None = None
+        self.demand_month = 0.0
         self.cohort_sizes = {TREATED: 0, CONTROL: 0}
         self.month_counts: dict[str, float] = {}
         self.brought_any = False  # set once the strategy adds prospects (rows with its source)
@@ -123,6 +127,7 @@ class StrategyRuntime:
         self.month_counts.update(targeted=float(n_targeted),
                                  holdout=float(n_targeted - n_treated), treated=float(n_treated))
         self.spent_month = 0.0
+        self.demand_month = 0.0
         if self.strategy.scope == "bank":
             self.strategy.apply(StrategyContext(model, self, pop, treated, customers))
             return
@@ -133,6 +138,8 @@ class StrategyRuntime:
 
     def remaining(self) -> float:
         """Budget left this month, in CNY (``inf`` when unlimited)."""
+        if self.shard_budget is not None:  # issue 7: a shard spends only its part
+            return max(self.shard_budget - self.spent_month, 0.0)
         b = self.spec.budget
         left = np.inf
         if b.monthly is not None:
@@ -262,6 +269,7 @@ class StrategyContext:
         """
         rows = np.flatnonzero(wanted)
         costs = np.broadcast_to(np.asarray(cost_each, float), wanted.shape)[rows]
+        self._runtime.demand_month += float(costs.sum())  # issue 7: shards share by demand
         left = self._runtime.remaining()
         if costs.sum() > left:
             rows, costs = self._in_priority(rows, costs)
@@ -275,6 +283,7 @@ class StrategyContext:
 
     def spend(self, kind: str, amount: float) -> float:
         """Spend a lump sum (an event, a campaign) within the budget; returns what was spent."""
+        self._runtime.demand_month += float(amount)  # issue 7: shards share by demand
         amount = min(float(amount), self._runtime.remaining())
         self._runtime.charge(self._model, kind, amount)
         return amount

@@ -90,3 +90,12 @@ def test_runs_through_a_real_scheduler_and_workers(cluster: str, tmp_path: Path)
     dask_runs = run_sweep(spec, base, tmp_path / "sweep-dask", executor="dask",
                           scheduler=cluster, figures=False)
     pd.testing.assert_frame_equal(pd.read_parquet(local), pd.read_parquet(dask_runs))
+    # one bank in shards (issue 7): Dask actors in the worker processes = shards in process
+    from tests.sim.util import small_bank
+
+    bank = small_bank(size=2000, months=4)
+    in_process = run_scenario(bank, tmp_path / "shards-serial", executor="serial",
+                              figures=False, shards=3)
+    on_workers = run_scenario(bank, tmp_path / "shards-dask", executor="dask", scheduler=cluster,
+                              figures=False, shards=3)
+    pd.testing.assert_frame_equal(in_process.monthly, on_workers.monthly, check_exact=True)

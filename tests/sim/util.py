@@ -30,3 +30,32 @@ def scaled(path: Path | str, size: int, **changes: Any) -> Scenario:
             node = node[part]
         node[last] = value
     return scenario_from_dict(data, str(path))
+
+
+def small_bank(size: int = 3000, months: int = 18, **changes: Any) -> Scenario:
+    """The playbook bank with branches, small: budgets scaled with the bank, desks that queue.
+
+    ``scenarios/playbook_branches.yaml`` at ``size`` customers in 4 branches, its
+    strategies' budgets scaled down with the bank (so they bind as in the full-size
+    bank) and its desks small enough to queue (tests of sharded runs, issue 7).
+    """
+    data = read_scenario_dict(SCENARIOS / "playbook_branches.yaml")
+    factor = size / data["population"]["size"]
+    strategies = []
+    for spec in data["strategies"]:
+        budget = {k: v * factor if k in ("monthly", "total") else v
+                  for k, v in spec.get("budget", {}).items()}
+        strategies.append({**spec, "budget": budget})
+    ch = data["channels"]
+    settings: dict[str, Any] = dict(
+        horizon_months=months, population__branches=4, strategies=strategies,
+        channels__default={**ch["default"], "tellers": 1, "vtms": 1,
+                           "relationship_managers": 1, "rm_hours_per_month": 12},
+        channels__visits_per_customer_month={"branch": 4.0, "self_service": 4.0, "online": 0.0},
+        channels__sampled_days=1, channels__load_bucket=0.1,
+        channels__call_centre={**ch["call_centre"], "agents": 2},
+        channels__online={**ch["online"], "capacity_sessions_per_month": 3000},
+        channels__complaints={**ch["complaints"], "handler_hours_per_month": 20},
+    )
+    settings.update(changes)
+    return scaled(SCENARIOS / "playbook_branches.yaml", size, **settings)

@@ -1,0 +1,253 @@
+"""One bank split by branch into shards (issue 7): same statistics, conserved totals, any executor.
+
+The small bank is ``scenarios/playbook_branches.yaml`` at 3,000 customers in 4
+branches, with its strategies' budgets scaled down with the bank (so they bind
+as in the full-size bank) and its desks small enough to queue: every coupling
+between shards (budgets, RM hours, online platform, complaint desk, call
+centre) is exercised.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from sim.model import LifecycleModel
+from sim.runner import run_replication, run_scenario
+from sim.schema import Scenario
+from sim.shards import (
+    SHARD_ID_SHIFT,
+    ShardedRun,
+    ShardError,
+    check_shards,
+    run_sharded,
+    shard_branches,
+)
+from sim.summary import per_replication
+from tests.sim.util import SCENARIOS, small_bank
+
+#: Replications per arm of the statistical comparison.
+REPLICATIONS = 8
+#: Headline figures compared between sharded and unsharded runs.
+KEY_METRICS = ("customers_end", "churned", "acquired", "aum_end", "profit",
+               "strategy_cost_total", "mean_satisfaction_end", "channels_mean_wait",
+               "channels_complaints")
+#: Family-wise false-alarm rate of the comparison, Bonferroni-split over metrics × shard counts.
+FAMILY_ALPHA = 0.05
+ALPHA = FAMILY_ALPHA / (len(KEY_METRICS) * 2)
+
+
+def figures(scenario: Scenario, shards: int) -> pd.DataFrame:
+    """Headline figures of each replication, sharded or not."""
+    rows = []
+    for rep in range(REPLICATIONS):
+        monthly = run_replication(scenario, rep, shards=shards)
+        row = per_replication(monthly).iloc[0]
+        row["mean_satisfaction_end"] = monthly["mean_satisfaction"].iloc[-1]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def bank() -> Scenario:
+    return small_bank()
+
+
+@pytest.fixture(scope="module")
+def unsharded(bank: Scenario) -> pd.DataFrame:
+    return figures(bank, 1)
+
+
+def welch(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, float]:
+    """Welch's two-sample t-test p-value of each key metric."""
+    return {m: float(stats.ttest_ind(a[m], b[m], equal_var=False).pvalue) for m in KEY_METRICS}
+
+
+# -- statistics -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shards", [2, 3])
+def test_sharded_bank_is_statistically_indistinguishable(
+    bank: Scenario, unsharded: pd.DataFrame, shards: int
+) -> None:
+    """Means over 8 replications agree on every key metric (Welch, Bonferroni over 18 tests).
+
+    Power: with 8 replications a difference of about 4 standard errors of the
+    difference is needed for this test to see it (e.g. ~2% of customers, ~7% of
+    strategy spending in this small bank); the negative control below shows a
+    real change of that order is seen.
+    """
+    sharded = figures(bank, shards)
+    p = welch(unsharded, sharded)
+    assert min(p.values()) > ALPHA, p
+
+
+def test_the_same_test_detects_a_real_change(bank: Scenario, unsharded: pd.DataFrame) -> None:
+    """Negative control: twice the base churn of mature customers (≈ +2 points a year), sharded."""
+    data = bank.model_dump(mode="python")
+    data["lifecycle"]["transitions"]["maturity"]["churned"] *= 2
+    churnier = Scenario.model_validate(data)
+    p = welch(unsharded, figures(churnier, 2))
+    assert p["churned"] < ALPHA and p["customers_end"] < ALPHA, p
+
+
+# -- conservation -----------------------------------------------------------------------------
+
+
+def test_shards_split_the_branches_and_the_initial_bank_exactly(bank: Scenario) -> None:
+    run = ShardedRun(bank, 0, 3)
+    blocks = [shard_branches(4, i, 3) for i in range(3)]
+    assert sorted(np.concatenate(blocks).tolist()) == [0, 1, 2, 3]
+    models: list[LifecycleModel] = [s.model for s in run.shards]
+    for model, block in zip(models, blocks, strict=True):
+        assert set(np.unique(model.population.branch)) <= set(block.tolist())
+    first = run.monthly_frame().iloc[0]
+    assert first["customers"] == bank.population.size
+    assert first["prospects"] == bank.population.prospects
+    assert sum(int(m.is_customer().sum()) for m in models) == bank.population.size
+
+
+def test_ids_are_unique_across_shards_and_carry_the_shard(bank: Scenario) -> None:
+    run = ShardedRun(bank, 0, 3)
+    for _ in range(6):  # arrivals and referrals add rows every month
+        run.step()
+    ids = run.call("ids")
+    everything = np.concatenate(ids)
+    assert len(np.unique(everything)) == len(everything)
+    for index, shard_ids in enumerate(ids):
+        assert np.all(shard_ids >> SHARD_ID_SHIFT == index)
+
+
+def test_budgets_bank_wide_are_never_exceeded() -> None:
+    # total budgets that run out within the horizon: the bank's spend must stop at them
+    data = small_bank().model_dump(mode="python")
+    for spec in data["strategies"]:
+        spec["budget"]["total"] = 3 * spec["budget"]["monthly"]
+    tight = Scenario.model_validate(data)
+    for shards in (1, 3):
+        monthly = run_replication(tight, 0, shards=shards)
+        for spec in tight.strategies:
+            spent = monthly[f"cost_strategy_{spec.name}"]
+            assert (spent <= spec.budget.monthly + 1e-6).all(), spec.name
+            assert spent.sum() <= spec.budget.total + 1e-6, spec.name
+        # the budgets bind: most of the bank's total is spent
+        total = sum(s.budget.total for s in tight.strategies)
+        assert monthly["strategy_cost_total"].sum() > 0.6 * total
+
+
+def test_fixed_capacity_and_its_cost_add_up_to_the_bank(bank: Scenario) -> None:
+    whole = run_replication(bank, 0)
+    sharded = run_replication(bank, 0, shards=3)
+    for col in ("cost_staff_teller", "cost_staff_relationship_manager", "cost_machines_vtm",
+                "cost_call_centre", "cost_online_platform", "channels_rm_minutes"):
+        np.testing.assert_allclose(sharded[col], whole[col], rtol=1e-12, err_msg=col)
+
+
+def test_one_shard_is_the_unsharded_model_bit_for_bit(bank: Scenario, tmp_path: Path) -> None:
+    short = bank.model_copy(update={"horizon_months": 4, "replications": 2})
+    a = LifecycleModel(short, 1)
+    b = LifecycleModel(short, 1, shard=(0, 1))
+    for _ in range(4):
+        a.step()
+        b.step()
+    pd.testing.assert_frame_equal(a.monthly_frame(), b.monthly_frame(), check_exact=True)
+    plain = run_scenario(short, tmp_path / "plain", executor="serial", figures=False)
+    one = run_scenario(short, tmp_path / "one", executor="serial", figures=False, shards=1)
+    pd.testing.assert_frame_equal(plain.monthly, one.monthly, check_exact=True)
+
+
+def test_too_many_shards_for_the_branches_is_refused(bank: Scenario) -> None:
+    with pytest.raises(ShardError, match="4 branch"):
+        check_shards(bank, 5)
+    with pytest.raises(ShardError, match=">= 1"):
+        check_shards(bank, 0)
+
+
+# -- executors ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Any:
+    """A real Dask cluster with two workers (threads of this process: quick to start)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as local:
+        yield local
+
+
+def test_dask_actors_give_the_in_process_results(cluster: Any) -> None:
+    from distributed import Client
+
+    scenario = small_bank(size=2000, months=6)
+    local = run_sharded(scenario, 1, 3)
+    with Client(cluster) as client:
+        remote = run_sharded(scenario, 1, 3, client=client)
+    pd.testing.assert_frame_equal(local, remote, check_exact=True)
+
+
+def test_runner_writes_a_sharded_run_like_an_unsharded_one(cluster: Any, tmp_path: Path) -> None:
+    scenario = small_bank(size=2000, months=4).model_copy(update={"replications": 2})
+    serial = run_scenario(scenario, tmp_path / "serial", executor="serial", figures=False,
+                          shards=2)
+    dask = run_scenario(scenario, tmp_path / "dask", executor="dask", figures=False,
+                        scheduler=cluster.scheduler_address, shards=2)
+    pd.testing.assert_frame_equal(serial.monthly, dask.monthly, check_exact=True)
+    whole = run_scenario(scenario, tmp_path / "whole", executor="serial", figures=False)
+    assert list(serial.monthly.columns) == list(whole.monthly.columns)
+    assert (serial.monthly.dtypes == whole.monthly.dtypes).all()
+    assert list(serial.summary.index) == list(whole.summary.index)
+    manifest = json.loads((serial.run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["shards"] == 2
+
+
+# -- command line -----------------------------------------------------------------------------
+
+SMALL = ["--set", "population.size=2000", "--set", "population.prospects=300",
+         "--set", "market.prospect_arrivals_per_month=30", "--set", "horizon_months=3",
+         "--replications", "2", "--no-figures", "--quiet"]
+
+
+def test_cli_runs_a_sharded_bank(cli: Callable[..., Any], tmp_path: Path) -> None:
+    branches = SCENARIOS / "branches.yaml"
+    result = cli("run", branches, "--shards", "2", "--executor", "serial", *SMALL,
+                 "--out", tmp_path, "--run-id", "sharded")
+    assert result.code == 0, result.err
+    run_dir = tmp_path / "branches" / "sharded"
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["shards"] == 2
+    monthly = pd.read_parquet(run_dir / "monthly.parquet")
+    assert (monthly.loc[monthly.month == 0, "customers"] == 2000).all()
+    assert (run_dir / "summary.csv").exists()
+    result = cli("run", branches, "--shards", "1", "--executor", "serial", *SMALL,
+                 "--out", tmp_path, "--run-id", "one")
+    assert result.code == 0, result.err
+    result = cli("run", branches, "--executor", "serial", *SMALL,
+                 "--out", tmp_path, "--run-id", "plain")
+    assert result.code == 0, result.err
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "branches" / "one" / "monthly.parquet"),
+        pd.read_parquet(tmp_path / "branches" / "plain" / "monthly.parquet"), check_exact=True)
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--shards", "0"], "--shards: got 0; expected an integer >= 1"),
+    (["--shards", "11"], "has 10 branch(es)"),
+    (["--shards", "2", "--set", "population.branches=1"], "has 1 branch(es)"),
+    (["--shards", "two"], "invalid int value"),
+])
+def test_cli_refuses_bad_shards_in_one_line(
+    cli: Callable[..., Any], tmp_path: Path, args: list[str], expected: str
+) -> None:
+    result = cli("run", SCENARIOS / "branches.yaml", *args, *SMALL, "--out", tmp_path)
+    assert result.code == 2
+    assert len(result.err_lines) == 1 and expected in result.err_lines[0], result.err
+    assert "Traceback" not in result.err
+    assert not any(tmp_path.iterdir())

@@ -47,8 +47,12 @@ not interact, and clmsim does not shuffle either); payments, labels and
 per-customer revenue/cost columns, which clmsim's step also computes, are
 not computed (the reference does not have them); absorbed rows are dropped by
 assigning the filtered DataFrame (``AgentSetPolars.agents = ...``, the pattern
-of mesa-frames' own docstring) rather than ``AgentSetPolars.remove(ids)``,
-which costs extra joins. Random draws come from the model's numpy generator
+of mesa-frames' own docstring) and marking all rows active (``select()``)
+rather than by ``AgentSetPolars.remove(ids)``, which goes through
+``model.agents`` and costs several hash joins a month (``--drop remove``
+measures that way). Per-stage constants are looked up with ``gather`` on the
+stage column, not a ``when/then`` chain per stage (five times slower at 1M
+rows). Random draws come from the model's numpy generator
 (``ModelDF.random``), three arrays a month.
 
 Polars runs expressions on a thread pool (``POLARS_MAX_THREADS``, default one
@@ -57,8 +61,7 @@ thread per core); the JSON output records its size.
 Usage::
 
     python benchmarks/frames_reference.py --size 100000 --months 24
-    python benchmarks/frames_reference.py --size 20000 --months 24 --seeds 11 12 13 \\
-        --detail --out /tmp/frames.json
+    python benchmarks/frames_reference.py --size 20000 --seeds 11 12 --detail --out f.json
 
 Prints (or writes to ``--out``) one JSON document: the scaling, the timing of
 each seed's run, and with ``--detail`` the monthly metrics and the end state
@@ -250,7 +253,7 @@ class Customers(AgentSetPolars):
                     + m.response["satisfaction_noise"] * col("_z_satisfaction")),
             )
             .with_columns(_wallet_target=col("wallet_propensity")
-                          * stage.replace_strict(m.wallet_share_map, return_dtype=pl.Float64)
+                          * pl.lit(pl.Series(m.wallet_share)).gather(stage)
                           * (1.0 + m.response["wallet_satisfaction_effect"]
                              * (col("satisfaction") - m.satisfaction_reference)))
             .with_columns(_wallet_target=_clip(
@@ -262,7 +265,11 @@ class Customers(AgentSetPolars):
                 + m.response["wallet_adjustment"] * (col("_wallet_target")
                                                      - col("share_of_wallet"))))
             .with_columns(aum=col("total_wealth") * col("share_of_wallet"))
-            .with_columns(_new_stage=m.transition_expr())
+        )
+        for columns in m.transition_steps():
+            plan = plan.with_columns(**columns)
+        plan = (
+            plan
             .with_columns(
                 _moved=col("_new_stage") != was,
                 _absorbed=col("_new_stage").is_in(m.absorbing_codes),
@@ -289,8 +296,12 @@ class Customers(AgentSetPolars):
         )
         frame = plan.collect()
         m.account(frame)
-        self.agents = frame.select(self.agents.columns)  # same rows: the mask stays valid
-        self.remove(frame.filter(col("_absorbed"))["unique_id"])  # through model.agents
+        if m.drop == "remove":  # mesa-frames' removal by id, through model.agents
+            self.agents = frame.select(self.agents.columns)  # same rows: the mask stays valid
+            self.remove(frame.filter(col("_absorbed"))["unique_id"])
+        else:  # assign the live rows, then mark every row active (resets the mask)
+            self.agents = frame.filter(~col("_absorbed")).select(self.agents.columns)
+            self.select()
 
 
 # ------------------------------------------------------------------ model
@@ -301,12 +312,18 @@ class FramesModel(ModelDF):
         data: The scenario mapping from :func:`read_baseline`.
         seed: Seeds ``ModelDF.random`` (numpy) together with ``replication``.
         replication: Replication number.
+        drop: How absorbed rows leave: ``"filter"`` assigns the filtered
+            DataFrame (``AgentSetPolars.agents = ...``) and marks all rows
+            active (``select()``); ``"remove"`` calls ``AgentSetPolars.remove(ids)``,
+            which goes through ``model.agents`` and costs several hash joins.
     """
 
-    def __init__(self, data: dict[str, Any], seed: int, replication: int = 0) -> None:
+    def __init__(self, data: dict[str, Any], seed: int, replication: int = 0,
+                 drop: str = "filter") -> None:
         state = np.random.SeedSequence([seed, replication, 0xF4A]).generate_state(1)
         super().__init__(seed=int(state[0]))
         self.data = data
+        self.drop = drop
         life = data["lifecycle"]
         self.stage_names = [s["name"] for s in life["stages"]]
         roles = np.array([s["role"] for s in life["stages"]])
@@ -317,7 +334,6 @@ class FramesModel(ModelDF):
         self.prospect_codes = [i for i, r in enumerate(roles) if r == "prospect"]
         self.absorbing_codes = [i for i, r in enumerate(roles) if r == "absorbing"]
         self.wallet_share = np.array([s.get("wallet_share", 1.0) for s in life["stages"]])
-        self.wallet_share_map = dict(enumerate(self.wallet_share.tolist()))
         reference = {**DEFAULT_DRIVER_REFERENCE, **life.get("driver_reference", {})}
         self.driver_reference = {d: reference.get(d, 0.0) for d in DRIVERS}
         self.satisfaction_reference = reference["satisfaction"]
@@ -326,7 +342,8 @@ class FramesModel(ModelDF):
         market = data["market"]
         self.price_gap_points = 100.0 * (market["competitor_yield"] - market["bank_yield"])
         self.drift_sigma = market["wealth_volatility_annual"] / math.sqrt(12.0)
-        self.drift_mu = math.log1p(market["wealth_growth_annual"]) / 12.0 - 0.5 * self.drift_sigma**2
+        self.drift_mu = (math.log1p(market["wealth_growth_annual"]) / 12.0
+                         - 0.5 * self.drift_sigma**2)
         self.arrival_stage = self.stage_names.index(market["arrival_stage"])
         self.arrival_age = _age(market.get("arrival_age") or data["population"]["age"])
         self.channel_names = list(data["population"]["channel_preference"])
@@ -372,41 +389,59 @@ class FramesModel(ModelDF):
         }[name]
         return raw - ref if ref else raw
 
-    def transition_expr(self) -> pl.Expr:
+    def transition_steps(self) -> list[dict[str, pl.Expr]]:
         """The new stage of every row: multinomial logit against staying (as sim.lifecycle).
 
-        For a row in stage ``i`` the k-th move's weight is ``P_ik·exp(β_ik·x)``;
-        staying weighs ``P_ii``; the move is the first whose cumulative weight
-        over the total exceeds the row's uniform draw.
+        For a row in stage ``i`` the k-th move's weight is ``w_k = P_ik·exp(β_ik·x)``
+        and staying weighs ``P_ii``; the move is the first ``k`` with
+        ``u·(P_ii + Σ w) < w_1 + … + w_k``, else the row stays. Per-stage
+        constants (``P_ik``, ``β_ik``, targets) are looked up by ``gather`` on
+        the stage column, so a month costs one ``exp`` per move slot whatever
+        the number of stages. Returns the ``with_columns`` steps in order.
         """
         life = self.data["lifecycle"]
+        n_stages = len(self.stage_names)
         effects: dict[tuple[str, str], dict[str, float]] = {}
         for key, effect in life.get("driver_effects", {}).items():
             source, _, target = key.partition("->")
             effects[(source.strip(), target.strip())] = effect
-        stage, u = pl.col("stage"), pl.col("_u")
-        result: pl.Expr | None = None
+        moves = {self.stage_names.index(source): [(t, p) for t, p in row.items() if p > 0]
+                 for source, row in life["transitions"].items()}
+        slots = max((len(items) for items in moves.values()), default=0)
+        stay = [1.0] * n_stages
+        base = [[0.0] * n_stages for _ in range(slots)]
+        target = [list(range(n_stages)) for _ in range(slots)]
+        beta = {d: [[0.0] * n_stages for _ in range(slots)] for d in DRIVERS}
+        for code, items in moves.items():
+            stay[code] = 1.0 - sum(p for _, p in items)
+            for k, (name, p) in enumerate(items):
+                base[k][code] = p
+                target[k][code] = self.stage_names.index(name)
+                for d, b in effects.get((self.stage_names[code], name), {}).items():
+                    beta[d][k][code] = b
+        stage = pl.col("stage")
+
+        def by_stage(values: list[float] | list[int]) -> pl.Expr:
+            return pl.lit(pl.Series(values)).gather(stage)
+
+        weights = {}
+        for k in range(slots):
+            eta = [by_stage(beta[d][k]) * self._driver(d) for d in DRIVERS
+                   if any(beta[d][k])]
+            weight = by_stage(base[k])
+            weights[f"_w{k}"] = weight * pl.sum_horizontal(eta).exp() if eta else weight
+        total = {"_total": by_stage(stay) + pl.sum_horizontal(
+            [pl.col(f"_w{k}") for k in range(slots)])}
+        draw = pl.col("_u") * pl.col("_total")
         chain: Any = None
-        for source, row in life["transitions"].items():
-            items = [(t, p) for t, p in row.items() if p > 0]
-            if not items:
-                continue
-            code = self.stage_names.index(source)
-            weights = []
-            for target, p in items:
-                eta = [beta * self._driver(d) for d, beta in
-                       effects.get((source, target), {}).items() if beta != 0.0]
-                weights.append(pl.lit(p) if not eta else p * pl.sum_horizontal(eta).exp())
-            total = (1.0 - sum(p for _, p in items)) + pl.sum_horizontal(weights)
-            cumulative: pl.Expr = pl.lit(0.0)
-            for (target, _), weight in zip(items, weights, strict=True):
-                cumulative = cumulative + weight
-                condition = (stage == code) & (u < cumulative / total)
-                value = pl.lit(self.stage_names.index(target), pl.Int32)
-                chain = pl.when(condition).then(value) if chain is None else \
-                    chain.when(condition).then(value)
-        result = stage.cast(pl.Int32) if chain is None else chain.otherwise(stage.cast(pl.Int32))
-        return result
+        cumulative: pl.Expr = pl.lit(0.0)
+        for k in range(slots):
+            cumulative = cumulative + pl.col(f"_w{k}")
+            value = by_stage(target[k]).cast(pl.Int32)
+            chain = (pl.when(draw < cumulative) if chain is None
+                     else chain.when(draw < cumulative)).then(value)
+        new = stage.cast(pl.Int32) if chain is None else chain.otherwise(stage.cast(pl.Int32))
+        return [weights, total, {"_new_stage": new}]
 
     def classify_exprs(self, is_customer: pl.Expr | None = None) -> list[pl.Expr]:
         """Tier (monthly) and segment (when due, or when a customer has none)."""
@@ -482,11 +517,14 @@ class FramesModel(ModelDF):
             flows["acquired"] += self._arrivals
         for key in ("acquired", "churned", "lapsed"):
             self.tally[key] += flows[key]
-        live = frame.filter(~col("_absorbed"))
-        self._census(live, flows)
+        self._census(frame, flows)
 
-    def _census(self, live: pl.DataFrame, flows: dict[str, Any], ledger: bool = True) -> None:
-        """Counts, sums and the ledger of the live rows: one ``select``."""
+    def _census(self, frame: pl.DataFrame, flows: dict[str, Any], ledger: bool = True) -> None:
+        """Counts, sums and the ledger of the live rows: one ``select``.
+
+        Absorbed rows may still be in ``frame``: their stage is neither a
+        customer's nor a prospect's, so every count and sum below skips them.
+        """
         col = pl.col
         stage = col("stage").cast(pl.Int32)
         customer = stage.is_in(self.customer_codes)
@@ -497,7 +535,8 @@ class FramesModel(ModelDF):
             prospect.sum().alias("prospects"),
             (customer & col("is_initial")).sum().alias("initial_customers_active"),
             (customer & (col("aum") >= threshold)).sum().alias("private_banking_customers"),
-            *[(stage == i).sum().alias(f"stage_{s}") for i, s in enumerate(self.stage_names)],
+            *[(stage == i).sum().alias(f"stage_{s}") for i, s in enumerate(self.stage_names)
+              if self.roles[i] != "absorbing"],
             *[(customer & (col("segment") == i)).sum().alias(f"segment_{s}")
               for i, s in enumerate(SEGMENTS)],
             *[(customer & (col("tier") == i)).sum().alias(f"tier_{t}")
@@ -509,7 +548,7 @@ class FramesModel(ModelDF):
             (col("share_of_wallet") * customer).sum().alias("_share_of_wallet"),
             (col("products").cast(pl.Int64) * customer).sum().alias("_products"),
         ]
-        if "_old_tier" in live.columns:
+        if "_old_tier" in frame.columns:
             stay = customer & (col("_old_tier") >= 0)
             old_aum = col("_aum_response")
             exprs += [
@@ -520,7 +559,7 @@ class FramesModel(ModelDF):
                 (stay & (col("aum") < threshold) & (old_aum >= threshold)).sum()
                 .alias("private_banking_down"),
             ]
-        t = live.select(exprs).row(0, named=True)
+        t = frame.select(exprs).row(0, named=True)
         metrics: dict[str, float] = {"month": self.month, "arrivals": getattr(self, "_arrivals", 0)}
         for key in ("acquired", "churned", "lapsed", "tier_up", "tier_down",
                     "private_banking_up", "private_banking_down", "aum_market", "aum_net_flow",
@@ -540,7 +579,7 @@ class FramesModel(ModelDF):
             "revenue_interest_margin": t["aum"] * econ["aum_margin_annual"] / 12.0,
             "revenue_fees": t["_products"] * econ["fee_per_product_month"],
         }
-        for c, name in enumerate(self.channel_names):
+        for name in self.channel_names:
             entries[f"cost_servicing_{name}"] = (metrics[f"channel_{name}"]
                                                  * econ["servicing_cost_per_month"][name])
         for c, name in enumerate(self.channel_names):
@@ -591,10 +630,11 @@ def _machine_busy_seconds() -> float | None:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def run(data: dict[str, Any], months: int, seed: int, detail: bool) -> dict[str, Any]:
+def run(data: dict[str, Any], months: int, seed: int, detail: bool,
+        drop: str = "filter") -> dict[str, Any]:
     """Build and step one model, timing as ``benchmarks/engine.py`` does."""
     start = time.perf_counter()
-    model = FramesModel(data, seed=seed)
+    model = FramesModel(data, seed=seed, drop=drop)
     build = time.perf_counter() - start
     customer_months, seconds = 0, 0.0
     busy, own, wall = _machine_busy_seconds(), time.process_time(), time.perf_counter()
@@ -631,6 +671,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scenario", type=Path, default=BASELINE)
     parser.add_argument("--detail", action="store_true",
                         help="include monthly metrics and the end state (agreement check)")
+    parser.add_argument("--drop", choices=("filter", "remove"), default="filter",
+                        help="how absorbed rows leave (see FramesModel; default filter, faster)")
     parser.add_argument("--out", type=Path, help="write the JSON here instead of stdout")
     return parser.parse_args(argv)
 
@@ -639,13 +681,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run, print or write the JSON result."""
     args = parse_args(argv)
     data = read_baseline(args.scenario, args.size, args.months)
-    runs = [run(data, args.months, seed, args.detail) for seed in args.seeds]
+    runs = [run(data, args.months, seed, args.detail, args.drop) for seed in args.seeds]
     document = {
         "engine": "mesa-frames",
         "customers": args.size,
         "prospects": data["population"]["prospects"],
         "arrivals_per_month": data["market"]["prospect_arrivals_per_month"],
         "months": args.months,
+        "drop": args.drop,
         "runs": runs,
         "versions": {name: version(name) for name in
                      ("mesa-frames", "polars", "numpy", "pyarrow", "pandas")},

@@ -25,14 +25,21 @@ error is sampling alone (customers do not interact), each rejecting at
   summed over the months, one value per seed: Welch's t-test across seeds.
 
 Polars runs on a thread pool (one thread per core by default); clmsim is
-single-threaded numpy. ``--polars-threads default 1`` measures mesa-frames
-both ways (``POLARS_MAX_THREADS``), for a per-core comparison. Usage::
+numpy, single-threaded except that its ``aum @ mask`` sums go to OpenBLAS's
+threaded dot product. ``--polars-threads default 1`` measures mesa-frames both
+ways (``POLARS_MAX_THREADS``); ``OPENBLAS_NUM_THREADS=1 python
+benchmarks/frames.py …`` runs clmsim on one thread (the variable must be set
+before numpy starts, so set it on the command line; the table's title shows
+it). On a loaded 2-core machine OpenBLAS's threads wait for a core and a
+20,000-customer clmsim month took 137 ms with default threads and 16 ms with
+one (2026-11-26, load average 5). Usage::
 
     python -m venv .venv-mf
     .venv-mf/bin/pip install -r benchmarks/requirements-mesa-frames.txt
     python benchmarks/frames.py                          # 100k and 1M × 24 months
     python benchmarks/frames.py --sizes 100000 --months 24 --polars-threads default 1
     python benchmarks/frames.py --sizes 1000000 --months 12 --no-check --save
+    OPENBLAS_NUM_THREADS=1 python benchmarks/frames.py --polars-threads default 1
 
 ``--save`` writes ``benchmarks/results/frames-<date>.json`` (git-ignored).
 Exit status: 0, 1 if the agreement check failed, 2 if the mesa-frames
@@ -48,6 +55,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -81,6 +89,8 @@ REQUIREMENTS = "benchmarks/requirements-mesa-frames.txt"
 DEFAULT_VENVS = (ROOT / ".venv-mf", Path("/work/venv-mesa-frames"))
 SETUP = (f"python -m venv .venv-mf && .venv-mf/bin/pip install -r {REQUIREMENTS}")
 ALPHA = 1e-3
+#: Thread settings of numpy's BLAS; clmsim's ``a @ mask`` sums call a threaded dot product.
+BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 #: Monthly metrics compared seed by seed (summed over months 1..M).
 MONTHLY = ("customers", "prospects", "initial_customers_active", "arrivals", "acquired",
            "churned", "lapsed", "tier_up", "tier_down", "aum", "aum_market", "aum_net_flow",
@@ -156,13 +166,23 @@ def measure_frames(python: Path, size: int, months: int, seed: int, repeat: int,
                      [r["rate"] for r in doc["runs"]])
 
 
-def measure_clmsim(size: int, months: int, repeat: int) -> Measurement:
-    """Best of ``repeat`` runs of clmsim's vectorised model (``benchmarks.engine.measure``)."""
+def measure_clmsim(size: int, months: int, repeat: int) -> tuple[Measurement, float]:
+    """Best of ``repeat`` runs of clmsim's vectorised model (``benchmarks.engine.measure``).
+
+    Returns:
+        The fastest measurement, and the cores its process used over the whole
+        of that run (CPU time / wall time, build and the untimed memory month
+        included): above 1 only if numpy's BLAS used a second thread.
+    """
     scenario = load_scenario(BASELINE, baseline_overrides(size, months))
-    runs = [measure(scenario, months, "vectorised") for _ in range(repeat)]
-    best = max(runs, key=lambda m: m.rate)
-    best.all_rates = [m.rate for m in runs]
-    return best
+    runs = []
+    for _ in range(repeat):
+        cpu, wall = time.process_time(), time.perf_counter()
+        m = measure(scenario, months, "vectorised")
+        runs.append((m, (time.process_time() - cpu) / (time.perf_counter() - wall)))
+    best, cores = max(runs, key=lambda run: run[0].rate)
+    best.all_rates = [m.rate for m, _ in runs]
+    return best, cores
 
 
 # ------------------------------------------------------------------ agreement
@@ -331,18 +351,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"frames.py: no mesa-frames environment at {where}; create it with: {SETUP}",
               file=sys.stderr)
         return 2
-    console = Console(width=None if sys.stdout.isatty() else 150)
+    console = Console(width=None if sys.stdout.isatty() else 170)
     info = machine_info()
     info["loadavg_start"] = _loadavg()
+    info["blas_threads"] = {k: os.environ[k] for k in BLAS_VARIABLES if k in os.environ}
     passed, checks = True, []
     if not args.no_check:
         passed, checks = run_check(python, args.check_size, args.check_months,
                                    args.check_seeds, console)
     seed = args.seed if args.seed is not None else load_scenario(BASELINE).seed
     clmsim, frames = [], []
+    clmsim_cores: dict[int, float] = {}
     for size in args.sizes:
-        m = measure_clmsim(size, args.months, args.repeat)
+        m, cores = measure_clmsim(size, args.months, args.repeat)
         clmsim.append(m)
+        clmsim_cores[size] = cores
         console.print(f"  clmsim at {size:,} × {args.months}: {m.rate / 1e6:.3f} M cm/s "
                       f"(load average {_loadavg()})", soft_wrap=True)
         for threads in args.polars_threads:
@@ -352,11 +375,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                           f"threads: {f.rate / 1e6:.3f} M cm/s (load average {_loadavg()})",
                           soft_wrap=True)
     info["loadavg_end"] = _loadavg()
-    render(clmsim, frames, info, console)
+    render(clmsim, clmsim_cores, frames, info, console)
     if args.save:
         RESULTS.mkdir(parents=True, exist_ok=True)
         path = RESULTS / f"frames-{info['date'][:10]}.json"
-        doc = {"machine": info, "clmsim": [{**asdict(m), "rate": m.rate} for m in clmsim],
+        doc = {"machine": info,
+               "clmsim": [{**asdict(m), "rate": m.rate, "cores_used_whole_run":
+                           clmsim_cores[m.customers]} for m in clmsim],
                "mesa_frames": [{**asdict(f), "rate": f.rate} for f in frames],
                "ratios": _ratios(clmsim, frames), "agreement": checks}
         path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
@@ -377,12 +402,13 @@ def _ratios(clmsim: list[Measurement], frames: list[FramesRun]) -> list[dict[str
              "ratio": by_size[f.customers].rate / f.rate} for f in frames]
 
 
-def render(clmsim: list[Measurement], frames: list[FramesRun], info: dict[str, Any],
-           console: Console) -> None:
+def render(clmsim: list[Measurement], clmsim_cores: dict[int, float], frames: list[FramesRun],
+           info: dict[str, Any], console: Console) -> None:
     """The table: one row per run, the ratio clmsim / mesa-frames on each mesa-frames row."""
+    blas = " ".join(f"{k}={v}" for k, v in info["blas_threads"].items()) or "BLAS threads default"
     table = Table(title=f"clmsim vs mesa-frames — {info['date']} — {info['cpu']}, "
                         f"{info['cores']} cores, commit {info['commit']}"
-                        + (" (sim/ modified)" if info["sim_modified"] else ""))
+                        + (" (sim/ modified)" if info["sim_modified"] else "") + f" — {blas}")
     for header in ("engine", "customers", "months", "customer-months", "build s", "step s",
                    "cm/s", "cores used", "other load", "clmsim / mesa-frames"):
         table.add_column(header, justify="left" if header == "engine" else "right")
@@ -392,9 +418,10 @@ def render(clmsim: list[Measurement], frames: list[FramesRun], info: dict[str, A
         return "?" if x is None else f"{x:.1f} cores"
 
     for m in clmsim:
-        table.add_row("clmsim (numpy, 1 thread)", f"{m.customers:,}", str(m.months),
+        table.add_row("clmsim (numpy)", f"{m.customers:,}", str(m.months),
                       f"{m.customer_months:,}", f"{m.build_seconds:.2f}",
-                      f"{m.step_seconds:.2f}", f"{m.rate / 1e6:.3f} M", "1",
+                      f"{m.step_seconds:.2f}", f"{m.rate / 1e6:.3f} M",
+                      f"{clmsim_cores[m.customers]:.2f}*",
                       load(m.background_cores), "")
         for f in (f for f in frames if f.customers == m.customers):
             table.add_row(f"mesa-frames (polars, {f.polars_threads} threads)",
@@ -403,6 +430,9 @@ def render(clmsim: list[Measurement], frames: list[FramesRun], info: dict[str, A
                           f"{f.rate / 1e6:.3f} M", f"{f.cores_used:.2f}",
                           load(f.background_cores), f"{by_size[f.customers].rate / f.rate:.2f}×")
     console.print(table)
+    console.print("cores used: the process's CPU time over wall time while stepping (mesa-frames) "
+                  "or over the whole run (*clmsim: build included); below 1 when other "
+                  "processes took the cores", soft_wrap=True)
     console.print(f"load average {info['loadavg_start']} at the start, {info['loadavg_end']} at "
                   "the end (2-core machines: other sessions' load slows both engines)",
                   soft_wrap=True)

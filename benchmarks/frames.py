@@ -41,7 +41,7 @@ one (2026-11-26, load average 5). Usage::
     python benchmarks/frames.py --sizes 1000000 --months 12 --no-check --save
     OPENBLAS_NUM_THREADS=1 python benchmarks/frames.py --polars-threads default 1
 
-``--save`` writes ``benchmarks/results/frames-<date>.json`` (git-ignored).
+``--save`` writes ``benchmarks/results/frames-<date>T<hhmm>.json`` (git-ignored).
 Exit status: 0, 1 if the agreement check failed, 2 if the mesa-frames
 environment is missing.
 """
@@ -338,7 +338,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--check-seeds", type=int, nargs="+", default=list(range(11, 19)))
     parser.add_argument("--no-check", action="store_true", help="skip the agreement check")
     parser.add_argument("--save", action="store_true",
-                        help=f"write {RESULTS.relative_to(ROOT)}/frames-<date>.json")
+                        help=f"write {RESULTS.relative_to(ROOT)}/frames-<date>T<hhmm>.json")
     return parser.parse_args(argv)
 
 
@@ -378,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     render(clmsim, clmsim_cores, frames, info, console)
     if args.save:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"frames-{info['date'][:10]}.json"
+        path = RESULTS / f"frames-{info['date'][:16].replace(':', '')}.json"
         doc = {"machine": info,
                "clmsim": [{**asdict(m), "rate": m.rate, "cores_used_whole_run":
                            clmsim_cores[m.customers]} for m in clmsim],

@@ -55,7 +55,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -111,7 +110,7 @@ class FramesRun:
     build_seconds: float
     step_seconds: float
     polars_threads: int
-    cores_used: float
+    step_cpu_seconds: float
     background_cores: float | None
     all_rates: list[float]
 
@@ -162,27 +161,17 @@ def measure_frames(python: Path, size: int, months: int, seed: int, repeat: int,
     best = max(doc["runs"], key=lambda r: r["rate"])
     return FramesRun(size, doc["prospects"], doc["arrivals_per_month"], months,
                      best["customer_months"], best["build_seconds"], best["step_seconds"],
-                     doc["polars_threads"], best["cores_used"], best["background_cores"],
+                     doc["polars_threads"], best["cpu_seconds"], best["background_cores"],
                      [r["rate"] for r in doc["runs"]])
 
 
-def measure_clmsim(size: int, months: int, repeat: int) -> tuple[Measurement, float]:
-    """Best of ``repeat`` runs of clmsim's vectorised model (``benchmarks.engine.measure``).
-
-    Returns:
-        The fastest measurement, and the cores its process used over the whole
-        of that run (CPU time / wall time, build and the untimed memory month
-        included): above 1 only if numpy's BLAS used a second thread.
-    """
+def measure_clmsim(size: int, months: int, repeat: int) -> Measurement:
+    """Best of ``repeat`` runs of clmsim's vectorised model (``benchmarks.engine.measure``)."""
     scenario = load_scenario(BASELINE, baseline_overrides(size, months))
-    runs = []
-    for _ in range(repeat):
-        cpu, wall = time.process_time(), time.perf_counter()
-        m = measure(scenario, months, "vectorised")
-        runs.append((m, (time.process_time() - cpu) / (time.perf_counter() - wall)))
-    best, cores = max(runs, key=lambda run: run[0].rate)
-    best.all_rates = [m.rate for m, _ in runs]
-    return best, cores
+    runs = [measure(scenario, months, "vectorised") for _ in range(repeat)]
+    best = max(runs, key=lambda m: m.rate)
+    best.all_rates = [m.rate for m in runs]
+    return best
 
 
 # ------------------------------------------------------------------ agreement
@@ -361,11 +350,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    args.check_seeds, console)
     seed = args.seed if args.seed is not None else load_scenario(BASELINE).seed
     clmsim, frames = [], []
-    clmsim_cores: dict[int, float] = {}
     for size in args.sizes:
-        m, cores = measure_clmsim(size, args.months, args.repeat)
+        m = measure_clmsim(size, args.months, args.repeat)
         clmsim.append(m)
-        clmsim_cores[size] = cores
         console.print(f"  clmsim at {size:,} × {args.months}: {m.rate / 1e6:.3f} M cm/s "
                       f"(load average {_loadavg()})", soft_wrap=True)
         for threads in args.polars_threads:
@@ -375,14 +362,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                           f"threads: {f.rate / 1e6:.3f} M cm/s (load average {_loadavg()})",
                           soft_wrap=True)
     info["loadavg_end"] = _loadavg()
-    render(clmsim, clmsim_cores, frames, info, console)
+    render(clmsim, frames, info, console)
     if args.save:
         RESULTS.mkdir(parents=True, exist_ok=True)
         path = RESULTS / f"frames-{info['date'][:16].replace(':', '')}.json"
         doc = {"machine": info,
-               "clmsim": [{**asdict(m), "rate": m.rate, "cores_used_whole_run":
-                           clmsim_cores[m.customers]} for m in clmsim],
-               "mesa_frames": [{**asdict(f), "rate": f.rate} for f in frames],
+               "clmsim": [{**asdict(m), "rate": m.rate, "cpu_rate": _cpu_rate(m)}
+                          for m in clmsim],
+               "mesa_frames": [{**asdict(f), "rate": f.rate, "cpu_rate": _cpu_rate(f)}
+                               for f in frames],
                "ratios": _ratios(clmsim, frames), "agreement": checks}
         path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         console.print(f"saved {path}", soft_wrap=True)
@@ -396,50 +384,65 @@ def _loadavg() -> str:
         return "?"
 
 
+def _cpu_rate(m: Measurement | FramesRun) -> float | None:
+    """Customer-months per CPU-second of stepping (all the process's threads)."""
+    return m.customer_months / m.step_cpu_seconds if m.step_cpu_seconds else None
+
+
 def _ratios(clmsim: list[Measurement], frames: list[FramesRun]) -> list[dict[str, Any]]:
     by_size = {m.customers: m for m in clmsim}
-    return [{"customers": f.customers, "polars_threads": f.polars_threads,
-             "ratio": by_size[f.customers].rate / f.rate} for f in frames]
+    rows = []
+    for f in frames:
+        m = by_size[f.customers]
+        cpu_m, cpu_f = _cpu_rate(m), _cpu_rate(f)
+        rows.append({"customers": f.customers, "polars_threads": f.polars_threads,
+                     "ratio": m.rate / f.rate,
+                     "cpu_ratio": cpu_m / cpu_f if cpu_m and cpu_f else None})
+    return rows
 
 
-def render(clmsim: list[Measurement], clmsim_cores: dict[int, float], frames: list[FramesRun],
-           info: dict[str, Any], console: Console) -> None:
-    """The table: one row per run, the ratio clmsim / mesa-frames on each mesa-frames row."""
+def render(clmsim: list[Measurement], frames: list[FramesRun], info: dict[str, Any],
+           console: Console) -> None:
+    """The table: one row per run, the ratios clmsim / mesa-frames on each mesa-frames row."""
     blas = " ".join(f"{k}={v}" for k, v in info["blas_threads"].items()) or "BLAS threads default"
     table = Table(title=f"clmsim vs mesa-frames — {info['date']} — {info['cpu']}, "
                         f"{info['cores']} cores, commit {info['commit']}"
                         + (" (sim/ modified)" if info["sim_modified"] else "") + f" — {blas}")
     for header in ("engine", "customers", "months", "customer-months", "build s", "step s",
-                   "cm/s", "cores used", "other load", "clmsim / mesa-frames"):
+                   "cm/s", "CPU s", "cm/CPU-s", "other load", "ratio (wall)", "ratio (CPU)"):
         table.add_column(header, justify="left" if header == "engine" else "right")
-    by_size = {m.customers: m for m in clmsim}
+    ratios = {(r["customers"], r["polars_threads"]): r for r in _ratios(clmsim, frames)}
 
-    def load(x: float | None) -> str:
-        return "?" if x is None else f"{x:.1f} cores"
+    def row(name: str, m: Measurement | FramesRun, *extra: str) -> None:
+        cpu = _cpu_rate(m)
+        table.add_row(name, f"{m.customers:,}", str(m.months), f"{m.customer_months:,}",
+                      f"{m.build_seconds:.2f}", f"{m.step_seconds:.2f}",
+                      f"{m.rate / 1e6:.3f} M",
+                      "?" if m.step_cpu_seconds is None else f"{m.step_cpu_seconds:.2f}",
+                      "?" if cpu is None else f"{cpu / 1e6:.3f} M",
+                      "?" if m.background_cores is None else f"{m.background_cores:.1f} cores",
+                      *extra)
 
     for m in clmsim:
-        table.add_row("clmsim (numpy)", f"{m.customers:,}", str(m.months),
-                      f"{m.customer_months:,}", f"{m.build_seconds:.2f}",
-                      f"{m.step_seconds:.2f}", f"{m.rate / 1e6:.3f} M",
-                      f"{clmsim_cores[m.customers]:.2f}*",
-                      load(m.background_cores), "")
+        row("clmsim (numpy)", m, "", "")
         for f in (f for f in frames if f.customers == m.customers):
-            table.add_row(f"mesa-frames (polars, {f.polars_threads} threads)",
-                          f"{f.customers:,}", str(f.months), f"{f.customer_months:,}",
-                          f"{f.build_seconds:.2f}", f"{f.step_seconds:.2f}",
-                          f"{f.rate / 1e6:.3f} M", f"{f.cores_used:.2f}",
-                          load(f.background_cores), f"{by_size[f.customers].rate / f.rate:.2f}×")
+            r = ratios[(f.customers, f.polars_threads)]
+            row(f"mesa-frames (polars, {f.polars_threads} thread"
+                f"{'s' if f.polars_threads != 1 else ''})", f, f"{r['ratio']:.2f}×",
+                "?" if r["cpu_ratio"] is None else f"{r['cpu_ratio']:.2f}×")
     console.print(table)
-    console.print("cores used: the process's CPU time over wall time while stepping (mesa-frames) "
-                  "or over the whole run (*clmsim: build included); below 1 when other "
-                  "processes took the cores", soft_wrap=True)
+    console.print("ratio = clmsim / mesa-frames customer-months per second of stepping (wall) "
+                  "and per CPU-second of stepping (CPU: this process's threads together; it "
+                  "discounts time lost to other processes, and counts every polars thread)",
+                  soft_wrap=True)
     console.print(f"load average {info['loadavg_start']} at the start, {info['loadavg_end']} at "
                   "the end (2-core machines: other sessions' load slows both engines)",
                   soft_wrap=True)
-    for row in _ratios(clmsim, frames):
-        console.print(f"ratio per customer-month at {row['customers']:,} customers: "
-                      f"{row['ratio']:.2f}× (mesa-frames on {row['polars_threads']} polars "
-                      "threads)", soft_wrap=True)
+    for r in ratios.values():
+        cpu = "" if r["cpu_ratio"] is None else f", {r['cpu_ratio']:.2f}× per CPU-second"
+        console.print(f"ratio per customer-month at {r['customers']:,} customers: "
+                      f"{r['ratio']:.2f}× (mesa-frames on {r['polars_threads']} polars "
+                      f"threads){cpu}", soft_wrap=True)
 
 
 if __name__ == "__main__":

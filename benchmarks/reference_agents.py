@@ -1,4 +1,4 @@
-"""Reference model: the baseline's monthly dynamics with one ``mesa.Agent`` per customer.
+"""Reference model: the monthly dynamics and strategies with one ``mesa.Agent`` per customer.
 
 This is the model a Mesa user would write first, and the yardstick for
 ARCHITECTURE decision 1 (customers as a vectorised population). Every customer
@@ -22,9 +22,17 @@ A customer's ``step`` does, with its own draws from the model's Python
 Customers who churn or lapse leave ``model.agents`` (``Agent.remove``). The
 equations are written out again here from the scenario (not imported from
 ``sim``), so the agreement test in ``tests/benchmarks`` checks the vectorised
-code against an independent implementation. Channels and strategies are not
-modelled: the baseline switches no strategy on and channels are a no-op in
-the model too, so contacts, waits and complaints stay at zero.
+code against an independent implementation.
+
+Strategies (the seven of ``scenarios/abc_d_playbook.yaml``) are modelled in
+:mod:`benchmarks.reference_strategies`: with strategies switched on, a month
+runs in three phases — every agent's ``market`` (wealth drift, this month's
+contacts and yield bump back to zero), then each strategy deciding customer by
+customer (targeting, hold-out, effect, budget in priority order, staff time
+from ``capacity.rm_hours_per_month``), then every agent's ``live`` (steps 2-5
+above). Without strategies ``step`` does both phases in one call per agent.
+Channels (branches, waits, complaints) are not modelled: waits and complaints
+stay at zero, and RM contacts always draw on the ``capacity`` pool.
 """
 
 from __future__ import annotations
@@ -34,11 +42,17 @@ from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from random import Random
-from typing import Any
+from typing import Any, ClassVar
 
 import mesa
 import numpy as np
 
+from benchmarks.reference_strategies import (
+    MarketingRecord,
+    ReferenceStrategy,
+    build_strategies,
+    strategy_metric_names,
+)
 from sim.schema import DRIVERS, AgeDist, Lifecycle, Scenario
 
 __all__ = ["Customer", "ReferenceModel"]
@@ -160,11 +174,15 @@ class MonthTotals:
     satisfaction: float = 0.0
     share_of_wallet: float = 0.0
     products: int = 0
+    contacts: float = 0.0
+    n_strategies: int = 0
     stages: list[int] = field(default_factory=list)
     segments: list[int] = field(default_factory=list)
     tiers: list[int] = field(default_factory=list)
     channels: list[int] = field(default_factory=list)
     inflow: list[float] = field(default_factory=list)
+    #: Per strategy, per cohort code (1 treated, 2 control): active, AUM, revenue, cost.
+    uplift: list[list[list[float]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.stages = [0] * self.n_stages
@@ -172,10 +190,18 @@ class MonthTotals:
         self.tiers = [0] * self.n_tiers
         self.channels = [0] * self.n_channels
         self.inflow = [0.0] * self.n_channels
+        self.uplift = [[[], [0.0] * 4, [0.0] * 4] for _ in range(self.n_strategies)]
 
 
 class Customer(mesa.Agent):
     """One customer or prospect, drawing its own attributes and its own monthly fate.
+
+    Its attributes are the vectorised table's columns, bar those the
+    reference does not model (payments, labels, channel waits). Keep them at
+    29 or fewer, Mesa's three included: CPython 3.11 shares the keys of
+    instance dicts up to that size, beyond it every agent's ``__dict__`` grows
+    from about 300 to about 1,600 bytes and attribute access slows, which
+    would flatter the vectorised model (``tests/benchmarks`` checks).
 
     Args:
         model: The reference model.
@@ -184,11 +210,15 @@ class Customer(mesa.Agent):
         initial: Whether the customer is in the bank's book at month 0.
     """
 
+    #: Channels are not modelled: no waits, no complaints.
+    wait_minutes: ClassVar[float] = 0.0
+    complaints: ClassVar[float] = 0.0
+
     def __init__(self, model: ReferenceModel, stage: int, age: AgeDist, initial: bool) -> None:
         super().__init__(model)
         spec = model.scenario.population
         rnd = model.random
-        self.stage = self.entry_stage = stage
+        self.stage = stage
         self.months_in_stage = 0
         self.entered_month = model.month
         self.absorbed_month = -1
@@ -236,36 +266,56 @@ class Customer(mesa.Agent):
         self.potential_value = 0.0
         self.segment = -1
         self.tier = -1
-        self.contacts = self.wait_minutes = self.complaints = 0.0
+        self.contacts = 0.0
+        self.aum_market = self.aum
+        self.yield_bump_bp = 0.0  # basis points a strategy added to our yield this month
+        self.marketing: MarketingRecord | None = None  # from the first month a strategy targets it
 
     # ------------------------------------------------------------ one month
     def step(self) -> None:
         """Live one month: market, response, lifecycle, classification, census."""
+        self.market()
+        self.live()
+
+    def market(self) -> None:
+        """The market moves wealth; this month's contacts and yield bump start at zero."""
+        model = self.model
+        if self.entered_month != model.month:  # arrivals join after the market moved
+            self.total_wealth *= math.exp(
+                model.drift_mu + model.drift_sigma * model.random.gauss(0.0, 1.0))
+            self.age += 1.0 / 12.0
+        aum_market = self.total_wealth * self.share_of_wallet
+        if model.roles[self.stage] == "customer":
+            model.totals.aum_market += aum_market - self.aum
+        self.aum = self.aum_market = aum_market
+        self.contacts = self.yield_bump_bp = 0.0
+
+    def live(self) -> None:
+        """After the market (and the strategies): response, lifecycle, classification, census."""
         model = self.model
         rnd = model.random
         totals = model.totals
         was_customer = model.roles[self.stage] == "customer"
-        if self.entered_month != model.month:  # arrivals join after the market moved
-            self.total_wealth *= math.exp(model.drift_mu + model.drift_sigma * rnd.gauss(0.0, 1.0))
-            self.age += 1.0 / 12.0
-        aum_market = self.total_wealth * self.share_of_wallet
-        if was_customer:
-            totals.aum_market += aum_market - self.aum
+        aum_market = self.aum_market  # money strategies moved in (vouchers) is new money too
         self._respond(rnd)
+        inflow = 0.0
         if was_customer:
             totals.aum_net_flow += self.aum - aum_market
-            totals.inflow[self.channel] += max(self.aum - aum_market, 0.0)
+            inflow = max(self.aum - aum_market, 0.0)
+            totals.inflow[self.channel] += inflow
         old_tier, old_aum = self.tier, self.aum
         if self._transition(rnd, totals):
+            if self.marketing is not None:  # a cohort member who left still cost its inflow
+                self._tally_cohorts(totals, self.marketing, 0.0, inflow, live=False)
             self.remove()
             return
         self._classify(model.segments_due)
-        self._count(totals, old_tier, old_aum)
+        self._count(totals, old_tier, old_aum, inflow)
 
     def _respond(self, rnd: Random) -> None:
         model = self.model
         r = model.scenario.response
-        gap = model.price_gap_points * self.price_sensitivity
+        gap = (model.price_gap_points - self.yield_bump_bp / 100.0) * self.price_sensitivity
         target = self.satisfaction_base + r.satisfaction_price_gap_effect * gap
         sat = self.satisfaction
         noise = r.satisfaction_noise * rnd.gauss(0.0, 1.0)
@@ -287,7 +337,8 @@ class Customer(mesa.Agent):
         return (
             self.satisfaction - ref[0],
             self.share_of_wallet - ref[1],
-            model.price_gap_points * self.price_sensitivity - ref[2],
+            (model.price_gap_points - self.yield_bump_bp / 100.0) * self.price_sensitivity
+            - ref[2],
             math.log1p(self.contacts) - ref[3],
             self.wait_minutes - ref[4],
             self.complaints - ref[5],
@@ -371,7 +422,9 @@ class Customer(mesa.Agent):
             else:
                 self.segment = 2 if high_current else 3
 
-    def _count(self, totals: MonthTotals, old_tier: int, old_aum: float) -> None:
+    def _count(
+        self, totals: MonthTotals, old_tier: int, old_aum: float, inflow: float = 0.0
+    ) -> None:
         role = self.model.roles[self.stage]
         if role == "prospect":
             totals.prospects += 1
@@ -389,6 +442,7 @@ class Customer(mesa.Agent):
         totals.satisfaction += self.satisfaction
         totals.share_of_wallet += self.share_of_wallet
         totals.products += self.products
+        totals.contacts += self.contacts
         totals.initial_customers_active += self.is_initial
         totals.private_banking_customers += self.aum >= threshold
         if old_tier >= 0:
@@ -396,13 +450,36 @@ class Customer(mesa.Agent):
             totals.tier_down += self.tier < old_tier
             totals.private_banking_up += old_aum < threshold <= self.aum
             totals.private_banking_down += self.aum < threshold <= old_aum
+        if self.marketing is not None:
+            self._tally_cohorts(totals, self.marketing, self.aum, inflow, live=True)
+
+    def _tally_cohorts(
+        self, totals: MonthTotals, record: MarketingRecord, aum: float, inflow: float, live: bool
+    ) -> None:
+        """Add this customer's month to the uplift tallies of the strategies it is a cohort of.
+
+        Revenue is interest margin and fees (none for a customer who left this
+        month); cost is servicing and the transaction cost of new money.
+        """
+        model = self.model
+        cost = inflow / 10_000.0 * model.transaction_per_10k[self.channel]
+        revenue = 0.0
+        if live:
+            revenue = aum * model.margin_month + self.products * model.fee_per_product
+            cost += model.servicing[self.channel]
+        for strategy, code in record.cohorts.items():
+            tally = totals.uplift[strategy][code]
+            tally[0] += live
+            tally[1] += aum
+            tally[2] += revenue
+            tally[3] += cost
 
 
 class ReferenceModel(mesa.Model):
-    """The baseline lifecycle with one ``mesa.Agent`` per customer.
+    """The lifecycle and its strategies with one ``mesa.Agent`` per customer.
 
     Args:
-        scenario: A validated scenario (strategies, if any, are ignored).
+        scenario: A validated scenario (its ``channels`` section, if any, is ignored).
         replication: Replication number; with the seed it seeds the model's
             ``random`` and ``rng``.
         seed: Overrides ``scenario.seed`` when given.
@@ -431,6 +508,14 @@ class ReferenceModel(mesa.Model):
         self.drift_sigma = market.wealth_volatility_annual / math.sqrt(12.0)
         self.drift_mu = math.log1p(market.wealth_growth_annual) / 12.0 - 0.5 * self.drift_sigma**2
         self.arrival_stage = self.stage_names.index(market.arrival_stage)
+        self.is_customer_stage = [role == "customer" for role in self.roles]
+        econ = scenario.economics
+        self.margin_month = econ.aum_margin_annual / 12.0
+        self.fee_per_product = econ.fee_per_product_month
+        self.servicing = [econ.servicing_cost_per_month[c] for c in self.channel_names]
+        self.transaction_per_10k = [econ.transaction_cost_per_10k[c] for c in self.channel_names]
+        self.strategies: list[ReferenceStrategy] = build_strategies(scenario, self)
+        self.staff_minutes_left = 0.0
         self.month = 0
         self.segments_due = True
         self.tally = {"acquired": 0, "churned": 0, "lapsed": 0, "arrivals": 0}
@@ -445,7 +530,8 @@ class ReferenceModel(mesa.Model):
         self._collect()
 
     def _new_totals(self) -> MonthTotals:
-        return MonthTotals(len(self.stage_names), len(self.channel_names), len(self.tier_names))
+        return MonthTotals(len(self.stage_names), len(self.channel_names), len(self.tier_names),
+                           n_strategies=len(self.strategies))
 
     def _populate(self) -> None:
         spec = self.scenario.population
@@ -476,7 +562,16 @@ class ReferenceModel(mesa.Model):
         self.tally["arrivals"] += arrivals
         if self.roles[self.arrival_stage] == "customer":
             self.totals.acquired += arrivals
-        self.agents.shuffle_do("step")
+        if self.strategies:
+            self.agents.do("market")
+            self.staff_minutes_left = 60.0 * self.scenario.capacity.rm_hours_per_month
+            customers = [a for a in self.agents if self.is_customer_stage[a.stage]]
+            # strategies that opt customers out of marketing (abandon_d) act first
+            for strategy in sorted(self.strategies, key=lambda s: s.respects_opt_out):
+                strategy.act(customers)
+            self.agents.shuffle_do("live")
+        else:
+            self.agents.shuffle_do("step")
         for key in ("acquired", "churned", "lapsed"):
             self.tally[key] += getattr(self.totals, key)
         self._collect(arrivals)
@@ -506,8 +601,10 @@ class ReferenceModel(mesa.Model):
         names += ["arrivals", "acquired", "churned", "lapsed", "tier_up", "tier_down",
                   "private_banking_up", "private_banking_down", "private_banking_customers",
                   "aum", "aum_market", "aum_net_flow", "aum_churned", "mean_satisfaction",
-                  "mean_share_of_wallet"]
-        names += [*self._ledger(self._new_totals()), "revenue", "cost", "profit"]
+                  "mean_share_of_wallet", "contacts"]
+        names += [*self._ledger(self._new_totals())]
+        names += [n for s in self.strategies for n in strategy_metric_names(s.name, s.cost_kinds)]
+        names += ["strategy_cost_total", "revenue", "cost", "profit"]
         return names
 
     def _collect(self, arrivals: int = 0) -> None:
@@ -516,7 +613,7 @@ class ReferenceModel(mesa.Model):
         for key in ("customers", "prospects", "initial_customers_active", "acquired", "churned",
                     "lapsed", "tier_up", "tier_down", "private_banking_up",
                     "private_banking_down", "private_banking_customers", "aum", "aum_market",
-                    "aum_net_flow", "aum_churned"):
+                    "aum_net_flow", "aum_churned", "contacts"):
             m[key] = getattr(t, key)
         for i, s in enumerate(self.stage_names):
             m[f"stage_{s}"] = t.stages[i] if self.roles[i] != "absorbing" else 0
@@ -529,6 +626,10 @@ class ReferenceModel(mesa.Model):
         m.update(ledger)
         m["revenue"] = sum(v for k, v in ledger.items() if k.startswith("revenue_"))
         m["cost"] = sum(v for k, v in ledger.items() if k.startswith("cost_"))
+        for i, strategy in enumerate(self.strategies):
+            m.update(strategy.metrics(t.uplift[i]))
+        m["strategy_cost_total"] = sum(s.cost_month_total for s in self.strategies)
+        m["cost"] += m["strategy_cost_total"]
         m["profit"] = m["revenue"] - m["cost"]
         self.metrics = m
         self.datacollector.collect(self)

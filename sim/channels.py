@@ -154,6 +154,11 @@ class ChannelSystem:
         self.contacts_delivered[:] = 0.0
         return self.rm_minutes
 
+    def rm_fits(self, branch: np.ndarray, minutes: np.ndarray) -> bool:
+        """Whether every branch has the RM minutes its customers here ask for."""
+        demand = np.bincount(branch, weights=minutes, minlength=self.n_branches)
+        return bool((demand <= self.rm_left + 1e-9).all())
+
     def allocate_rm(self, branch: np.ndarray, minutes: np.ndarray,
                     contacts: np.ndarray) -> np.ndarray:
         """Give customers, in priority order, their branch's RM minutes while they last.
@@ -171,14 +176,17 @@ class ChannelSystem:
             Mask of the customers served.
         """
         b = branch.astype(np.intp)
-        order = np.argsort(b, kind="stable")  # by branch, priority kept within a branch
-        sorted_branch, sorted_minutes = b[order], minutes[order]
-        total = np.cumsum(sorted_minutes)
-        first = np.searchsorted(sorted_branch, sorted_branch, side="left")
-        within = total - np.concatenate([[0.0], total])[first]
-        keep = np.empty(b.size, bool)
-        keep[order] = within <= self.rm_left[sorted_branch] + 1e-9
         n = self.n_branches
+        if self.rm_fits(b, minutes):  # every branch has the time: the order does not matter
+            keep = np.ones(b.size, bool)
+        else:
+            order = np.argsort(b, kind="stable")  # by branch, priority kept within a branch
+            sorted_branch, sorted_minutes = b[order], minutes[order]
+            total = np.cumsum(sorted_minutes)
+            first = np.searchsorted(sorted_branch, sorted_branch, side="left")
+            within = total - np.concatenate([[0.0], total])[first]
+            keep = np.empty(b.size, bool)
+            keep[order] = within <= self.rm_left[sorted_branch] + 1e-9
         self.rm_left -= np.bincount(b[keep], weights=minutes[keep], minlength=n)
         self.contacts_requested += np.bincount(b, weights=contacts, minlength=n)
         self.contacts_delivered += np.bincount(b[keep], weights=contacts[keep], minlength=n)

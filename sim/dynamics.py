@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import kernels
 from sim.population import Population
 from sim.schema import Scenario
 
@@ -46,39 +47,41 @@ def respond(
     pop: Population,
     scenario: Scenario,
     wallet_share_by_stage: np.ndarray,
-    price_gap: np.ndarray,
+    gap_points: float,
     satisfaction_reference: float,
-    shocks: np.ndarray,
+    noise_key: np.uint64,
 ) -> None:
     """Update satisfaction, share of wallet and AUM for one month.
 
     Strategies and channels act before this through the population's
-    ``contacts``, ``wait_minutes``, ``complaints`` and ``satisfaction_base``
-    columns and the wallet propensity. ``price_gap`` is each customer's gap in
-    percentage points after any strategy's yield bump; ``shocks`` holds one
-    standard-normal draw per row for the satisfaction noise.
+    ``contacts``, ``wait_minutes``, ``complaints``, ``yield_bump_bp`` and
+    ``satisfaction_base`` columns and the wallet propensity. Per row, with
+    ``gap`` = (``gap_points`` − yield bump in points) × price sensitivity:
+
+    * target = baseline + price-gap effect · gap + wait effect · max(wait −
+      tolerance, 0) + complaint effect · complaints;
+    * satisfaction += adjustment · (target − satisfaction) + noise sd · z,
+      clipped to [0, 1], with z the row's keyed normal draw under ``noise_key``;
+    * wallet target = propensity · stage share · (1 + wallet satisfaction
+      effect · (satisfaction − reference)) + wallet price-gap effect · gap
+      (when positive), clipped; share of wallet moves toward it by the wallet
+      adjustment, and AUM = total wealth · share of wallet.
+
+    Computed in one compiled pass (:func:`sim.kernels.respond_rows`).
     """
     r = scenario.response
-    gap = price_gap * pop.price_sensitivity
-    target = pop.satisfaction_base + r.satisfaction_price_gap_effect * gap
-    if r.satisfaction_wait_effect:
-        target += r.satisfaction_wait_effect * np.maximum(
-            pop.wait_minutes - r.wait_tolerance_minutes, 0.0)
-    if r.satisfaction_complaint_effect:
-        target += r.satisfaction_complaint_effect * pop.complaints
-    noise = r.satisfaction_noise * shocks
-    sat = pop.satisfaction
-    sat += r.satisfaction_adjustment * (target - sat) + noise
-    np.clip(sat, 0.0, 1.0, out=sat)
-
-    wallet_target = pop.wallet_propensity * wallet_share_by_stage[pop.stage]
-    wallet_target *= 1.0 + r.wallet_satisfaction_effect * (sat - satisfaction_reference)
-    wallet_target += r.wallet_price_gap_effect * gap * (wallet_target > 0)
-    np.clip(wallet_target, 0.0, 1.0, out=wallet_target)
-    sow = pop.share_of_wallet
-    sow += r.wallet_adjustment * (wallet_target - sow)
-    np.clip(sow, 0.0, 1.0, out=sow)
-    np.multiply(pop.total_wealth, sow, out=pop.aum)
+    params = np.array([
+        r.satisfaction_price_gap_effect, r.satisfaction_wait_effect,
+        r.satisfaction_complaint_effect, r.wait_tolerance_minutes, r.satisfaction_noise,
+        r.satisfaction_adjustment, r.wallet_satisfaction_effect, r.wallet_price_gap_effect,
+        r.wallet_adjustment, satisfaction_reference,
+    ], dtype=np.float64)
+    kernels.respond_rows(
+        pop.id, noise_key, pop.stage, float(gap_points), pop.yield_bump_bp,
+        pop.price_sensitivity, pop.satisfaction_base, pop.wait_minutes, pop.complaints,
+        pop.wallet_propensity, np.asarray(wallet_share_by_stage, np.float64), pop.total_wealth,
+        params, pop.satisfaction, pop.share_of_wallet, pop.aum,
+    )
 
 
 def potential_value(

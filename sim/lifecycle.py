@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import kernels
 from sim.schema import DRIVERS, Lifecycle
 
 __all__ = ["TransitionTable", "absorbing_chain_summary"]
@@ -66,6 +67,7 @@ class TransitionTable:
             active = tuple(int(c) for c in np.flatnonzero(np.any(betas != 0, axis=0)))
             rows.append(_Row(i, targets, base, float(self.matrix[i, i]), betas, active))
         self.rows = rows
+        self._compile()
 
     def step(
         self, stage: np.ndarray, drivers: dict[str, np.ndarray], uniforms: np.ndarray
@@ -81,40 +83,44 @@ class TransitionTable:
         Returns:
             The new stage index per customer (a new array).
         """
-        new_stage = stage.copy()
-        # one stable (radix) sort groups the rows by stage; each stage is a slice of it
-        order = np.argsort(stage, kind="stable")
-        starts = np.concatenate([[0], np.cumsum(np.bincount(stage, minlength=len(self.roles)))])
-        for row in self.rows:
-            idx = order[starts[row.source] : starts[row.source + 1]]
-            if idx.size == 0:
-                continue
-            u = uniforms[idx]
-            if row.active_drivers:
-                x = {c: drivers[DRIVERS[c]][idx] for c in row.active_drivers}
-                weights: list[np.ndarray | float] = []
-                for k, base in enumerate(row.base):
-                    eta: np.ndarray | None = None
-                    for c in row.active_drivers:
-                        if row.betas[k, c] != 0.0:
-                            term = row.betas[k, c] * x[c]
-                            eta = term if eta is None else eta + term
-                    weights.append(float(base) if eta is None else base * np.exp(eta))
-                denom = np.full(idx.size, row.stay)
-                for weight in weights:
-                    denom += weight
-                chosen = np.full(idx.size, row.source, dtype=stage.dtype)
-                threshold = np.zeros(idx.size)
-                for k, weight in enumerate(weights):
-                    below = u >= threshold
-                    threshold += weight / denom
-                    chosen[below & (u < threshold)] = row.targets[k]
-                new_stage[idx] = chosen
-            else:
-                choice = np.searchsorted(np.cumsum(row.base), u, side="right")
-                moved = choice < len(row.targets)
-                new_stage[idx[moved]] = row.targets[choice[moved]]
+        values = np.empty((len(self._used_columns), len(stage)), np.float32)
+        for d, name in enumerate(self.driver_order):
+            values[d] = drivers[name]
+        return self.step_matrix(stage, values, uniforms)
+
+    def step_matrix(
+        self, stage: np.ndarray, values: np.ndarray, uniforms: np.ndarray
+    ) -> np.ndarray:
+        """:meth:`step` with the drivers as rows of one matrix, in :attr:`driver_order`."""
+        new_stage = np.empty_like(stage)
+        kernels.transition_stages(
+            stage, np.ascontiguousarray(uniforms, dtype=np.float64), values, *self._tables,
+            new_stage)
         return new_stage
+
+    def _compile(self) -> None:
+        """Pad the rows into per-stage tables for the compiled sampler."""
+        n, width = len(self.stage_names), max((len(r.targets) for r in self.rows), default=0)
+        self._used_columns = sorted({c for r in self.rows for c in r.active_drivers})
+        #: Drivers the sampler reads, in the order of :meth:`step_matrix`'s rows.
+        self.driver_order = [DRIVERS[c] for c in self._used_columns]
+        n_moves = np.zeros(n, np.int64)
+        targets = np.zeros((n, max(width, 1)), np.int64)
+        base = np.zeros((n, max(width, 1)))
+        cumulative = np.zeros((n, max(width, 1)))
+        stay = np.ones(n)
+        betas = np.zeros((n, max(width, 1), max(len(self._used_columns), 1)))
+        has_drivers = np.zeros(n, np.bool_)
+        for r in self.rows:
+            k = len(r.targets)
+            n_moves[r.source] = k
+            targets[r.source, :k] = r.targets
+            base[r.source, :k] = r.base
+            cumulative[r.source, :k] = np.cumsum(r.base)
+            stay[r.source] = r.stay
+            betas[r.source, :k, : len(self._used_columns)] = r.betas[:, self._used_columns]
+            has_drivers[r.source] = bool(r.active_drivers)
+        self._tables = (n_moves, targets, base, cumulative, stay, betas, has_drivers)
 
     @property
     def drivers_used(self) -> set[str]:

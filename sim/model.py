@@ -23,15 +23,16 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from sim import kernels
 from sim.channels import ChannelSystem
 from sim.dynamics import classify, drift_wealth, respond
 from sim.ledger import Ledger
 from sim.lifecycle import TransitionTable
 from sim.metrics import MonthlyMetrics
 from sim.population import CustomerView, Population, draw_customers
-from sim.schema import DRIVERS, Scenario
+from sim.schema import Scenario
 from sim.strategy_runtime import StrategyRuntime
-from sim.streams import customer_ids, keyed_normal, keyed_uniform, stream
+from sim.streams import customer_ids, draw_key, keyed_normal, keyed_uniform, stream
 
 __all__ = ["LifecycleModel"]
 
@@ -39,6 +40,8 @@ __all__ = ["LifecycleModel"]
 DEFAULT_DRIVER_REFERENCE = {"satisfaction": 0.7, "share_of_wallet": 0.4, "products": 2.0}
 #: Compact the table when absorbed rows exceed this share of it.
 COMPACT_SHARE = 0.25
+#: Rows of the initial population drawn at a time (see ``_initial_population``).
+BUILD_CHUNK = 1 << 20
 #: Columns kept for absorbed rows when the table is compacted.
 ARCHIVED = ("id", "entry_stage", "entered_month", "absorbed_month", "is_initial")
 
@@ -86,10 +89,10 @@ class LifecycleModel(mesa.Model):
         self.staff_minutes_left = 0.0
         self.channels = ChannelSystem(self) if scenario.channels is not None else None
         if self.channels is not None:
-            self.population.add_column("contacts_failed", np.float64, 0.0)
+            self.population.add_column("contacts_failed", np.float32, 0.0)
         customers = self.is_customer()
         classify(self.population, scenario, customers, segments_due=True)
-        self._evaluate_labels()
+        self._evaluate_labels(customers)
         self.metrics_builder = MonthlyMetrics(self)
         self.metrics: dict[str, float] = {}
         self.datacollector = mesa.DataCollector(model_reporters=self.metrics_builder.reporters())
@@ -106,7 +109,13 @@ class LifecycleModel(mesa.Model):
         customers = stage_codes[rng.choice(len(names), size=spec.size, p=shares / shares.sum())]
         prospect_stage = int(np.flatnonzero(self.is_prospect_stage)[0]) if spec.prospects else -1
         stages = np.concatenate([customers, np.full(spec.prospects, prospect_stage)])
-        pop = self._draw(stages, rng, source=0)
+        del customers
+        # drawn in chunks of a fixed size: a 50M bank needs one chunk's temporaries, not 50M
+        # rows' (the chunk size is fixed, so the draws never depend on the machine)
+        pop = Population.empty(len(stages))
+        for first in range(0, len(stages), BUILD_CHUNK):
+            chunk = stages[first:first + BUILD_CHUNK]
+            pop.fill(first, self._draw(chunk, rng, source=0, first=first))
         pop.is_initial = self.is_customer_stage[pop.stage]
         pop.tenure = np.where(pop.is_initial, rng.integers(0, 120, len(pop)), 0)
         return pop
@@ -157,13 +166,15 @@ class LifecycleModel(mesa.Model):
         m = self.scenario.market
         return 100.0 * (m.competitor_yield - m.bank_yield) - self.population.yield_bump_bp / 100.0
 
-    def drivers(self) -> dict[str, np.ndarray]:
-        """Centred driver values per customer (see :mod:`sim.lifecycle`).
+    def drivers(self) -> np.ndarray:
+        """Centred driver values, one row per driver the transitions use (see :mod:`sim.lifecycle`).
 
+        Rows follow ``self.transitions.driver_order``; each is computed and
+        stored (as float32) before the next, to keep a month's memory small.
         Contacts enter as log(1 + contacts): each extra contact in a month
         matters less than the one before (diminishing returns).
         """
-        pop, ref, used = self.population, self.driver_reference, self.transitions.drivers_used
+        pop, ref = self.population, self.driver_reference
         raw = {
             "satisfaction": lambda: pop.satisfaction,
             "share_of_wallet": lambda: pop.share_of_wallet,
@@ -171,9 +182,13 @@ class LifecycleModel(mesa.Model):
             "contact": lambda: np.log1p(pop.contacts),
             "wait": lambda: pop.wait_minutes,
             "complaints": lambda: pop.complaints,
-            "products": lambda: pop.products.astype(np.float64),
+            "products": lambda: pop.products,
         }
-        return {d: raw[d]() - ref.get(d, 0.0) for d in DRIVERS if d in used}
+        order = self.transitions.driver_order
+        values = np.empty((len(order), len(pop)), np.float32)
+        for d, name in enumerate(order):
+            np.subtract(raw[name](), ref.get(name, 0.0), out=values[d], casting="unsafe")
+        return values
 
     def keyed_uniform(self, purpose: str) -> np.ndarray:
         """One U(0, 1) draw per row this month, keyed by customer id (see :mod:`sim.streams`)."""
@@ -200,14 +215,18 @@ class LifecycleModel(mesa.Model):
         # money strategies move in (vouchers) is new money too: snapshot before they act
         old_aum = pop.aum.copy()
         # strategies that opt customers out of marketing (abandon_d) act first
+        customers = self.is_customer()
         for runtime in sorted(self.strategies, key=lambda r: r.respects_opt_out):
-            runtime.act(self, self.is_customer())
+            customers = _pad(customers, len(pop))  # rows a strategy added are prospects
+            runtime.act(self, customers)
         if self.channels is not None:
             self.channels.serve(self)
         was_customer = _pad(was_customer, len(pop))
         old_aum = np.concatenate([old_aum, pop.aum[len(old_aum):]])
-        respond(pop, self.scenario, self.wallet_share_by_stage, self.price_gap(),
-                self.driver_reference["satisfaction"], self.keyed_normal("satisfaction"))
+        m = self.scenario.market
+        respond(pop, self.scenario, self.wallet_share_by_stage,
+                100.0 * (m.competitor_yield - m.bank_yield), self.driver_reference["satisfaction"],
+                draw_key(self.seed_value, self.replication, "satisfaction", self.month))
         inflow = np.maximum(pop.aum - old_aum, 0.0) * was_customer
         aum_after_response = float(pop.aum @ was_customer)
         old_tier, old_aum = pop.tier.copy(), pop.aum.copy()
@@ -215,7 +234,7 @@ class LifecycleModel(mesa.Model):
         customers = self.is_customer()
         classify(pop, self.scenario, customers,
                  segments_due=self.month % self.scenario.segments.every_months == 0)
-        self._evaluate_labels()
+        self._evaluate_labels(customers)
         flows.update(self._migrations(old_tier, old_aum, customers))
         flows.update(aum_market=aum_after_market - aum_start,
                      aum_net_flow=aum_after_response - aum_after_market,
@@ -255,7 +274,7 @@ class LifecycleModel(mesa.Model):
     def _transitions(self) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
         pop = self.population
         old = pop.stage
-        new = self.transitions.step(old, self.drivers(), self.keyed_uniform("transitions"))
+        new = self.transitions.step_matrix(old, self.drivers(), self.keyed_uniform("transitions"))
         moved = new != old
         from_prospect = self.is_prospect_stage[old]
         to_absorbing = self.is_absorbing_stage[new] & moved
@@ -294,36 +313,27 @@ class LifecycleModel(mesa.Model):
             "private_banking_down": int((stay & down).sum()),
         }
 
-    def _evaluate_labels(self) -> None:
+    def _evaluate_labels(self, customers: np.ndarray) -> None:
         pop = self.population
-        customers = self.is_customer()
         for name, expression in self.labels.items():
             setattr(pop, name, np.asarray(expression.evaluate(pop.columns(), len(pop)), bool)
                     & customers)
 
     def _book(self, inflow: np.ndarray, acquired: np.ndarray, customers: np.ndarray) -> None:
-        """Revenue and bank costs per customer, then in total in the ledger."""
+        """Revenue and bank costs per customer, then in total in the ledger (one pass)."""
         pop, econ, led = self.population, self.scenario.economics, self.ledger
-        interest = pop.aum * (econ.aum_margin_annual / 12.0) * customers
-        fees = pop.products * econ.fee_per_product_month * customers
         servicing = np.array([econ.servicing_cost_per_month[c] for c in self.channel_names])
         per_10k = np.array([econ.transaction_cost_per_10k[c] for c in self.channel_names])
-        servicing_each = servicing[pop.channel] * customers
-        transaction_each = inflow / 10_000.0 * per_10k[pop.channel]
-        acquisition_each = acquired * econ.acquisition_cost
-        pop.revenue_month = interest + fees
-        pop.cost_month = servicing_each + transaction_each + acquisition_each
-        led.book("revenue", "interest_margin", float(interest.sum()))
-        led.book("revenue", "fees", float(fees.sum()))
-        n = len(self.channel_names)
-        by_channel = {
-            "servicing": np.bincount(pop.channel, weights=servicing_each, minlength=n),
-            "transaction": np.bincount(pop.channel, weights=transaction_each, minlength=n),
-        }
-        for kind, amounts in by_channel.items():
+        interest, fees, acquisition, by_servicing, by_transaction = kernels.book_rows(
+            customers, pop.aum, inflow, pop.products, pop.channel, acquired,
+            econ.aum_margin_annual / 12.0, float(econ.fee_per_product_month), servicing,
+            per_10k, float(econ.acquisition_cost), pop.revenue_month, pop.cost_month)
+        led.book("revenue", "interest_margin", interest)
+        led.book("revenue", "fees", fees)
+        for kind, amounts in (("servicing", by_servicing), ("transaction", by_transaction)):
             for c, name in enumerate(self.channel_names):
                 led.book("cost", f"{kind}_{name}", float(amounts[c]))
-        led.book("cost", "acquisition", float(acquisition_each.sum()))
+        led.book("cost", "acquisition", acquisition)
 
     def _maybe_compact(self) -> None:
         pop = self.population

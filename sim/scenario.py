@@ -319,7 +319,8 @@ def read_scenario_dict(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[
     parent_names = parent if isinstance(parent, list) and parent else [parent]
     if not all(isinstance(p, str) for p in parent_names):
         raise ScenarioError(str(path), [(
-            "extends", f"got {_short(parent)}; expected a path to another scenario or a list of them"
+            "extends",
+            f"got {_short(parent)}; expected a path to another scenario or a list of them",
         )])
     base: dict[str, Any] = {}
     for name in parent_names:  # several parents merge in order, later ones winning

@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim import kernels
 from sim.dynamics import SEGMENTS
+from sim.population import Population, RowSubset
 from sim.schema import StrategySpec
-from sim.streams import keyed_uniform
+from sim.streams import keyed_normal, keyed_uniform
 from strategies import registry
 
 if TYPE_CHECKING:
@@ -81,6 +83,7 @@ class StrategyRuntime:
         self.spent_total = 0.0
         self.cohort_sizes = {TREATED: 0, CONTROL: 0}
         self.month_counts: dict[str, float] = {}
+        self.brought_any = False  # set once the strategy adds prospects (rows with its source)
 
     def target_mask(self, model: LifecycleModel, customers: np.ndarray) -> np.ndarray:
         """Customers matching the target this month (hold-out included)."""
@@ -102,22 +105,31 @@ class StrategyRuntime:
         """Target, assign newcomers to treated or control, and let the strategy act."""
         pop = model.population
         targeted = self.target_mask(model, customers)
-        draw = keyed_uniform(model.seed_value, model.replication, f"holdout/{self.name}", 0,
-                             pop.id)
-        holdout = targeted & (draw < self.spec.holdout)
         cohort = getattr(pop, self.cohort_column)
-        newcomers = targeted & (cohort == NOT_TARGETED)
-        cohort[newcomers & ~holdout] = TREATED
-        cohort[newcomers & holdout] = CONTROL
-        self.cohort_sizes[TREATED] += int((newcomers & ~holdout).sum())
-        self.cohort_sizes[CONTROL] += int((newcomers & holdout).sum())
-        treated = targeted & ~holdout
+        # the hold-out draw is keyed by id alone (month 0): a customer's group never changes,
+        # so only customers targeted for the first time need it
+        newcomers = np.flatnonzero(targeted & (cohort == NOT_TARGETED))
+        draw = keyed_uniform(model.seed_value, model.replication, f"holdout/{self.name}", 0,
+                             pop.id[newcomers])
+        control = draw < self.spec.holdout
+        cohort[newcomers] = np.where(control, CONTROL, TREATED)
+        n_control = int(control.sum())
+        self.cohort_sizes[TREATED] += len(newcomers) - n_control
+        self.cohort_sizes[CONTROL] += n_control
+        treated = targeted & (cohort == TREATED)
+        n_targeted, n_treated = int(targeted.sum()), int(treated.sum())
         self.month_counts = dict.fromkeys(("funded", "contacts_requested",
                                            "contacts_delivered"), 0.0)
-        self.month_counts.update(targeted=float(targeted.sum()), holdout=float(holdout.sum()),
-                                 treated=float(treated.sum()))
+        self.month_counts.update(targeted=float(n_targeted),
+                                 holdout=float(n_targeted - n_treated), treated=float(n_treated))
         self.spent_month = 0.0
-        self.strategy.apply(StrategyContext(model, self, treated))
+        if self.strategy.scope == "bank":
+            self.strategy.apply(StrategyContext(model, self, pop, treated, customers))
+            return
+        subset = pop.subset(np.flatnonzero(treated))
+        everyone = np.ones(n_treated, bool)
+        self.strategy.apply(StrategyContext(model, self, subset, everyone, everyone))
+        subset.write_back()
 
     def remaining(self) -> float:
         """Budget left this month, in CNY (``inf`` when unlimited)."""
@@ -145,19 +157,24 @@ class StrategyRuntime:
         out = {f"strategy_{self.name}_{k}": v for k, v in self.month_counts.items()}
         cohort = getattr(pop, self.cohort_column)
         # customers this strategy brought in (e.g. referrals): their ids carry its source code
-        brought = ((pop.id >> 32) & 0xFF) == self.source
-        out[f"uplift_{self.name}_active_brought"] = int((brought & customers).sum())
-        out[f"uplift_{self.name}_aum_brought"] = float(pop.aum @ (brought & customers))
-        out[f"uplift_{self.name}_revenue_brought"] = float(pop.revenue_month @ brought)
-        out[f"uplift_{self.name}_cost_brought"] = float(pop.cost_month @ brought)
+        brought = {"active": 0.0, "aum": 0.0, "revenue": 0.0, "cost": 0.0}
+        if self.brought_any:
+            mask = ((pop.id >> 32) & 0xFF) == self.source
+            brought.update(active=int((mask & customers).sum()),
+                           aum=float(pop.aum @ (mask & customers)),
+                           revenue=float(pop.revenue_month @ mask),
+                           cost=float(pop.cost_month @ mask))
+        for quantity, value in brought.items():
+            out[f"uplift_{self.name}_{quantity}_brought"] = value
+        tallies = kernels.cohort_tallies(cohort, customers, pop.aum, pop.revenue_month,
+                                         pop.cost_month)
         for code, group in ((TREATED, "treated"), (CONTROL, "control")):
-            member = cohort == code
-            live = member & customers
+            active, aum, revenue, cost = tallies[code]
             out[f"uplift_{self.name}_n_{group}"] = self.cohort_sizes[code]
-            out[f"uplift_{self.name}_active_{group}"] = int(live.sum())
-            out[f"uplift_{self.name}_aum_{group}"] = float(pop.aum @ live)
-            out[f"uplift_{self.name}_revenue_{group}"] = float(pop.revenue_month @ member)
-            out[f"uplift_{self.name}_cost_{group}"] = float(pop.cost_month @ member)
+            out[f"uplift_{self.name}_active_{group}"] = int(active)
+            out[f"uplift_{self.name}_aum_{group}"] = aum
+            out[f"uplift_{self.name}_revenue_{group}"] = revenue
+            out[f"uplift_{self.name}_cost_{group}"] = cost
         return out
 
 
@@ -174,23 +191,28 @@ class StrategyContext:
     Attributes:
         name: The strategy's registered name.
         month: The simulated month.
-        population: The vectorised customers (arrays; changes are real).
+        population: The vectorised customers (arrays; changes are real): by default
+            only the rows of this month's targets, in table order (a
+            :class:`~sim.population.RowSubset`, see ``Strategy.scope``).
         scenario: The validated scenario (read-only).
         targets: Customers this strategy may treat this month: targeted, not
-            in its hold-out, not opted out of marketing.
-        customers: All live customers.
+            in its hold-out, not opted out of marketing (every row of a subset).
+        customers: Live customers among the rows.
         price_gap_points: Competitor yield minus ours, in percentage points.
     """
 
-    def __init__(self, model: LifecycleModel, runtime: StrategyRuntime, targets: np.ndarray):
+    def __init__(
+        self, model: LifecycleModel, runtime: StrategyRuntime, population: Population | RowSubset,
+        targets: np.ndarray, customers: np.ndarray,
+    ) -> None:
         self._model = model
         self._runtime = runtime
         self.name = runtime.name
         self.month = model.month
-        self.population = model.population
+        self.population = population
         self.scenario = model.scenario
         self.targets = targets
-        self.customers = model.is_customer()
+        self.customers = customers
         self.price_gap_points = 100.0 * (
             model.scenario.market.competitor_yield - model.scenario.market.bank_yield
         )
@@ -216,11 +238,15 @@ class StrategyContext:
     # -- randomness
     def uniform(self, purpose: str = "") -> np.ndarray:
         """One U(0, 1) draw per row, keyed by customer id, month and this strategy."""
-        return self._model.keyed_uniform(f"strategy/{self.name}/{purpose}")
+        m = self._model
+        return keyed_uniform(m.seed_value, m.replication, f"strategy/{self.name}/{purpose}",
+                             m.month, self.population.id)
 
     def normal(self, purpose: str = "") -> np.ndarray:
         """One N(0, 1) draw per row, keyed by customer id, month and this strategy."""
-        return self._model.keyed_normal(f"strategy/{self.name}/{purpose}")
+        m = self._model
+        return keyed_normal(m.seed_value, m.replication, f"strategy/{self.name}/{purpose}",
+                            m.month, self.population.id)
 
     # -- money
     def fund(self, kind: str, wanted: np.ndarray, cost_each: np.ndarray | float) -> np.ndarray:
@@ -287,8 +313,9 @@ class StrategyContext:
         left = self._model.staff_minutes_left
         channels = getattr(self._model, "channels", None)
         if channels is not None:  # each branch's RMs serve that branch's customers
-            rows, minutes = self._in_priority(rows, minutes)
-            contacts = np.broadcast_to(np.asarray(contacts_each, float), wanted.shape)[rows]
+            if not channels.rm_fits(self.population.branch[rows], minutes):
+                rows, minutes = self._in_priority(rows, minutes)
+                contacts = np.broadcast_to(np.asarray(contacts_each, float), wanted.shape)[rows]
             keep = channels.allocate_rm(self.population.branch[rows], minutes, contacts)
             rows, minutes, contacts = rows[keep], minutes[keep], contacts[keep]
         elif minutes.sum() > left:
@@ -302,7 +329,7 @@ class StrategyContext:
         delivered = np.zeros(wanted.shape, bool)
         delivered[rows] = True
         if channels is not None:  # contacts the RMs could not make may lead to complaints
-            self._model.population.contacts_failed[wanted & ~delivered] += 1.0
+            self.population.contacts_failed[wanted & ~delivered] += 1.0
         return delivered
 
     def count_contacts(self, requested: float, delivered: float) -> None:
@@ -329,6 +356,8 @@ class StrategyContext:
     # -- prospects
     def add_prospects(self, count: int) -> None:
         """Bring ``count`` new prospects into the prospect stage (e.g. referrals)."""
+        if count > 0:
+            self._runtime.brought_any = True
         self._model.add_prospects(int(count), source=self._runtime.source, purpose=self.name)
 
     def __getattr__(self, name: str) -> Any:

@@ -67,6 +67,7 @@ class AbandonD(Strategy):
     cost_kinds: ClassVar[tuple[str, ...]] = ("migration",)
     #: This strategy sets the opt-out, so it must still reach opted-out customers.
     respects_opt_out: ClassVar[bool] = False
+    scope = "bank"  # releases customers who left the D class, i.e. rows outside its targets
 
     def __init__(
         self,

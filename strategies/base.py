@@ -23,6 +23,12 @@ class Strategy(ABC):
     """
 
     name: ClassVar[str] = ""
+    #: What ``ctx.population`` holds in :meth:`apply`: ``"targets"`` (the default) — only
+    #: the rows the strategy may treat this month, copied out and written back after
+    #: (fast: a strategy for 5% of the bank costs 5% of a pass); ``"bank"`` — every row,
+    #: for strategies that read customers outside their targets (referral reads the
+    #: dissatisfied of the whole bank).
+    scope: ClassVar[str] = "targets"
 
     @abstractmethod
     def apply(self, model: Any) -> None:

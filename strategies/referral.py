@@ -77,6 +77,7 @@ class Referral(Strategy):
 
     name = "referral"
     cost_kinds: ClassVar[tuple[str, ...]] = ("referral_reward",)
+    scope = "bank"  # reads the dissatisfied of the whole bank, not only its targets
 
     def __init__(
         self,

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from sim.streams import customer_ids, keyed_normal, keyed_uniform, stream
+from sim.streams import (
+    customer_ids,
+    keyed_normal,
+    keyed_normal_numpy,
+    keyed_uniform,
+    keyed_uniform_numpy,
+    stream,
+)
 
 IDS = np.arange(200_000, dtype=np.int64)
 
@@ -51,3 +58,12 @@ def test_named_streams_are_reproducible_and_distinct() -> None:
     assert stream(1, 0, "a").random() == stream(1, 0, "a").random()
     assert stream(1, 0, "a").random() != stream(1, 0, "b").random()
     assert stream(1, 0, "a").random() != stream(1, 1, "a").random()
+
+
+def test_compiled_draws_match_the_numpy_definition_bit_for_bit() -> None:
+    ids = np.concatenate([IDS, customer_ids(119, 3, 1_000, first=7), [0, (1 << 62) - 1]])
+    for seed, replication, purpose, month in ((1, 0, "transitions", 3), (2**40, 7, "x", 0)):
+        args = (seed, replication, purpose, month, ids)
+        np.testing.assert_array_equal(keyed_uniform(*args), keyed_uniform_numpy(*args))
+        np.testing.assert_array_equal(keyed_normal(*args), keyed_normal_numpy(*args))
+    assert keyed_uniform(1, 0, "x", 1, ids[:0]).shape == (0,)

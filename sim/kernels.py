@@ -1,0 +1,217 @@
+"""Compiled loops for the hottest per-row work (Numba).
+
+NumPy evaluates an expression such as SplitMix64 hashing one operation at a
+time, each writing a temporary array the size of the population; a month
+makes a few dozen such draws. The loops here do the whole computation per row
+in one pass, in parallel over the machine's cores (``prange``), with exactly
+the arithmetic of the NumPy definitions they replace, so results are
+bit-identical whichever path runs. ``cache=True`` stores the machine code
+next to the module, so only the first run on a machine pays the compilation
+(about a second).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import llvmlite.binding
+import numba
+import numpy as np
+from numba import types
+from numba.extending import get_cython_function_address
+
+__all__ = ["keyed_normal_into", "keyed_uniform_into"]
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_SCALE = 2.0**-53
+
+# scipy.special.ndtri (the inverse normal CDF) as an external symbol of compiled code: a
+# named symbol, unlike a ctypes pointer, lets Numba cache the functions that call it.
+llvmlite.binding.add_symbol(
+    "clmsim_ndtri", get_cython_function_address("scipy.special.cython_special", "ndtri")
+)
+_ndtri: Any = types.ExternalFunction("clmsim_ndtri", types.float64(types.float64))
+
+
+@numba.njit(inline="always")
+def _mix(z: np.uint64) -> np.uint64:  # pragma: no cover - compiled
+    z = z + _GOLDEN
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@numba.njit(inline="always")
+def _uniform(customer_id: np.int64, key: np.uint64) -> float:  # pragma: no cover - compiled
+    bits = _mix(_mix(np.uint64(customer_id) ^ key))
+    return (float(bits >> _S11) + 0.5) * _SCALE
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def keyed_uniform_into(ids: np.ndarray, key: np.uint64, out: np.ndarray) -> None:
+    """``out[i]`` = the U(0, 1) draw of ``ids[i]`` under ``key`` (see :mod:`sim.streams`)."""
+    for i in numba.prange(ids.shape[0]):
+        out[i] = _uniform(ids[i], key)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def keyed_normal_into(ids: np.ndarray, key: np.uint64, out: np.ndarray) -> None:
+    """``out[i]`` = ``ndtri`` of the U(0, 1) draw of ``ids[i]`` under ``key``."""
+    for i in numba.prange(ids.shape[0]):
+        out[i] = _ndtri(_uniform(ids[i], key))
+
+
+@numba.njit(cache=True, nogil=True)
+def cohort_tallies(
+    cohort: np.ndarray, live: np.ndarray, aum: np.ndarray, revenue: np.ndarray, cost: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Per cohort code (row), live members, their AUM, and all members' revenue and cost.
+
+    One sequential pass (a fixed summation order: the same sums on any machine).
+    """
+    out = np.zeros((3, 4))
+    for i in range(cohort.shape[0]):
+        c = cohort[i]
+        if c == 0:
+            continue
+        if live[i]:
+            out[c, 0] += 1.0
+            out[c, 1] += aum[i]
+        out[c, 2] += revenue[i]
+        out[c, 3] += cost[i]
+    return out
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def transition_stages(
+    stage: np.ndarray,
+    uniforms: np.ndarray,
+    drivers: np.ndarray,
+    n_moves: np.ndarray,
+    targets: np.ndarray,
+    base: np.ndarray,
+    cumulative: np.ndarray,
+    stay: np.ndarray,
+    betas: np.ndarray,
+    has_drivers: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Next month's stage of every row (the multinomial logit of :mod:`sim.lifecycle`).
+
+    Args:
+        stage: Current stage per row.
+        uniforms: One U(0, 1) draw per row.
+        drivers: Centred driver values, shape (drivers used, rows).
+        n_moves: Moves out of each stage.
+        targets: Per stage and move: the target stage.
+        base: Per stage and move: the base probability.
+        cumulative: Per stage and move: the running sum of base probabilities.
+        stay: Base probability of staying, per stage.
+        betas: Per stage, move and driver used: the effect on the log-odds.
+        has_drivers: Per stage: whether any driver moves its log-odds.
+        out: The new stage per row (written).
+    """
+    n_drivers = drivers.shape[0]
+    for i in numba.prange(stage.shape[0]):
+        s = stage[i]
+        u = uniforms[i]
+        chosen = s
+        moves = n_moves[s]
+        if moves > 0 and not has_drivers[s]:
+            for k in range(moves):  # the Markov chain: first move whose running sum exceeds u
+                if u < cumulative[s, k]:
+                    chosen = targets[s, k]
+                    break
+        elif moves > 0:
+            denom = stay[s]
+            for k in range(moves):
+                eta = 0.0
+                for d in range(n_drivers):
+                    eta += betas[s, k, d] * drivers[d, i]
+                denom += base[s, k] * np.exp(eta)
+            threshold = 0.0
+            for k in range(moves):
+                eta = 0.0
+                for d in range(n_drivers):
+                    eta += betas[s, k, d] * drivers[d, i]
+                lower = threshold
+                threshold += base[s, k] * np.exp(eta) / denom
+                if lower <= u < threshold:
+                    chosen = targets[s, k]
+                    break
+        out[i] = chosen
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def respond_rows(
+    ids: np.ndarray, key: np.uint64, stage: np.ndarray, gap_points: float,
+    yield_bump_bp: np.ndarray, price_sensitivity: np.ndarray, satisfaction_base: np.ndarray,
+    wait_minutes: np.ndarray, complaints: np.ndarray, wallet_propensity: np.ndarray,
+    wallet_share_by_stage: np.ndarray, total_wealth: np.ndarray, params: np.ndarray,
+    satisfaction: np.ndarray, share_of_wallet: np.ndarray, aum: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """One month of :func:`sim.dynamics.respond` per row, its noise drawn by key.
+
+    ``params``: satisfaction price-gap, wait and complaint effects, wait
+    tolerance, noise sd, adjustment; wallet satisfaction and price-gap
+    effects, wallet adjustment, satisfaction reference.
+    """
+    (price_effect, wait_effect, complaint_effect, tolerance, noise_sd, adjustment,
+     wallet_sat_effect, wallet_gap_effect, wallet_adjustment, reference) = (
+        params[0], params[1], params[2], params[3], params[4], params[5], params[6],
+        params[7], params[8], params[9])
+    for i in numba.prange(ids.shape[0]):
+        gap = (gap_points - yield_bump_bp[i] / 100.0) * price_sensitivity[i]
+        target = satisfaction_base[i] + price_effect * gap
+        target += wait_effect * max(wait_minutes[i] - tolerance, 0.0)
+        target += complaint_effect * complaints[i]
+        noise = noise_sd * _ndtri(_uniform(ids[i], key))
+        sat = float(satisfaction[i])
+        sat = min(max(sat + adjustment * (target - sat) + noise, 0.0), 1.0)
+        satisfaction[i] = sat
+        wallet = wallet_propensity[i] * wallet_share_by_stage[stage[i]]
+        wallet *= 1.0 + wallet_sat_effect * (float(satisfaction[i]) - reference)
+        if wallet > 0:
+            wallet += wallet_gap_effect * gap
+        wallet = min(max(wallet, 0.0), 1.0)
+        sow = float(share_of_wallet[i])
+        sow = min(max(sow + wallet_adjustment * (wallet - sow), 0.0), 1.0)
+        share_of_wallet[i] = sow
+        aum[i] = total_wealth[i] * share_of_wallet[i]
+
+
+@numba.njit(cache=True, nogil=True)
+def book_rows(
+    customers: np.ndarray, aum: np.ndarray, inflow: np.ndarray, products: np.ndarray,
+    channel: np.ndarray, acquired: np.ndarray, margin_month: float, fee: float,
+    servicing: np.ndarray, per_10k: np.ndarray, acquisition_cost: float,
+    revenue: np.ndarray, cost: np.ndarray,
+) -> tuple[float, float, float, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Each row's revenue and cost this month, and the bank's totals by kind and channel.
+
+    ``inflow`` is each row's new money this month, which pays the channel's
+    transaction cost. Sequential, so the totals are the same on any machine.
+    """
+    n_channels = servicing.shape[0]
+    by_servicing, by_transaction = np.zeros(n_channels), np.zeros(n_channels)
+    interest_total = fees_total = acquisition_total = 0.0
+    for i in range(customers.shape[0]):
+        c = channel[i]
+        acquisition = acquisition_cost if acquired[i] else 0.0
+        transaction = inflow[i] / 10_000.0 * per_10k[c]
+        interest = fees = serving = 0.0
+        if customers[i]:
+            interest = aum[i] * margin_month
+            fees = products[i] * fee
+            serving = servicing[c]
+        revenue[i] = interest + fees
+        cost[i] = serving + transaction + acquisition
+        interest_total += interest
+        fees_total += fees
+        acquisition_total += acquisition
+        by_servicing[c] += serving
+        by_transaction[c] += transaction
+    return interest_total, fees_total, acquisition_total, by_servicing, by_transaction

@@ -124,6 +124,8 @@ class Measurement:
         channel_seconds: Seconds of ``step_seconds`` spent in the channels
             (``ChannelSystem.serve``); ``None`` without a ``channels`` section.
         channel_days_simulated: Branch-days simulated in SimPy (cache misses × k).
+        step_cpu_seconds: CPU time of this process (all its threads) while it
+            stepped; below ``step_seconds`` when other processes took the cores.
     """
 
     engine: str
@@ -140,6 +142,7 @@ class Measurement:
     all_rates: list[float] = field(default_factory=list)
     channel_seconds: float | None = None
     channel_days_simulated: int | None = None
+    step_cpu_seconds: float | None = None
 
     @property
     def channel_share(self) -> float | None:
@@ -289,12 +292,13 @@ def _machine_busy_seconds() -> float | None:
 
 def _timed_months(
     model: Any, months: int, live_rows: Callable[[Any], int]
-) -> tuple[int, float, float | None]:
+) -> tuple[int, float, float | None, float]:
     """Step ``months`` times.
 
     Returns:
-        Customer-months processed, seconds inside ``step``, and the mean number
-        of cores other processes kept busy meanwhile (None if unknown).
+        Customer-months processed, seconds inside ``step``, the mean number
+        of cores other processes kept busy meanwhile (None if unknown), and
+        this process's CPU seconds over the months.
     """
     customer_months, seconds = 0, 0.0
     busy, own, wall = _machine_busy_seconds(), time.process_time(), time.perf_counter()
@@ -304,12 +308,12 @@ def _timed_months(
         model.step()
         seconds += time.perf_counter() - start
         customer_months += live + model.tally["arrivals"] - arrivals
-    busy_after = _machine_busy_seconds()
+    busy_after, own = _machine_busy_seconds(), time.process_time() - own
     background = None
     if busy is not None and busy_after is not None:
-        others = (busy_after - busy) - (time.process_time() - own)
+        others = (busy_after - busy) - own
         background = max(others, 0.0) / (time.perf_counter() - wall)
-    return customer_months, seconds, background
+    return customer_months, seconds, background, own
 
 
 def measure(scenario: Scenario, months: int, engine: str) -> Measurement:
@@ -338,14 +342,15 @@ def measure(scenario: Scenario, months: int, engine: str) -> Measurement:
         start = time.perf_counter()  # build again untraced: tracing slows allocation
         reference = ReferenceModel(scenario)
         build = time.perf_counter() - start
-        customer_months, seconds, background = _timed_months(reference, months, _reference_live)
+        customer_months, seconds, background, cpu = _timed_months(
+            reference, months, _reference_live)
         return Measurement("per-agent reference", **common, customer_months=customer_months,
                            build_seconds=build, step_seconds=seconds, bytes_per_row=traced / rows,
-                           background_cores=background)
+                           background_cores=background, step_cpu_seconds=cpu)
     start = time.perf_counter()
     model = LifecycleModel(scenario)
     build = time.perf_counter() - start
-    customer_months, seconds, background = _timed_months(model, months, _vectorised_live)
+    customer_months, seconds, background, cpu = _timed_months(model, months, _vectorised_live)
     channels = model.channels
     channel_seconds = channels.seconds if channels is not None else None
     days = channels.days_simulated if channels is not None else None
@@ -359,6 +364,7 @@ def measure(scenario: Scenario, months: int, engine: str) -> Measurement:
                        build_seconds=build, step_seconds=seconds,
                        bytes_per_row=table_bytes / rows,
                        step_peak_bytes_per_row=peak / rows, background_cores=background,
+                       step_cpu_seconds=cpu,
                        channel_seconds=channel_seconds, channel_days_simulated=days)
 
 

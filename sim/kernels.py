@@ -85,11 +85,29 @@ def cohort_tallies(
     return out
 
 
+@numba.njit(inline="always")
+def _eta(betas: np.ndarray, s: int, k: int, x0: float, x1: float, x2: float, x3: float,
+         x4: float, x5: float, x6: float) -> float:  # pragma: no cover - compiled
+    return (betas[s, k, 0] * x0 + betas[s, k, 1] * x1 + betas[s, k, 2] * x2
+            + betas[s, k, 3] * x3 + betas[s, k, 4] * x4 + betas[s, k, 5] * x5
+            + betas[s, k, 6] * x6)
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def transition_stages(
     stage: np.ndarray,
     uniforms: np.ndarray,
-    drivers: np.ndarray,
+    satisfaction: np.ndarray,
+    share_of_wallet: np.ndarray,
+    yield_bump_bp: np.ndarray,
+    price_sensitivity: np.ndarray,
+    contacts: np.ndarray,
+    wait_minutes: np.ndarray,
+    complaints: np.ndarray,
+    products: np.ndarray,
+    gap_points: float,
+    reference: np.ndarray,
+    from_columns: bool,
     n_moves: np.ndarray,
     targets: np.ndarray,
     base: np.ndarray,
@@ -101,20 +119,36 @@ def transition_stages(
 ) -> None:  # pragma: no cover - compiled
     """Next month's stage of every row (the multinomial logit of :mod:`sim.lifecycle`).
 
+    The seven drivers (``sim.schema.DRIVERS`` order) are computed per row
+    from the population's columns when ``from_columns``: satisfaction, share
+    of wallet, price gap = (``gap_points`` − yield bump / 100) × price
+    sensitivity, log(1 + contacts), wait, complaints, products, each minus its
+    ``reference``. Otherwise the eight arrays already hold centred driver
+    values (the price gap in ``yield_bump_bp``; ``price_sensitivity`` unused).
+
     Args:
         stage: Current stage per row.
         uniforms: One U(0, 1) draw per row.
-        drivers: Centred driver values, shape (drivers used, rows).
+        satisfaction: See above (likewise the next seven arrays).
+        share_of_wallet: See above.
+        yield_bump_bp: See above.
+        price_sensitivity: See above.
+        contacts: See above.
+        wait_minutes: See above.
+        complaints: See above.
+        products: See above.
+        gap_points: Competitor minus bank yield, percentage points.
+        reference: The seven drivers' reference values.
+        from_columns: Whether the arrays are columns (True) or centred drivers.
         n_moves: Moves out of each stage.
         targets: Per stage and move: the target stage.
         base: Per stage and move: the base probability.
         cumulative: Per stage and move: the running sum of base probabilities.
         stay: Base probability of staying, per stage.
-        betas: Per stage, move and driver used: the effect on the log-odds.
+        betas: Per stage, move and driver: the effect on the log-odds.
         has_drivers: Per stage: whether any driver moves its log-odds.
         out: The new stage per row (written).
     """
-    n_drivers = drivers.shape[0]
     for i in numba.prange(stage.shape[0]):
         s = stage[i]
         u = uniforms[i]
@@ -126,19 +160,28 @@ def transition_stages(
                     chosen = targets[s, k]
                     break
         elif moves > 0:
+            if from_columns:
+                x0 = float(satisfaction[i]) - reference[0]
+                x1 = float(share_of_wallet[i]) - reference[1]
+                x2 = ((gap_points - float(yield_bump_bp[i]) / 100.0)
+                      * float(price_sensitivity[i]) - reference[2])
+                x3 = np.log1p(float(contacts[i])) - reference[3]
+                x4 = float(wait_minutes[i]) - reference[4]
+                x5 = float(complaints[i]) - reference[5]
+                x6 = float(products[i]) - reference[6]
+            else:
+                x0, x1, x2 = float(satisfaction[i]), float(share_of_wallet[i]), float(
+                    yield_bump_bp[i])
+                x3, x4, x5 = float(contacts[i]), float(wait_minutes[i]), float(complaints[i])
+                x6 = float(products[i])
             denom = stay[s]
             for k in range(moves):
-                eta = 0.0
-                for d in range(n_drivers):
-                    eta += betas[s, k, d] * drivers[d, i]
-                denom += base[s, k] * np.exp(eta)
+                denom += base[s, k] * np.exp(_eta(betas, s, k, x0, x1, x2, x3, x4, x5, x6))
             threshold = 0.0
             for k in range(moves):
-                eta = 0.0
-                for d in range(n_drivers):
-                    eta += betas[s, k, d] * drivers[d, i]
                 lower = threshold
-                threshold += base[s, k] * np.exp(eta) / denom
+                threshold += base[s, k] * np.exp(
+                    _eta(betas, s, k, x0, x1, x2, x3, x4, x5, x6)) / denom
                 if lower <= u < threshold:
                     chosen = targets[s, k]
                     break

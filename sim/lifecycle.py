@@ -83,33 +83,51 @@ class TransitionTable:
         Returns:
             The new stage index per customer (a new array).
         """
-        values = np.empty((len(self._used_columns), len(stage)), np.float32)
-        for d, name in enumerate(self.driver_order):
-            values[d] = drivers[name]
-        return self.step_matrix(stage, values, uniforms)
-
-    def step_matrix(
-        self, stage: np.ndarray, values: np.ndarray, uniforms: np.ndarray
-    ) -> np.ndarray:
-        """:meth:`step` with the drivers as rows of one matrix, in :attr:`driver_order`."""
+        n = len(stage)
+        zeros = np.zeros(n)
+        arrays = [np.asarray(drivers[name], np.float64) if name in drivers else zeros
+                  for name in DRIVERS]
         new_stage = np.empty_like(stage)
         kernels.transition_stages(
-            stage, np.ascontiguousarray(uniforms, dtype=np.float64), values, *self._tables,
-            new_stage)
+            stage, np.ascontiguousarray(uniforms, dtype=np.float64), arrays[0], arrays[1],
+            arrays[2], zeros, arrays[3], arrays[4], arrays[5], arrays[6], 0.0, np.zeros(7),
+            False, *self._tables, new_stage)
+        return new_stage
+
+    def step_columns(
+        self, stage: np.ndarray, uniforms: np.ndarray, columns: dict[str, np.ndarray],
+        gap_points: float, reference: dict[str, float],
+    ) -> np.ndarray:
+        """:meth:`step` with the drivers computed per row from population columns.
+
+        Args:
+            stage: Current stage per row.
+            uniforms: One U(0, 1) draw per row.
+            columns: The population's columns (``satisfaction``, ``share_of_wallet``,
+                ``yield_bump_bp``, ``price_sensitivity``, ``contacts``,
+                ``wait_minutes``, ``complaints``, ``products``).
+            gap_points: Competitor minus bank yield in percentage points.
+            reference: Each driver's typical value (missing: 0).
+        """
+        c = columns
+        new_stage = np.empty_like(stage)
+        kernels.transition_stages(
+            stage, np.ascontiguousarray(uniforms, dtype=np.float64), c["satisfaction"],
+            c["share_of_wallet"], c["yield_bump_bp"], c["price_sensitivity"], c["contacts"],
+            c["wait_minutes"], c["complaints"], c["products"], float(gap_points),
+            np.array([reference.get(d, 0.0) for d in DRIVERS], np.float64), True,
+            *self._tables, new_stage)
         return new_stage
 
     def _compile(self) -> None:
         """Pad the rows into per-stage tables for the compiled sampler."""
         n, width = len(self.stage_names), max((len(r.targets) for r in self.rows), default=0)
-        self._used_columns = sorted({c for r in self.rows for c in r.active_drivers})
-        #: Drivers the sampler reads, in the order of :meth:`step_matrix`'s rows.
-        self.driver_order = [DRIVERS[c] for c in self._used_columns]
         n_moves = np.zeros(n, np.int64)
         targets = np.zeros((n, max(width, 1)), np.int64)
         base = np.zeros((n, max(width, 1)))
         cumulative = np.zeros((n, max(width, 1)))
         stay = np.ones(n)
-        betas = np.zeros((n, max(width, 1), max(len(self._used_columns), 1)))
+        betas = np.zeros((n, max(width, 1), len(DRIVERS)))
         has_drivers = np.zeros(n, np.bool_)
         for r in self.rows:
             k = len(r.targets)
@@ -118,7 +136,7 @@ class TransitionTable:
             base[r.source, :k] = r.base
             cumulative[r.source, :k] = np.cumsum(r.base)
             stay[r.source] = r.stay
-            betas[r.source, :k, : len(self._used_columns)] = r.betas[:, self._used_columns]
+            betas[r.source, :k, :] = r.betas
             has_drivers[r.source] = bool(r.active_drivers)
         self._tables = (n_moves, targets, base, cumulative, stay, betas, has_drivers)
 

@@ -180,30 +180,6 @@ class LifecycleModel(mesa.Model):
         m = self.scenario.market
         return 100.0 * (m.competitor_yield - m.bank_yield) - self.population.yield_bump_bp / 100.0
 
-    def drivers(self) -> np.ndarray:
-        """Centred driver values, one row per driver the transitions use (see :mod:`sim.lifecycle`).
-
-        Rows follow ``self.transitions.driver_order``; each is computed and
-        stored (as float32) before the next, to keep a month's memory small.
-        Contacts enter as log(1 + contacts): each extra contact in a month
-        matters less than the one before (diminishing returns).
-        """
-        pop, ref = self.population, self.driver_reference
-        raw = {
-            "satisfaction": lambda: pop.satisfaction,
-            "share_of_wallet": lambda: pop.share_of_wallet,
-            "price_gap": lambda: self.price_gap() * pop.price_sensitivity,
-            "contact": lambda: np.log1p(pop.contacts),
-            "wait": lambda: pop.wait_minutes,
-            "complaints": lambda: pop.complaints,
-            "products": lambda: pop.products,
-        }
-        order = self.transitions.driver_order
-        values = np.empty((len(order), len(pop)), np.float32)
-        for d, name in enumerate(order):
-            np.subtract(raw[name](), ref.get(name, 0.0), out=values[d], casting="unsafe")
-        return values
-
     def keyed_uniform(self, purpose: str) -> np.ndarray:
         """One U(0, 1) draw per row this month, keyed by customer id (see :mod:`sim.streams`)."""
         return keyed_uniform(
@@ -292,7 +268,12 @@ class LifecycleModel(mesa.Model):
     def _transitions(self) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
         pop = self.population
         old = pop.stage
-        new = self.transitions.step_matrix(old, self.drivers(), self.keyed_uniform("transitions"))
+        # drivers per row inside the sampler (see sim.lifecycle): centred by driver_reference;
+        # contacts enter as log(1 + contacts), each extra contact mattering less
+        m = self.scenario.market
+        new = self.transitions.step_columns(
+            old, self.keyed_uniform("transitions"), pop.columns(),
+            100.0 * (m.competitor_yield - m.bank_yield), self.driver_reference)
         moved = new != old
         from_prospect = self.is_prospect_stage[old]
         to_absorbing = self.is_absorbing_stage[new] & moved

@@ -258,3 +258,70 @@ def book_rows(
         by_servicing[c] += serving
         by_transaction[c] += transaction
     return interest_total, fees_total, acquisition_total, by_servicing, by_transaction
+
+
+@numba.njit(cache=True, nogil=True)
+def masked_sum(values: np.ndarray, mask: np.ndarray) -> float:  # pragma: no cover - compiled
+    """Sum of ``values`` where ``mask`` (sequential: the same total on any machine)."""
+    total = 0.0
+    for i in range(values.shape[0]):
+        if mask[i]:
+            total += values[i]
+    return total
+
+
+@numba.njit(cache=True, nogil=True)
+def census(
+    stage: np.ndarray, roles: np.ndarray, segment: np.ndarray, tier: np.ndarray,
+    channel: np.ndarray, is_initial: np.ndarray, aum: np.ndarray, satisfaction: np.ndarray,
+    share_of_wallet: np.ndarray, contacts: np.ndarray, sizes: np.ndarray, threshold: float,
+) -> tuple[np.ndarray, ...]:  # pragma: no cover - compiled
+    """The month's head counts and sums in one pass.
+
+    Args:
+        stage: Stage per row; ``roles`` per stage: 0 prospect, 1 customer, 2 absorbing.
+        roles: See ``stage``.
+        segment: Segment code per row (customers: 0-3).
+        tier: AUM tier code per row.
+        channel: Channel code per row.
+        is_initial: Whether the row was in the bank at month 0.
+        aum: AUM per row; summed over customers (likewise the next three).
+        satisfaction: See ``aum``.
+        share_of_wallet: See ``aum``.
+        contacts: See ``aum``.
+        sizes: Numbers of stages, segments, tiers and channels.
+        threshold: Private-banking AUM threshold.
+
+    Returns:
+        Counts by stage (all rows), by segment, tier and channel (customers);
+        ``[customers, prospects, initial customers active, private banking]``;
+        and ``[AUM, satisfaction, share of wallet, contacts]`` summed over customers.
+    """
+    by_stage = np.zeros(sizes[0], np.int64)
+    by_segment = np.zeros(sizes[1], np.int64)
+    by_tier = np.zeros(sizes[2], np.int64)
+    by_channel = np.zeros(sizes[3], np.int64)
+    heads = np.zeros(4, np.int64)
+    sums = np.zeros(4)
+    for i in range(stage.shape[0]):
+        s = stage[i]
+        by_stage[s] += 1
+        role = roles[s]
+        if role == 0:
+            heads[1] += 1
+        elif role == 1:
+            heads[0] += 1
+            if is_initial[i]:
+                heads[2] += 1
+            if segment[i] >= 0:
+                by_segment[segment[i]] += 1
+            if tier[i] >= 0:
+                by_tier[tier[i]] += 1
+            by_channel[channel[i]] += 1
+            if aum[i] >= threshold:
+                heads[3] += 1
+            sums[0] += aum[i]
+            sums[1] += satisfaction[i]
+            sums[2] += share_of_wallet[i]
+            sums[3] += contacts[i]
+    return by_stage, by_segment, by_tier, by_channel, heads, sums

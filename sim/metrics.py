@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim import kernels
 from sim.channels import COST_KINDS
 from sim.dynamics import SEGMENTS
 from sim.strategy_runtime import strategy_metric_names
@@ -63,29 +64,33 @@ class MonthlyMetrics:
         model, pop = self.model, self.model.population
         m: dict[str, float] = dict.fromkeys(self.names, 0.0)
         m["month"] = model.month
-        m["customers"] = int(customers.sum())
-        m["prospects"] = int(model.is_prospect_stage[pop.stage].sum())
-        m["initial_customers_active"] = int((customers & pop.is_initial).sum())
-        stage_counts = np.bincount(pop.stage, minlength=len(model.stage_names))
-        stage_counts[model.is_absorbing_stage] = 0
-        m.update({f"stage_{s}": int(stage_counts[i]) for i, s in enumerate(model.stage_names)})
-        for prefix, codes, names in (("segment", pop.segment, SEGMENTS),
-                                     ("tier", pop.tier, model.tier_names),
-                                     ("channel", pop.channel, model.channel_names)):
-            counts = np.bincount(codes[customers], minlength=len(names))
+        roles = np.where(model.is_customer_stage, 1, np.where(model.is_prospect_stage, 0, 2))
+        sizes = np.array([len(model.stage_names), len(SEGMENTS), len(model.tier_names),
+                          len(model.channel_names)])
+        by_stage, by_segment, by_tier, by_channel, heads, sums = kernels.census(
+            pop.stage, roles.astype(np.int8), pop.segment, pop.tier, pop.channel, pop.is_initial,
+            pop.aum, pop.satisfaction, pop.share_of_wallet, pop.contacts, sizes,
+            float(model.scenario.private_banking_threshold))
+        n_customers, n_prospects, initial_active, private_banking = (int(h) for h in heads)
+        m["customers"], m["prospects"] = n_customers, n_prospects
+        m["initial_customers_active"] = initial_active
+        by_stage[model.is_absorbing_stage] = 0
+        for prefix, counts, names in (("stage", by_stage, model.stage_names),
+                                      ("segment", by_segment, SEGMENTS),
+                                      ("tier", by_tier, model.tier_names),
+                                      ("channel", by_channel, model.channel_names)):
             m.update({f"{prefix}_{n}": int(counts[i]) for i, n in enumerate(names)})
         for label in model.labels:
-            m[f"label_{label}"] = int(getattr(pop, label).sum())
+            m[f"label_{label}"] = int(np.count_nonzero(getattr(pop, label)))
         m.update({k: v for k, v in flows.items() if k in m})
         m["arrivals"] = model.tally["arrivals"] - self._arrivals_seen
         self._arrivals_seen = model.tally["arrivals"]
-        threshold = model.scenario.private_banking_threshold
-        m["private_banking_customers"] = int((customers & (pop.aum >= threshold)).sum())
-        m["aum"] = float(pop.aum @ customers)
-        n = max(int(customers.sum()), 1)
-        m["mean_satisfaction"] = float(pop.satisfaction @ customers) / n
-        m["mean_share_of_wallet"] = float(pop.share_of_wallet @ customers) / n
-        m["contacts"] = float(pop.contacts @ customers)
+        m["private_banking_customers"] = private_banking
+        n = max(n_customers, 1)
+        m["aum"] = float(sums[0])
+        m["mean_satisfaction"] = float(sums[1]) / n
+        m["mean_share_of_wallet"] = float(sums[2]) / n
+        m["contacts"] = float(sums[3])
         if model.channels is not None:
             m.update(model.channels.metrics)
         for s in model.strategies:

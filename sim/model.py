@@ -198,10 +198,10 @@ class LifecycleModel(mesa.Model):
         self.month += 1
         pop = self.population
         was_customer = self.is_customer()
-        aum_start = float(pop.aum @ was_customer)
+        aum_start = kernels.masked_sum(pop.aum, was_customer)
         self._market()
         self._reset_month()
-        aum_after_market = float(pop.aum @ _pad(was_customer, len(pop)))
+        aum_after_market = kernels.masked_sum(pop.aum, _pad(was_customer, len(pop)))
         # money strategies move in (vouchers) is new money too: snapshot before they act
         old_aum = pop.aum.copy()
         # strategies that opt customers out of marketing (abandon_d) act first
@@ -218,7 +218,7 @@ class LifecycleModel(mesa.Model):
                 100.0 * (m.competitor_yield - m.bank_yield), self.driver_reference["satisfaction"],
                 draw_key(self.seed_value, self.replication, "satisfaction", self.month))
         inflow = np.maximum(pop.aum - old_aum, 0.0) * was_customer
-        aum_after_response = float(pop.aum @ was_customer)
+        aum_after_response = kernels.masked_sum(pop.aum, was_customer)
         old_tier, old_aum = pop.tier.copy(), pop.aum.copy()
         flows, acquired, churn_aum = self._transitions()
         customers = self.is_customer()
@@ -230,8 +230,8 @@ class LifecycleModel(mesa.Model):
                      aum_net_flow=aum_after_response - aum_after_market,
                      # AUM entering the customer set: new customers' AUM now, plus that of
                      # new customers who also left this month (it is in aum_churned too)
-                     aum_acquired=float(pop.aum @ (customers & ~was_customer)
-                                        + churn_aum @ ~was_customer))
+                     aum_acquired=(kernels.masked_sum(pop.aum, customers & ~was_customer)
+                                   + kernels.masked_sum(churn_aum, ~was_customer)))
         self._book(inflow, acquired, customers)
         self._collect(flows, customers)
         self._maybe_compact()

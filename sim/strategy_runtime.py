@@ -168,9 +168,9 @@ class StrategyRuntime:
         if self.brought_any:
             mask = ((pop.id >> 32) & 0xFF) == self.source
             brought.update(active=int((mask & customers).sum()),
-                           aum=float(pop.aum @ (mask & customers)),
-                           revenue=float(pop.revenue_month @ mask),
-                           cost=float(pop.cost_month @ mask))
+                           aum=kernels.masked_sum(pop.aum, mask & customers),
+                           revenue=kernels.masked_sum(pop.revenue_month, mask),
+                           cost=kernels.masked_sum(pop.cost_month, mask))
         for quantity, value in brought.items():
             out[f"uplift_{self.name}_{quantity}_brought"] = value
         tallies = kernels.cohort_tallies(cohort, customers, pop.aum, pop.revenue_month,

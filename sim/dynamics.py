@@ -1,6 +1,6 @@
 """What happens to customers in a month, as array operations.
 
-* :func:`drift_wealth` — the market: total financial wealth follows a
+* :func:`wealth_walk` — the market: total financial wealth follows a
   geometric random walk (growth and volatility from the scenario).
 * :func:`respond` — satisfaction relaxes toward each customer's own baseline,
   pushed down by the competitor's price gap for price-sensitive customers
@@ -22,25 +22,23 @@ from sim import kernels
 from sim.population import Population
 from sim.schema import Scenario
 
-__all__ = ["SEGMENTS", "classify", "drift_wealth", "potential_value", "respond"]
+__all__ = ["SEGMENTS", "classify", "potential_value", "respond", "wealth_walk"]
 
 #: Segment codes 0..3 in the population's ``segment`` column; -1 = not a customer.
 SEGMENTS = ("A", "B", "C", "D")
 
 
-def drift_wealth(pop: Population, scenario: Scenario, shocks: np.ndarray) -> None:
-    """Move every row's total wealth one month along its random walk.
+def wealth_walk(scenario: Scenario) -> tuple[float, float]:
+    """Monthly drift and volatility of log total wealth: the market's geometric random walk.
 
-    Args:
-        pop: The population.
-        scenario: The scenario (market growth and volatility).
-        shocks: One standard-normal draw per row.
+    Each month every row's wealth is multiplied by exp(mu + sigma · z), z a
+    keyed standard-normal draw (:func:`sim.kernels.drift_rows`), so wealth
+    grows at the scenario's annual rate in expectation.
     """
     m = scenario.market
     sigma = m.wealth_volatility_annual / np.sqrt(12.0)
     mu = np.log1p(m.wealth_growth_annual) / 12.0 - 0.5 * sigma**2
-    pop.total_wealth *= np.exp(mu + sigma * shocks)
-    pop.age += 1.0 / 12.0
+    return float(mu), float(sigma)
 
 
 def respond(

@@ -115,6 +115,7 @@ def transition_stages(
     stay: np.ndarray,
     betas: np.ndarray,
     has_drivers: np.ndarray,
+    scratch: np.ndarray,
     out: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """Next month's stage of every row (the multinomial logit of :mod:`sim.lifecycle`).
@@ -147,6 +148,8 @@ def transition_stages(
         stay: Base probability of staying, per stage.
         betas: Per stage, move and driver: the effect on the log-odds.
         has_drivers: Per stage: whether any driver moves its log-odds.
+        scratch: Work space, one row of move weights per thread
+            (``numba.get_num_threads()`` rows, as many columns as ``base``).
         out: The new stage per row (written).
     """
     for i in numba.prange(stage.shape[0]):
@@ -174,14 +177,15 @@ def transition_stages(
                     yield_bump_bp[i])
                 x3, x4, x5 = float(contacts[i]), float(wait_minutes[i]), float(complaints[i])
                 x6 = float(products[i])
+            weight = scratch[numba.get_thread_id()]
             denom = stay[s]
             for k in range(moves):
-                denom += base[s, k] * np.exp(_eta(betas, s, k, x0, x1, x2, x3, x4, x5, x6))
+                weight[k] = base[s, k] * np.exp(_eta(betas, s, k, x0, x1, x2, x3, x4, x5, x6))
+                denom += weight[k]
             threshold = 0.0
             for k in range(moves):
                 lower = threshold
-                threshold += base[s, k] * np.exp(
-                    _eta(betas, s, k, x0, x1, x2, x3, x4, x5, x6)) / denom
+                threshold += weight[k] / denom
                 if lower <= u < threshold:
                     chosen = targets[s, k]
                     break
@@ -325,3 +329,30 @@ def census(
             sums[2] += share_of_wallet[i]
             sums[3] += contacts[i]
     return by_stage, by_segment, by_tier, by_channel, heads, sums
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def drift_rows(
+    ids: np.ndarray, key: np.uint64, mu: float, sigma: float, total_wealth: np.ndarray,
+    age: np.ndarray, share_of_wallet: np.ndarray, aum: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """One month of the wealth random walk per row (keyed normal shock), age, and AUM."""
+    for i in numba.prange(ids.shape[0]):
+        total_wealth[i] *= np.exp(mu + sigma * _ndtri(_uniform(ids[i], key)))
+        age[i] += 1.0 / 12.0
+        aum[i] = total_wealth[i] * share_of_wallet[i]
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def payments_rows(
+    ids: np.ndarray, key: np.uint64, stage: np.ndarray, is_customer_stage: np.ndarray,
+    activity_rate: np.ndarray, payment_share: float, new_year: bool,
+    payments_month: np.ndarray, payments_ytd: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Customers' payments this month: the expected number rounded up or down by a keyed draw."""
+    for i in numba.prange(ids.shape[0]):
+        paid = 0
+        if is_customer_stage[stage[i]]:
+            paid = int(np.floor(activity_rate[i] * payment_share + _uniform(ids[i], key)))
+        payments_month[i] = paid
+        payments_ytd[i] = (0 if new_year else payments_ytd[i]) + paid

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from sim import kernels
@@ -91,7 +92,7 @@ class TransitionTable:
         kernels.transition_stages(
             stage, np.ascontiguousarray(uniforms, dtype=np.float64), arrays[0], arrays[1],
             arrays[2], zeros, arrays[3], arrays[4], arrays[5], arrays[6], 0.0, np.zeros(7),
-            False, *self._tables, new_stage)
+            False, *self._tables, self._scratch(), new_stage)
         return new_stage
 
     def step_columns(
@@ -116,8 +117,11 @@ class TransitionTable:
             c["share_of_wallet"], c["yield_bump_bp"], c["price_sensitivity"], c["contacts"],
             c["wait_minutes"], c["complaints"], c["products"], float(gap_points),
             np.array([reference.get(d, 0.0) for d in DRIVERS], np.float64), True,
-            *self._tables, new_stage)
+            *self._tables, self._scratch(), new_stage)
         return new_stage
+
+    def _scratch(self) -> np.ndarray:
+        return np.empty((numba.get_num_threads(), self._tables[2].shape[1]))
 
     def _compile(self) -> None:
         """Pad the rows into per-stage tables for the compiled sampler."""

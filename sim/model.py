@@ -25,7 +25,7 @@ import pandas as pd
 
 from sim import kernels
 from sim.channels import ChannelSystem
-from sim.dynamics import classify, drift_wealth, respond
+from sim.dynamics import classify, respond, wealth_walk
 from sim.ledger import Ledger
 from sim.lifecycle import TransitionTable
 from sim.metrics import MonthlyMetrics
@@ -180,6 +180,9 @@ class LifecycleModel(mesa.Model):
         m = self.scenario.market
         return 100.0 * (m.competitor_yield - m.bank_yield) - self.population.yield_bump_bp / 100.0
 
+    def _key(self, purpose: str) -> np.uint64:
+        return draw_key(self.seed_value, self.replication, purpose, self.month)
+
     def keyed_uniform(self, purpose: str) -> np.ndarray:
         """One U(0, 1) draw per row this month, keyed by customer id (see :mod:`sim.streams`)."""
         return keyed_uniform(
@@ -238,21 +241,21 @@ class LifecycleModel(mesa.Model):
 
     def _market(self) -> None:
         pop = self.population
-        drift_wealth(pop, self.scenario, self.keyed_normal("wealth"))
-        np.multiply(pop.total_wealth, pop.share_of_wallet, out=pop.aum)
+        mu, sigma = wealth_walk(self.scenario)
+        kernels.drift_rows(pop.id, self._key("wealth"), mu, sigma, pop.total_wealth, pop.age,
+                           pop.share_of_wallet, pop.aum)
         rate = self.scenario.market.prospect_arrivals_per_month
         if self.shard is not None:  # issue 7: the shard's part of the bank's arrivals
             rate *= self.shard.parts["arrivals"]
         arrivals = int(self._arrivals_stream.poisson(rate))
         self.add_prospects(arrivals, source=1, purpose="market/arrivals")
         # payments this month: the expected number, rounded up or down at random (mean kept)
+        # (payments_ytd restarts with a new calendar year: DOMAIN §6 "this year")
         pop = self.population
-        expected = pop.activity_rate * self.scenario.population.activity.payment_share
-        payments = np.floor(expected + self.keyed_uniform("payments")) * self.is_customer()
-        pop.payments_month = payments
-        if self.month % 12 == 1:  # a new calendar year (DOMAIN §6: "this year")
-            pop.payments_ytd[:] = 0
-        pop.payments_ytd += pop.payments_month
+        kernels.payments_rows(
+            pop.id, self._key("payments"), pop.stage, self.is_customer_stage, pop.activity_rate,
+            float(self.scenario.population.activity.payment_share), self.month % 12 == 1,
+            pop.payments_month, pop.payments_ytd)
 
     def _reset_month(self) -> None:
         pop = self.population

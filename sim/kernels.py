@@ -356,3 +356,52 @@ def payments_rows(
             paid = int(np.floor(activity_rate[i] * payment_share + _uniform(ids[i], key)))
         payments_month[i] = paid
         payments_ytd[i] = (0 if new_year else payments_ytd[i]) + paid
+
+
+@numba.njit(cache=True, nogil=True)
+def settle_transitions(
+    old: np.ndarray, new: np.ndarray, roles: np.ndarray, month: int, was_customer: np.ndarray,
+    aum: np.ndarray, share_of_wallet: np.ndarray, absorbed_month: np.ndarray,
+    products: np.ndarray, months_in_stage: np.ndarray, tenure: np.ndarray,
+    entered_month: np.ndarray, entry_stage: np.ndarray, acquired: np.ndarray,
+) -> tuple[int, int, int, float, float]:  # pragma: no cover - compiled
+    """Book one month's stage moves into the rows, in one sequential pass.
+
+    Rows absorbed this month lose their AUM and share of wallet and record the
+    month; new customers get their first product; months in stage and tenure
+    advance; ``acquired`` marks prospects who became customers and arrivals
+    straight into a customer stage. ``roles`` per stage: 0 prospect,
+    1 customer, 2 absorbing.
+
+    Returns:
+        Acquired, churned and lapsed counts; the AUM that churned; and the part
+        of it held by rows that were not customers at the start of the month.
+    """
+    n_acquired = n_churned = n_lapsed = 0
+    aum_churned = aum_churned_new = 0.0
+    for i in range(old.shape[0]):
+        a, b = old[i], new[i]
+        moved = a != b
+        from_prospect = roles[a] == 0
+        became = from_prospect and roles[b] == 1
+        if moved and roles[b] == 2:
+            if roles[a] == 1:
+                n_churned += 1
+                aum_churned += aum[i]
+                if not was_customer[i]:
+                    aum_churned_new += aum[i]
+            elif from_prospect:
+                n_lapsed += 1
+            aum[i] = 0.0
+            share_of_wallet[i] = 0.0
+            absorbed_month[i] = month
+        if became:
+            products[i] = 1
+        months_in_stage[i] = 0 if moved else months_in_stage[i] + 1
+        if roles[b] == 1:
+            tenure[i] += 1
+        arrived = entered_month[i] == month and roles[entry_stage[i]] == 1
+        acquired[i] = became or arrived
+        if acquired[i]:
+            n_acquired += 1
+    return n_acquired, n_churned, n_lapsed, aum_churned, aum_churned_new

@@ -64,11 +64,10 @@ class MonthlyMetrics:
         model, pop = self.model, self.model.population
         m: dict[str, float] = dict.fromkeys(self.names, 0.0)
         m["month"] = model.month
-        roles = np.where(model.is_customer_stage, 1, np.where(model.is_prospect_stage, 0, 2))
         sizes = np.array([len(model.stage_names), len(SEGMENTS), len(model.tier_names),
                           len(model.channel_names)])
         by_stage, by_segment, by_tier, by_channel, heads, sums = kernels.census(
-            pop.stage, roles.astype(np.int8), pop.segment, pop.tier, pop.channel, pop.is_initial,
+            pop.stage, model.roles, pop.segment, pop.tier, pop.channel, pop.is_initial,
             pop.aum, pop.satisfaction, pop.share_of_wallet, pop.contacts, sizes,
             float(model.scenario.private_banking_threshold))
         n_customers, n_prospects, initial_active, private_banking = (int(h) for h in heads)

@@ -40,7 +40,7 @@ __all__ = ["LifecycleModel"]
 #: Driver references used when the scenario does not set one.
 DEFAULT_DRIVER_REFERENCE = {"satisfaction": 0.7, "share_of_wallet": 0.4, "products": 2.0}
 #: Compact the table when absorbed rows exceed this share of it.
-COMPACT_SHARE = 0.25
+COMPACT_SHARE = 0.10
 #: Rows of the initial population drawn at a time (see ``_initial_population``).
 BUILD_CHUNK = 1 << 20
 #: Columns kept for absorbed rows when the table is compacted.
@@ -77,6 +77,9 @@ class LifecycleModel(mesa.Model):
         self.is_prospect_stage = roles == "prospect"
         self.is_customer_stage = roles == "customer"
         self.is_absorbing_stage = roles == "absorbing"
+        #: Per stage: 0 prospect, 1 customer, 2 absorbing (for compiled loops).
+        self.roles = np.where(self.is_customer_stage, 1,
+                              np.where(self.is_prospect_stage, 0, 2)).astype(np.int8)
         self.wallet_share_by_stage = np.array([s.wallet_share for s in life.stages])
         self.driver_reference: dict[str, float] = dict(DEFAULT_DRIVER_REFERENCE)
         self.driver_reference.update({str(k): v for k, v in life.driver_reference.items()})
@@ -223,7 +226,7 @@ class LifecycleModel(mesa.Model):
         inflow = np.maximum(pop.aum - old_aum, 0.0) * was_customer
         aum_after_response = kernels.masked_sum(pop.aum, was_customer)
         old_tier, old_aum = pop.tier.copy(), pop.aum.copy()
-        flows, acquired, churn_aum = self._transitions()
+        flows, acquired, churn_aum_new = self._transitions(was_customer)
         customers = self.is_customer()
         classify(pop, self.scenario, customers,
                  segments_due=self.month % self.scenario.segments.every_months == 0)
@@ -234,7 +237,7 @@ class LifecycleModel(mesa.Model):
                      # AUM entering the customer set: new customers' AUM now, plus that of
                      # new customers who also left this month (it is in aum_churned too)
                      aum_acquired=(kernels.masked_sum(pop.aum, customers & ~was_customer)
-                                   + kernels.masked_sum(churn_aum, ~was_customer)))
+                                   + churn_aum_new))
         self._book(inflow, acquired, customers)
         self._collect(flows, customers)
         self._maybe_compact()
@@ -268,7 +271,13 @@ class LifecycleModel(mesa.Model):
             self.staff_minutes_left = self.channels.start_month()
             pop.contacts_failed[:] = 0.0
 
-    def _transitions(self) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    def _transitions(self, was_customer: np.ndarray) -> tuple[dict[str, float], np.ndarray, float]:
+        """Move every row to next month's stage.
+
+        Returns:
+            Flow counts and churned AUM, the mask of rows acquired this month,
+            and the churned AUM of rows that were not customers at the start.
+        """
         pop = self.population
         old = pop.stage
         # drivers per row inside the sampler (see sim.lifecycle): centred by driver_reference;
@@ -277,28 +286,17 @@ class LifecycleModel(mesa.Model):
         new = self.transitions.step_columns(
             old, self.keyed_uniform("transitions"), pop.columns(),
             100.0 * (m.competitor_yield - m.bank_yield), self.driver_reference)
-        moved = new != old
-        from_prospect = self.is_prospect_stage[old]
-        to_absorbing = self.is_absorbing_stage[new] & moved
-        acquired = from_prospect & self.is_customer_stage[new]
-        churned = self.is_customer_stage[old] & to_absorbing
-        lapsed = from_prospect & to_absorbing
-        churn_aum = pop.aum * churned
-        aum_churned = float(churn_aum.sum())
-        pop.aum[to_absorbing] = 0.0
-        pop.share_of_wallet[to_absorbing] = 0.0
-        pop.absorbed_month[to_absorbing] = self.month
-        pop.products[acquired] = 1
+        acquired = np.empty(len(pop), np.bool_)
+        n_acquired, churned, lapsed, aum_churned, aum_churned_new = kernels.settle_transitions(
+            old, new, self.roles, self.month, was_customer, pop.aum, pop.share_of_wallet,
+            pop.absorbed_month, pop.products, pop.months_in_stage, pop.tenure,
+            pop.entered_month, pop.entry_stage, acquired)
         pop.stage = new
-        pop.months_in_stage = np.where(moved, 0, pop.months_in_stage + 1)
-        pop.tenure += self.is_customer_stage[new]
-        arrived = (pop.entered_month == self.month) & self.is_customer_stage[pop.entry_stage]
-        acquired |= arrived  # arrivals straight into a customer stage are acquisitions
-        counts = {"acquired": int(acquired.sum()), "churned": int(churned.sum()),
-                  "lapsed": int(lapsed.sum())}
+        counts = {"acquired": n_acquired, "churned": churned, "lapsed": lapsed}
         for key, value in counts.items():
             self.tally[key] += value
-        return {**counts, "aum_churned": aum_churned}, acquired, churn_aum
+        return {**counts, "aum_churned": aum_churned}, acquired, aum_churned_new
+
 
     def _migrations(
         self, old_tier: np.ndarray, old_aum: np.ndarray, customers: np.ndarray

@@ -405,3 +405,38 @@ def settle_transitions(
         if acquired[i]:
             n_acquired += 1
     return n_acquired, n_churned, n_lapsed, aum_churned, aum_churned_new
+
+
+@numba.njit(cache=True, nogil=True)
+def stable_argsort(key: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """``np.argsort(key, kind="stable")`` for float64 keys without NaN, by LSD radix sort.
+
+    Each key's bits are mapped to an unsigned integer in the same order (sign
+    flipped for positives, all bits for negatives; -0.0 counts as 0.0), then
+    sorted 16 bits at a time, four stable counting passes.
+    """
+    n = key.shape[0]
+    bits = np.empty(n, np.uint64)
+    for i in range(n):
+        value = key[i] + 0.0  # -0.0 -> 0.0, as numpy compares them equal
+        b = np.uint64(np.float64(value).view(np.uint64))
+        if b >> np.uint64(63):
+            bits[i] = ~b
+        else:
+            bits[i] = b | np.uint64(1 << 63)
+    order = np.arange(n)
+    other = np.empty(n, np.int64)
+    count = np.zeros(65537, np.int64)
+    for shift in range(0, 64, 16):
+        count[:] = 0
+        s = np.uint64(shift)
+        for i in range(n):
+            count[((bits[order[i]] >> s) & np.uint64(0xFFFF)) + np.uint64(1)] += 1
+        for d in range(1, 65537):
+            count[d] += count[d - 1]
+        for i in range(n):
+            digit = (bits[order[i]] >> s) & np.uint64(0xFFFF)
+            other[count[digit]] = order[i]
+            count[digit] += 1
+        order, other = other, order
+    return order

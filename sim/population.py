@@ -79,6 +79,7 @@ class Population:
         self._dtypes: dict[str, Any] = dict(FIELDS)
         self._fill: dict[str, Any] = {}
         self._columns: dict[str, np.ndarray] = {}
+        self._buffers: dict[str, np.ndarray] = {}  # spare room for appends (see append)
         seen: set[int] = set()
         for name, dtype in FIELDS.items():
             # copy when one array was passed for several columns (e.g. zeros), never alias
@@ -126,18 +127,37 @@ class Population:
         return self._columns
 
     def append(self, other: Population) -> None:
-        """Add ``other``'s rows at the end; columns it lacks get their fill value."""
-        n = len(other)
+        """Add ``other``'s rows at the end; columns it lacks get their fill value.
+
+        Columns live at the start of buffers with room to spare: a column
+        without room for ``other`` moves to a buffer with room for six more
+        appends of this size, so a month's arrivals are usually copied in
+        place instead of the whole table being copied.
+        """
+        n, m = len(self), len(other)
         for name, dtype in self._dtypes.items():
             extra = other._columns.get(name)
-            if extra is None:
-                extra = np.full(n, self._fill[name], dtype)
-            self._columns[name] = np.concatenate([self._columns[name], extra])
+            column, buffer = self._columns[name], self._buffers.get(name)
+            # reuse only a buffer this method made, still holding this very column
+            if buffer is None or column.base is not buffer or len(buffer) < n + m:
+                buffer = np.empty(n + 7 * m, dtype)
+                buffer[:n] = column
+                self._buffers[name] = buffer
+            buffer[n:n + m] = self._fill[name] if extra is None else extra
+            self._columns[name] = buffer[:n + m]
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only rows where ``mask`` is true."""
         for name in self._dtypes:
             self._columns[name] = self._columns[name][mask]
+        self._buffers.clear()
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the table holds, spare room for appends included."""
+        return sum(self._buffers[k].nbytes if k in self._buffers
+                   and self._columns[k].base is self._buffers[k] else v.nbytes
+                   for k, v in self._columns.items())
 
     def subset(self, rows: np.ndarray) -> RowSubset:
         """A working copy of some rows (see :class:`RowSubset`)."""

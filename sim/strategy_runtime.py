@@ -296,7 +296,7 @@ class StrategyContext:
             "random": lambda: self.uniform("priority")[rows],
             "least_satisfied": lambda: pop.satisfaction[rows],
         }[self._runtime.spec.budget.priority]()
-        order = np.argsort(key, kind="stable")
+        order = kernels.stable_argsort(np.asarray(key, np.float64))  # = argsort(kind="stable")
         return rows[order], costs[order]
 
     # -- staff and contacts

@@ -67,3 +67,15 @@ def test_compiled_draws_match_the_numpy_definition_bit_for_bit() -> None:
         np.testing.assert_array_equal(keyed_uniform(*args), keyed_uniform_numpy(*args))
         np.testing.assert_array_equal(keyed_normal(*args), keyed_normal_numpy(*args))
     assert keyed_uniform(1, 0, "x", 1, ids[:0]).shape == (0,)
+
+
+def test_compiled_stable_argsort_matches_numpy() -> None:
+    from sim.kernels import stable_argsort
+
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 7, 5_000):
+        key = rng.normal(size=n) * 1e6
+        if n > 100:  # ties, signed zeros and infinities keep their order as in NumPy
+            key[::7], key[::11], key[::13] = 0.0, -0.0, key[5]
+            key[3], key[4] = np.inf, -np.inf
+        np.testing.assert_array_equal(stable_argsort(key), np.argsort(key, kind="stable"))

@@ -107,8 +107,8 @@ def classify(
     pop: Population, scenario: Scenario, is_customer: np.ndarray, segments_due: bool
 ) -> None:
     """Recompute AUM tiers (monthly) and A/B/C/D segments (when due)."""
-    bounds = np.array([t.min_aum for t in scenario.tiers])
-    pop.tier = np.where(is_customer, np.searchsorted(bounds, pop.aum, side="right") - 1, -1)
+    bounds = np.array([t.min_aum for t in scenario.tiers], np.float64)
+    kernels.tiers_rows(is_customer, pop.aum, bounds, pop.tier, pop.segment)
     # Customers are reviewed when due; a customer without a class gets one at once.
     review = is_customer if segments_due else is_customer & (pop.segment < 0)
     seg = scenario.segments
@@ -119,5 +119,4 @@ def classify(
     high_potential = potential >= seg.potential_threshold
     # quadrant: A low/high, B high/high, C high/low, D low/low (DOMAIN §2)
     code = np.where(high_potential, np.where(high_current, 1, 0), np.where(high_current, 2, 3))
-    pop.segment[~is_customer] = -1
     pop.segment[rows] = code

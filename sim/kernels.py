@@ -440,3 +440,17 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:  # pragma: no cover - compile
             count[digit] += 1
         order, other = other, order
     return order
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def tiers_rows(
+    is_customer: np.ndarray, aum: np.ndarray, bounds: np.ndarray, tier: np.ndarray,
+    segment: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Customers' AUM tier (the last bound ≤ AUM); non-customers get tier and segment -1."""
+    for i in numba.prange(is_customer.shape[0]):
+        if is_customer[i]:
+            tier[i] = np.searchsorted(bounds, aum[i], side="right") - 1
+        else:
+            tier[i] = -1
+            segment[i] = -1

@@ -71,7 +71,7 @@ class StrategyRuntime:
         self.where = scenario.expression(spec.target.where) if spec.target.where else None
         cats = scenario.categories()
         t = spec.target
-        self._luts = {
+        self._luts = {  # which codes are targeted (segment and tier shifted: -1 is "none")
             "stage": _lut(cats["stage"], t.stages),
             "segment": _lut(("none", *SEGMENTS), t.segments),
             "tier": _lut(("none", *cats["tier"]), t.tiers),
@@ -89,12 +89,12 @@ class StrategyRuntime:
         self.month_counts: dict[str, float] = {}
         self.brought_any = False  # set once the strategy adds prospects (rows with its source)
 
-    def target_mask(self, model: LifecycleModel, customers: np.ndarray) -> np.ndarray:
-        """Customers matching the target this month (hold-out included)."""
+    def target_rows(self, model: LifecycleModel, customers: np.ndarray) -> np.ndarray:
+        """Rows of the customers matching the target this month (hold-out included)."""
         pop = model.population
         mask = customers.copy()
         for column, lut in self._luts.items():
-            if lut is not None:
+            if not lut.all():  # an unrestricted category costs nothing
                 codes = getattr(pop, column)
                 mask &= lut[codes + 1] if column in ("segment", "tier") else lut[codes]
         for label in self.spec.target.labels or []:
@@ -103,16 +103,22 @@ class StrategyRuntime:
             mask &= np.asarray(self.where.evaluate(pop.columns(), len(pop)), bool)
         if self.respects_opt_out:
             mask &= ~pop.marketing_opt_out
+        return np.flatnonzero(mask)
+
+    def target_mask(self, model: LifecycleModel, customers: np.ndarray) -> np.ndarray:
+        """:meth:`target_rows` as a mask over the table."""
+        mask = np.zeros(len(model.population), bool)
+        mask[self.target_rows(model, customers)] = True
         return mask
 
     def act(self, model: LifecycleModel, customers: np.ndarray) -> None:
         """Target, assign newcomers to treated or control, and let the strategy act."""
         pop = model.population
-        targeted = self.target_mask(model, customers)
+        targeted = self.target_rows(model, customers)
         cohort = getattr(pop, self.cohort_column)
         # the hold-out draw is keyed by id alone (month 0): a customer's group never changes,
         # so only customers targeted for the first time need it
-        newcomers = np.flatnonzero(targeted & (cohort == NOT_TARGETED))
+        newcomers = targeted[cohort[targeted] == NOT_TARGETED]
         draw = keyed_uniform(model.seed_value, model.replication, f"holdout/{self.name}", 0,
                              pop.id[newcomers])
         control = draw < self.spec.holdout
@@ -120,8 +126,8 @@ class StrategyRuntime:
         n_control = int(control.sum())
         self.cohort_sizes[TREATED] += len(newcomers) - n_control
         self.cohort_sizes[CONTROL] += n_control
-        treated = targeted & (cohort == TREATED)
-        n_targeted, n_treated = int(targeted.sum()), int(treated.sum())
+        rows = targeted[cohort[targeted] == TREATED]
+        n_targeted, n_treated = len(targeted), len(rows)
         self.month_counts = dict.fromkeys(("funded", "contacts_requested",
                                            "contacts_delivered"), 0.0)
         self.month_counts.update(targeted=float(n_targeted),
@@ -129,9 +135,11 @@ class StrategyRuntime:
         self.spent_month = 0.0
         self.demand_month = 0.0
         if self.strategy.scope == "bank":
+            treated = np.zeros(len(pop), bool)
+            treated[rows] = True
             self.strategy.apply(StrategyContext(model, self, pop, treated, customers))
             return
-        subset = pop.subset(np.flatnonzero(treated))
+        subset = pop.subset(rows)
         everyone = np.ones(n_treated, bool)
         self.strategy.apply(StrategyContext(model, self, subset, everyone, everyone))
         subset.write_back()
@@ -185,11 +193,9 @@ class StrategyRuntime:
         return out
 
 
-def _lut(names: tuple[str, ...], chosen: Sequence[str] | None) -> np.ndarray | None:
-    """Boolean look-up table over category codes (shifted by one where -1 means none)."""
-    if chosen is None:
-        return None
-    return np.array([n in chosen for n in names])
+def _lut(names: tuple[str, ...], chosen: Sequence[str] | None) -> np.ndarray:
+    """Boolean look-up table over category codes (all true when nothing is chosen)."""
+    return np.array([chosen is None or n in chosen for n in names], np.bool_)
 
 
 class StrategyContext:

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -146,7 +146,7 @@ class ChannelSystem:
         self.complaint_arrivals = np.zeros(spec.days_per_month)  # issue 7: by working day
         self.seconds = 0.0  #: wall time spent in :meth:`serve` (for the benchmark)
         self.days_simulated = 0
-        self._cache: dict[tuple[BranchDay, int], DayPool] = {}
+        self._cache: dict[tuple[Any, ...], tuple[BranchDay, DayPool]] = {}
         self._seed = (model.seed_value, model.replication)
         self.metric_names = [f"branch{b}_{m}" for b in range(self.n_branches)
                              for m in BRANCH_METRICS]
@@ -260,24 +260,30 @@ class ChannelSystem:
         to_machine = (staff_visits * route + machine_visits) / total if config.vtms else 0.0
         per_day = total / spec.days_per_month
         bucket = round(float(np.log(per_day) / np.log1p(spec.load_bucket)))
+        share = round(float(to_machine), 2)
+        # the day is known by its staffing, bucket and machine share: look it up before
+        # building (and validating) a BranchDay, which costs more than the lookup
+        key = (config.opening_hour, config.closing_hour, config.tellers, config.vtms,
+               config.teller_service, config.vtm_service, config.balk_queue_length,
+               config.patience_minutes, bucket, share)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached[1]
         day = BranchDay(
             opening_hour=config.opening_hour, closing_hour=config.closing_hour,
             visits_per_day=float(np.exp(bucket * np.log1p(spec.load_bucket))),
             arrival_profile=spec.arrival_profile, tellers=config.tellers, machines=config.vtms,
-            simple_share=round(float(to_machine), 2), routing_share=1.0,
+            simple_share=share, routing_share=1.0,
             teller_service=config.teller_service, machine_service=config.vtm_service,
             balk_queue_length=config.balk_queue_length, patience_minutes=config.patience_minutes,
         )
-        key = (day, bucket)
-        pool = self._cache.get(key)
-        if pool is None:
-            if len(self._cache) >= CACHE_LIMIT:
-                self._cache.clear()
-            # the days depend on the load, not on the staffing: common random numbers
-            rng = stream(*self._seed, f"channels/days/{bucket}/{day.simple_share:.2f}")
-            pool = simulate_pool(day, spec.sampled_days, spec.days_per_month, rng)
-            self._cache[key] = pool
-            self.days_simulated += spec.sampled_days
+        if len(self._cache) >= CACHE_LIMIT:
+            self._cache.clear()
+        # the days depend on the load, not on the staffing: common random numbers
+        rng = stream(*self._seed, f"channels/days/{bucket}/{day.simple_share:.2f}")
+        pool = simulate_pool(day, spec.sampled_days, spec.days_per_month, rng)
+        self._cache[key] = (day, pool)
+        self.days_simulated += spec.sampled_days
         return pool
 
     @staticmethod

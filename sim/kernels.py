@@ -66,22 +66,26 @@ def keyed_normal_into(ids: np.ndarray, key: np.uint64, out: np.ndarray) -> None:
 
 @numba.njit(cache=True, nogil=True)
 def cohort_tallies(
-    cohort: np.ndarray, live: np.ndarray, aum: np.ndarray, revenue: np.ndarray, cost: np.ndarray
+    cohorts: np.ndarray, live: np.ndarray, aum: np.ndarray, revenue: np.ndarray, cost: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled
-    """Per cohort code (row), live members, their AUM, and all members' revenue and cost.
+    """Cohort tallies of every strategy (a row of ``cohorts`` each), shape (strategies, 3, 4).
 
-    One sequential pass (a fixed summation order: the same sums on any machine).
+    Per cohort code: live members, their AUM, and all members' revenue and
+    cost. One sequential pass over the rows for every strategy at once (a fixed
+    summation order: the same sums on any machine).
     """
-    out = np.zeros((3, 4))
-    for i in range(cohort.shape[0]):
-        c = cohort[i]
-        if c == 0:
-            continue
-        if live[i]:
-            out[c, 0] += 1.0
-            out[c, 1] += aum[i]
-        out[c, 2] += revenue[i]
-        out[c, 3] += cost[i]
+    n_strategies = cohorts.shape[0]
+    out = np.zeros((n_strategies, 3, 4))
+    for i in range(cohorts.shape[1]):
+        for k in range(n_strategies):
+            c = cohorts[k, i]
+            if c == 0:
+                continue
+            if live[i]:
+                out[k, c, 0] += 1.0
+                out[k, c, 1] += aum[i]
+            out[k, c, 2] += revenue[i]
+            out[k, c, 3] += cost[i]
     return out
 
 
@@ -168,7 +172,7 @@ def transition_stages(
                 x1 = float(share_of_wallet[i]) - reference[1]
                 x2 = ((gap_points - float(yield_bump_bp[i]) / 100.0)
                       * float(price_sensitivity[i]) - reference[2])
-                x3 = np.log1p(float(contacts[i])) - reference[3]
+                x3 = (np.log1p(float(contacts[i])) if contacts[i] > 0 else 0.0) - reference[3]
                 x4 = float(wait_minutes[i]) - reference[4]
                 x5 = float(complaints[i]) - reference[5]
                 x6 = float(products[i]) - reference[6]

@@ -92,8 +92,12 @@ class MonthlyMetrics:
         m["contacts"] = float(sums[3])
         if model.channels is not None:
             m.update(model.channels.metrics)
-        for s in model.strategies:
-            m.update(s.metrics(model, customers))
+        if model.strategies:  # every strategy's cohort tallies in one pass
+            cohorts = np.stack([getattr(pop, s.cohort_column) for s in model.strategies])
+            tallies = kernels.cohort_tallies(cohorts, customers, pop.aum, pop.revenue_month,
+                                             pop.cost_month)
+            for s, tally in zip(model.strategies, tallies, strict=True):
+                m.update(s.metrics(model, customers, tally))
         for (side, kind, owner), amount in model.ledger.close_month().items():
             if owner == "bank":
                 m[f"{side}_{kind}"] += amount

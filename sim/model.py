@@ -40,7 +40,7 @@ __all__ = ["LifecycleModel"]
 #: Driver references used when the scenario does not set one.
 DEFAULT_DRIVER_REFERENCE = {"satisfaction": 0.7, "share_of_wallet": 0.4, "products": 2.0}
 #: Compact the table when absorbed rows exceed this share of it.
-COMPACT_SHARE = 0.25
+COMPACT_SHARE = 0.10
 #: Rows of the initial population drawn at a time (see ``_initial_population``).
 BUILD_CHUNK = 1 << 20
 #: Columns kept for absorbed rows when the table is compacted.

@@ -166,8 +166,14 @@ class StrategyRuntime:
             self.spent_month += amount
             self.spent_total += amount
 
-    def metrics(self, model: LifecycleModel, customers: np.ndarray) -> dict[str, float]:
-        """This month's counts and the cohort tallies for uplift."""
+    def metrics(
+        self, model: LifecycleModel, customers: np.ndarray, tallies: np.ndarray | None = None
+    ) -> dict[str, float]:
+        """This month's counts and the cohort tallies for uplift.
+
+        ``tallies``: this strategy's slice of :func:`sim.kernels.cohort_tallies`
+        when the caller computed every strategy's at once.
+        """
         pop = model.population
         out = {f"strategy_{self.name}_{k}": v for k, v in self.month_counts.items()}
         cohort = getattr(pop, self.cohort_column)
@@ -181,8 +187,9 @@ class StrategyRuntime:
                            cost=kernels.masked_sum(pop.cost_month, mask))
         for quantity, value in brought.items():
             out[f"uplift_{self.name}_{quantity}_brought"] = value
-        tallies = kernels.cohort_tallies(cohort, customers, pop.aum, pop.revenue_month,
-                                         pop.cost_month)
+        if tallies is None:
+            tallies = kernels.cohort_tallies(cohort[np.newaxis], customers, pop.aum,
+                                             pop.revenue_month, pop.cost_month)[0]
         for code, group in ((TREATED, "treated"), (CONTROL, "control")):
             active, aum, revenue, cost = tallies[code]
             out[f"uplift_{self.name}_n_{group}"] = self.cohort_sizes[code]

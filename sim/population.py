@@ -148,8 +148,9 @@ class Population:
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only rows where ``mask`` is true."""
+        rows = np.flatnonzero(mask)  # once, rather than once per column
         for name in self._dtypes:
-            self._columns[name] = self._columns[name][mask]
+            self._columns[name] = self._columns[name].take(rows)
         self._buffers.clear()
 
     @property

@@ -71,10 +71,10 @@ class StrategyRuntime:
         self.where = scenario.expression(spec.target.where) if spec.target.where else None
         cats = scenario.categories()
         t = spec.target
-        self._luts = {  # which codes are targeted (segment and tier shifted: -1 is "none")
+        self._luts = {  # which codes are targeted (segment and tier: -1, "none", is the last)
             "stage": _lut(cats["stage"], t.stages),
-            "segment": _lut(("none", *SEGMENTS), t.segments),
-            "tier": _lut(("none", *cats["tier"]), t.tiers),
+            "segment": _lut((*SEGMENTS, "none"), t.segments),  # code -1 reads the last entry
+            "tier": _lut((*cats["tier"], "none"), t.tiers),
             "channel": _lut(cats["channel"], t.channels),
         }
         self.respects_opt_out = bool(getattr(self.strategy, "respects_opt_out", True))
@@ -96,7 +96,7 @@ class StrategyRuntime:
         for column, lut in self._luts.items():
             if not lut.all():  # an unrestricted category costs nothing
                 codes = getattr(pop, column)
-                mask &= lut[codes + 1] if column in ("segment", "tier") else lut[codes]
+                mask &= lut[codes]
         for label in self.spec.target.labels or []:
             mask &= getattr(pop, label)
         if self.where is not None:

@@ -514,9 +514,10 @@ def render(report: Report, console: Console) -> None:
 
 
 def save(report: Report, directory: Path = RESULTS) -> Path:
-    """Write the report as ``engine-<date>.json`` in ``directory``."""
+    """Write the report as ``engine-<date>T<hhmm>-<scenario>.json`` in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"engine-{report.machine['date'][:10]}.json"
+    stamp = report.machine["date"][:16].replace(":", "")
+    path = directory / f"engine-{stamp}-{report.scenario}.json"
     path.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
     return path
 

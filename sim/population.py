@@ -36,7 +36,7 @@ FIELDS: dict[str, type] = {
     "absorbed_month": np.int16,
     "is_initial": np.bool_,
     "age": np.float32,
-    "total_wealth": np.float64,
+    "total_wealth": np.float32,  # a latent (wealth at all banks), not booked money
     "wallet_propensity": np.float32,
     "share_of_wallet": np.float32,
     "aum": np.float64,

@@ -46,10 +46,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim import kernels
 from sim.branch_day import BranchDay, day_totals, draw_visits, simulate_visits
 from sim.day_sampling import RATIOS, estimate_from_days
 from sim.erlang import UnstableQueueError, erlang_c
-from sim.streams import keyed_uniform, stream
+from sim.streams import draw_key, keyed_uniform, stream
 
 if TYPE_CHECKING:
     from sim.channel_schema import BranchConfig, Channels
@@ -187,7 +188,8 @@ class ChannelSystem:
         if self.rm_fits(b, minutes):  # every branch has the time: the order does not matter
             keep = np.ones(b.size, bool)
         else:
-            order = np.argsort(b, kind="stable")  # by branch, priority kept within a branch
+            # by branch, priority kept within a branch (radix sort on the narrow int column)
+            order = np.argsort(branch, kind="stable")
             sorted_branch, sorted_minutes = b[order], minutes[order]
             total = np.cumsum(sorted_minutes)
             first = np.searchsorted(sorted_branch, sorted_branch, side="left")
@@ -209,19 +211,12 @@ class ChannelSystem:
         started = time.perf_counter()
         pop, spec, n = model.population, self.spec, self.n_branches
         customers = model.is_customer()
-        rate = self.visit_rate[pop.channel]
-        may_visit = np.flatnonzero(customers & (rate > 0))
         # the more active visit more (DOMAIN §2: A very active, C inactive); each channel
         # group keeps its mean, so visits_per_customer_month stays the calibrated average
-        activity = pop.activity_rate[may_visit] ** spec.visits_activity_elasticity
-        group = pop.channel[may_visit].astype(np.intp)
-        sums = np.bincount(group, weights=activity, minlength=len(self.visit_rate))
-        counts = np.bincount(group, minlength=len(self.visit_rate))
-        means = np.divide(sums, counts, out=np.ones(len(sums)), where=(counts > 0) & (sums > 0))
-        expected = rate[may_visit] * activity / means[group]
-        visits = np.floor(expected + self._draw(model, "channels/visits", may_visit))
-        rows = may_visit[visits > 0]  # this month's visitors
-        visits = visits[visits > 0]
+        rows, visits = kernels.branch_visits(
+            customers, pop.channel, pop.activity_rate, pop.id,
+            draw_key(model.seed_value, model.replication, "channels/visits", model.month),
+            np.asarray(self.visit_rate, np.float64), float(spec.visits_activity_elasticity))
         own_machine = self.machine_user[pop.channel[rows]]
         branch = pop.branch[rows].astype(np.intp)
         staff_visits = np.bincount(branch, weights=visits * ~own_machine, minlength=n)

@@ -458,3 +458,46 @@ def tiers_rows(
         else:
             tier[i] = -1
             segment[i] = -1
+
+
+@numba.njit(cache=True, nogil=True)
+def branch_visits(
+    customers: np.ndarray, channel: np.ndarray, activity_rate: np.ndarray, ids: np.ndarray,
+    key: np.uint64, visit_rate: np.ndarray, elasticity: float,
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """This month's branch visitors and their visits (see ``ChannelSystem.serve``).
+
+    A customer of channel c may visit at ``visit_rate[c]`` a month, scaled by
+    activity^elasticity over its channel's mean of that (so each channel keeps
+    its calibrated mean); the expected count is rounded up or down by the
+    customer's keyed draw under ``key``. Two sequential passes (the channel
+    means, then the visits).
+
+    Returns:
+        The visitors' rows (table order) and their numbers of visits.
+    """
+    n_channels = visit_rate.shape[0]
+    sums = np.zeros(n_channels)
+    counts = np.zeros(n_channels, np.int64)
+    for i in range(customers.shape[0]):
+        c = channel[i]
+        if customers[i] and visit_rate[c] > 0:
+            sums[c] += float(activity_rate[i]) ** elasticity
+            counts[c] += 1
+    means = np.ones(n_channels)
+    for c in range(n_channels):
+        if counts[c] > 0 and sums[c] > 0:
+            means[c] = sums[c] / counts[c]
+    rows = np.empty(customers.shape[0], np.int64)
+    visits = np.empty(customers.shape[0])
+    found = 0
+    for i in range(customers.shape[0]):
+        c = channel[i]
+        if customers[i] and visit_rate[c] > 0:
+            expected = visit_rate[c] * float(activity_rate[i]) ** elasticity / means[c]
+            v = np.floor(expected + _uniform(ids[i], key))
+            if v > 0:
+                rows[found] = i
+                visits[found] = v
+                found += 1
+    return rows[:found].copy(), visits[:found].copy()

@@ -53,6 +53,7 @@ def measure_one(size: int, months: int, scenario: Path) -> dict[str, Any]:
     start = time.perf_counter()
     model = LifecycleModel(spec)
     build = time.perf_counter() - start
+    state_month0 = model.population.nbytes
     customer_months, stepping = 0, 0.0
     for _ in range(months):
         pop = model.population
@@ -70,7 +71,9 @@ def measure_one(size: int, months: int, scenario: Path) -> dict[str, Any]:
         "rows": len(pop), "live_customers_end": live_customers,
         "build_seconds": build, "step_seconds": stepping,
         "customer_months": customer_months, "rate": customer_months / stepping,
-        "state_bytes_per_row": state / len(pop), "state_bytes_per_customer": state / size,
+        "state_bytes_per_row": state / len(pop),
+        "state_bytes_per_customer_month0": state_month0 / size,
+        "state_bytes_per_customer_end": state / size,
         "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         "numpy": np.__version__,
     }
@@ -159,9 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         mem = "met" if r["peak_rss_gib"] < MEMORY_LIMIT_GIB else "NOT met"
         print(f"{r['customers']:,} customers: peak {r['peak_rss_gib']:.2f} GiB "
               f"(limit {MEMORY_LIMIT_GIB:.0f} GiB: {mem}); state {r['state_bytes_per_row']:.0f} "
-              f"bytes per row (customer or prospect), "
-              f"{r['state_bytes_per_customer']:.0f} per customer at month 0 "
-              f"(limit {STATE_LIMIT_BYTES:.0f})")
+              f"bytes per row (customer or prospect); per customer "
+              f"{r['state_bytes_per_customer_month0']:.0f} at month 0 (its prospects included) "
+              f"and {r['state_bytes_per_customer_end']:.0f} at the end (arrivals, absorbed rows "
+              f"before compaction and spare room included) (limit {STATE_LIMIT_BYTES:.0f})")
     if len(rows) >= 2:
         a, b, r2 = linear_fit(rows)
         print(f"step seconds = {a:.2f} + {b * 1e6:.2f} × millions of customers (R² = {r2:.4f})")

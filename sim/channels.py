@@ -318,11 +318,11 @@ class ChannelSystem:
             The rows that filed a complaint.
         """
         c, pop, days = self.spec.complaints, model.population, self.spec.days_per_month
-        long_wait = np.zeros(len(pop))
+        long_wait = np.zeros(len(pop), np.bool_)
         long_wait[rows] = ~balked & (wait > c.long_wait_minutes)
-        walked_out = np.zeros(len(pop))
+        walked_out = np.zeros(len(pop), np.bool_)
         walked_out[rows] = balked
-        candidates = np.flatnonzero((long_wait > 0) | (walked_out > 0) | (pop.contacts_failed > 0))
+        candidates = np.flatnonzero(long_wait | walked_out | (pop.contacts_failed > 0))
         keep = ((1.0 - c.prob_after_long_wait * long_wait[candidates])
                 * (1.0 - c.prob_after_balk * walked_out[candidates])
                 * (1.0 - c.prob_after_failed_contact) ** pop.contacts_failed[candidates])

@@ -149,9 +149,9 @@ class Population:
     def keep(self, mask: np.ndarray) -> None:
         """Keep only rows where ``mask`` is true."""
         rows = np.flatnonzero(mask)  # once, rather than once per column
-        for name in self._dtypes:
+        for name in self._dtypes:  # column by column, each old buffer freed before the next
+            self._buffers.pop(name, None)
             self._columns[name] = self._columns[name].take(rows)
-        self._buffers.clear()
 
     @property
     def nbytes(self) -> int:

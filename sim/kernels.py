@@ -12,13 +12,8 @@ next to the module, so only the first run on a machine pays the compilation
 
 from __future__ import annotations
 
-from typing import Any
-
-import llvmlite.binding
 import numba
 import numpy as np
-from numba import types
-from numba.extending import get_cython_function_address
 
 __all__ = ["keyed_normal_into", "keyed_uniform_into"]
 
@@ -28,12 +23,50 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 _SCALE = 2.0**-53
 
-# scipy.special.ndtri (the inverse normal CDF) as an external symbol of compiled code: a
-# named symbol, unlike a ctypes pointer, lets Numba cache the functions that call it.
-llvmlite.binding.add_symbol(
-    "clmsim_ndtri", get_cython_function_address("scipy.special.cython_special", "ndtri")
-)
-_ndtri: Any = types.ExternalFunction("clmsim_ndtri", types.float64(types.float64))
+# Wichura's algorithm AS 241 (PPND16, Applied Statistics 37, 1988): the inverse normal
+# CDF to about 1e-16 relative error — within a few ulps of scipy.special.ndtri (tested) —
+# as rational functions the compiler can inline (a call into SciPy's C code cannot be).
+_A = (3.387132872796366608, 133.14166789178437745, 1971.5909503065514427,
+      13731.693765509461125, 45921.953931549871457, 67265.770927008700853,
+      33430.575583588128105, 2509.0809287301226727)
+_B = (1.0, 42.313330701600911252, 687.1870074920579083, 5394.1960214247511077,
+      21213.794301586595867, 39307.89580009271061, 28729.085735721942674,
+      5226.495278852545925)
+_C = (1.42343711074968357734, 4.6303378461565452959, 5.7694972214606914055,
+      3.64784832476320460504, 1.27045825245236838258, 0.24178072517745061177,
+      0.0227238449892691845833, 7.7454501427834140764e-4)
+_D = (1.0, 2.05319162663775882187, 1.6763848301838038494, 0.68976733498510000455,
+      0.14810397642748007459, 0.0151986665636164571966, 5.475938084995344946e-4,
+      1.05075007164441684324e-9)
+_E = (6.6579046435011037772, 5.4637849111641143699, 1.7848265399172913358,
+      0.29656057182850489123, 0.026532189526576123093, 0.0012426609473880784386,
+      2.71155556874348757815e-5, 2.01033439929228813265e-7)
+_F = (1.0, 0.59983220655588793769, 0.13692988092273580531, 0.0148753612908506148525,
+      7.868691311456132591e-4, 1.8463183175100546818e-5, 1.4215117583164458887e-7,
+      2.04426310338993978564e-15)
+
+
+@numba.njit(inline="always")
+def _poly(c: tuple[float, ...], x: float) -> float:  # pragma: no cover - compiled
+    return ((((((c[7] * x + c[6]) * x + c[5]) * x + c[4]) * x + c[3]) * x + c[2]) * x
+            + c[1]) * x + c[0]
+
+
+@numba.njit(inline="always")
+def _ndtri(p: float) -> float:  # pragma: no cover - compiled
+    """Standard normal quantile of ``p`` in (0, 1) (AS 241)."""
+    q = p - 0.5
+    if abs(q) <= 0.425:
+        r = 0.180625 - q * q
+        return q * _poly(_A, r) / _poly(_B, r)
+    r = np.sqrt(-np.log(p if q < 0 else 1.0 - p))
+    if r <= 5.0:
+        r = r - 1.6
+        value = _poly(_C, r) / _poly(_D, r)
+    else:
+        r = r - 5.0
+        value = _poly(_E, r) / _poly(_F, r)
+    return -value if q < 0 else value
 
 
 @numba.njit(inline="always")

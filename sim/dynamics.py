@@ -113,10 +113,13 @@ def classify(
     review = is_customer if segments_due else is_customer & (pop.segment < 0)
     seg = scenario.segments
     rows = np.flatnonzero(review)
-    potential = potential_value(pop, scenario, rows)
-    pop.potential_value[rows] = potential
-    high_current = pop.aum[rows] >= seg.current_value_threshold
-    high_potential = potential >= seg.potential_threshold
-    # quadrant: A low/high, B high/high, C high/low, D low/low (DOMAIN §2)
-    code = np.where(high_potential, np.where(high_current, 1, 0), np.where(high_current, 2, 3))
-    pop.segment[rows] = code
+    # the score of potential_value() (its definition, in NumPy), with the quadrant rule:
+    # A low/high, B high/high, C high/low, D low/low (DOMAIN §2), in one compiled pass
+    weights = {str(name): float(w) for name, w in seg.potential_weights.items()}
+    total = sum(weights.values())
+    normalised = np.array([weights.get(name, 0.0) / total
+                           for name in ("youth", "digital_adoption", "wealth_elsewhere")])
+    kernels.segment_rows(
+        rows, pop.age, pop.digital_adoption, pop.total_wealth, pop.aum, normalised,
+        float(seg.potential_threshold), float(seg.current_value_threshold),
+        pop.potential_value, pop.segment)

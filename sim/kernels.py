@@ -534,3 +534,29 @@ def branch_visits(
                 visits[found] = v
                 found += 1
     return rows[:found].copy(), visits[:found].copy()
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def segment_rows(
+    rows: np.ndarray, age: np.ndarray, digital_adoption: np.ndarray, total_wealth: np.ndarray,
+    aum: np.ndarray, weights: np.ndarray, potential_threshold: float,
+    current_threshold: float, potential_value: np.ndarray, segment: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Potential value and A/B/C/D segment of the given rows (:func:`sim.dynamics.classify`).
+
+    ``weights``: youth, digital adoption and wealth held elsewhere, normalised
+    to sum to one. Segment codes: 0 A (high potential, low current value),
+    1 B (both high), 2 C (high current, low potential), 3 D (both low).
+    """
+    for j in numba.prange(rows.shape[0]):
+        i = rows[j]
+        youth = min(max((65.0 - age[i]) / 45.0, 0.0), 1.0)
+        elsewhere = max(float(total_wealth[i]) - aum[i], 0.0)
+        wealth = min(max((np.log10(1.0 + elsewhere) - 4.0) / 3.0, 0.0), 1.0)
+        score = weights[0] * youth + weights[1] * digital_adoption[i] + weights[2] * wealth
+        potential_value[i] = score
+        high_current = aum[i] >= current_threshold
+        if score >= potential_threshold:
+            segment[i] = 1 if high_current else 0
+        else:
+            segment[i] = 2 if high_current else 3

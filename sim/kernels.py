@@ -134,6 +134,8 @@ def _eta(betas: np.ndarray, s: int, k: int, x0: float, x1: float, x2: float, x3:
 def transition_stages(
     stage: np.ndarray,
     uniforms: np.ndarray,
+    ids: np.ndarray,
+    key: np.uint64,
     satisfaction: np.ndarray,
     share_of_wallet: np.ndarray,
     yield_bump_bp: np.ndarray,
@@ -166,7 +168,10 @@ def transition_stages(
 
     Args:
         stage: Current stage per row.
-        uniforms: One U(0, 1) draw per row.
+        uniforms: One U(0, 1) draw per row, or empty: then each row's keyed draw
+            of ``ids`` under ``key`` (:func:`keyed_uniform_into`), made here.
+        ids: Customer ids (used when ``uniforms`` is empty).
+        key: The draws' key (likewise).
         satisfaction: See above (likewise the next seven arrays).
         share_of_wallet: See above.
         yield_bump_bp: See above.
@@ -189,9 +194,10 @@ def transition_stages(
             (``numba.get_num_threads()`` rows, as many columns as ``base``).
         out: The new stage per row (written).
     """
+    keyed_here = 1 if uniforms.shape[0] == 0 else 0
     for i in numba.prange(stage.shape[0]):
         s = stage[i]
-        u = uniforms[i]
+        u = uniforms[i] if keyed_here == 0 else _uniform(ids[i], key)
         chosen = s
         moves = n_moves[s]
         if moves > 0 and not has_drivers[s]:

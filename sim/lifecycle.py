@@ -90,20 +90,22 @@ class TransitionTable:
                   for name in DRIVERS]
         new_stage = np.empty_like(stage)
         kernels.transition_stages(
-            stage, np.ascontiguousarray(uniforms, dtype=np.float64), arrays[0], arrays[1],
+            stage, np.ascontiguousarray(uniforms, dtype=np.float64), np.zeros(0, np.int64),
+            np.uint64(0), arrays[0], arrays[1],
             arrays[2], zeros, arrays[3], arrays[4], arrays[5], arrays[6], 0.0, np.zeros(7),
             False, *self._tables, self._scratch(), new_stage)
         return new_stage
 
     def step_columns(
-        self, stage: np.ndarray, uniforms: np.ndarray, columns: dict[str, np.ndarray],
-        gap_points: float, reference: dict[str, float],
+        self, stage: np.ndarray, draws: np.ndarray | tuple[np.ndarray, np.uint64],
+        columns: dict[str, np.ndarray], gap_points: float, reference: dict[str, float],
     ) -> np.ndarray:
         """:meth:`step` with the drivers computed per row from population columns.
 
         Args:
             stage: Current stage per row.
-            uniforms: One U(0, 1) draw per row.
+            draws: One U(0, 1) draw per row, or ``(ids, key)``: each row's keyed
+                draw (:func:`sim.streams.keyed_uniform`), made inside the sampler.
             columns: The population's columns (``satisfaction``, ``share_of_wallet``,
                 ``yield_bump_bp``, ``price_sensitivity``, ``contacts``,
                 ``wait_minutes``, ``complaints``, ``products``).
@@ -111,9 +113,13 @@ class TransitionTable:
             reference: Each driver's typical value (missing: 0).
         """
         c = columns
+        if isinstance(draws, tuple):
+            uniforms, (ids, key) = np.zeros(0), draws
+        else:
+            uniforms, ids, key = np.asarray(draws, np.float64), np.zeros(0, np.int64), np.uint64(0)
         new_stage = np.empty_like(stage)
         kernels.transition_stages(
-            stage, np.ascontiguousarray(uniforms, dtype=np.float64), c["satisfaction"],
+            stage, np.ascontiguousarray(uniforms), ids, key, c["satisfaction"],
             c["share_of_wallet"], c["yield_bump_bp"], c["price_sensitivity"], c["contacts"],
             c["wait_minutes"], c["complaints"], c["products"], float(gap_points),
             np.array([reference.get(d, 0.0) for d in DRIVERS], np.float64), True,

@@ -284,7 +284,7 @@ class LifecycleModel(mesa.Model):
         # contacts enter as log(1 + contacts), each extra contact mattering less
         m = self.scenario.market
         new = self.transitions.step_columns(
-            old, self.keyed_uniform("transitions"), pop.columns(),
+            old, (pop.id, self._key("transitions")), pop.columns(),
             100.0 * (m.competitor_yield - m.bank_yield), self.driver_reference)
         acquired = np.empty(len(pop), np.bool_)
         n_acquired, churned, lapsed, aum_churned, aum_churned_new = kernels.settle_transitions(

@@ -499,7 +499,12 @@ def tiers_rows(
             segment[i] = -1
 
 
-@numba.njit(cache=True, nogil=True)
+#: Rows per chunk of the chunked parallel loops: fixed, so sums are added in the same order
+#: whatever the number of threads.
+CHUNK = 1 << 16
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
 def branch_visits(
     customers: np.ndarray, channel: np.ndarray, activity_rate: np.ndarray, ids: np.ndarray,
     key: np.uint64, visit_rate: np.ndarray, elasticity: float,
@@ -509,37 +514,57 @@ def branch_visits(
     A customer of channel c may visit at ``visit_rate[c]`` a month, scaled by
     activity^elasticity over its channel's mean of that (so each channel keeps
     its calibrated mean); the expected count is rounded up or down by the
-    customer's keyed draw under ``key``. Two sequential passes (the channel
-    means, then the visits).
+    customer's keyed draw under ``key``. Parallel over fixed chunks of rows:
+    per-chunk sums are added in chunk order and visitors are written in row
+    order, so the result does not depend on the number of threads.
 
     Returns:
         The visitors' rows (table order) and their numbers of visits.
     """
-    n_channels = visit_rate.shape[0]
-    sums = np.zeros(n_channels)
-    counts = np.zeros(n_channels, np.int64)
-    for i in range(customers.shape[0]):
-        c = channel[i]
-        if customers[i] and visit_rate[c] > 0:
-            sums[c] += float(activity_rate[i]) ** elasticity
-            counts[c] += 1
+    n, n_channels = customers.shape[0], visit_rate.shape[0]
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    weight = np.zeros(n, np.float32)  # activity^elasticity, 0 for rows that cannot visit
+    sums = np.zeros((n_chunks, n_channels))
+    counts = np.zeros((n_chunks, n_channels), np.int64)
+    for k in numba.prange(n_chunks):
+        for i in range(k * CHUNK, min(n, (k + 1) * CHUNK)):
+            c = channel[i]
+            if customers[i] and visit_rate[c] > 0:
+                w = float(activity_rate[i]) ** elasticity
+                weight[i] = w
+                sums[k, c] += w
+                counts[k, c] += 1
     means = np.ones(n_channels)
     for c in range(n_channels):
-        if counts[c] > 0 and sums[c] > 0:
-            means[c] = sums[c] / counts[c]
-    rows = np.empty(customers.shape[0], np.int64)
-    visits = np.empty(customers.shape[0])
-    found = 0
-    for i in range(customers.shape[0]):
-        c = channel[i]
-        if customers[i] and visit_rate[c] > 0:
-            expected = visit_rate[c] * float(activity_rate[i]) ** elasticity / means[c]
-            v = np.floor(expected + _uniform(ids[i], key))
-            if v > 0:
-                rows[found] = i
-                visits[found] = v
-                found += 1
-    return rows[:found].copy(), visits[:found].copy()
+        total, number = 0.0, 0
+        for k in range(n_chunks):
+            total += sums[k, c]
+            number += counts[k, c]
+        if number > 0 and total > 0:
+            means[c] = total / number
+    visits_all = np.zeros(n)
+    found = np.zeros(n_chunks, np.int64)
+    for k in numba.prange(n_chunks):
+        for i in range(k * CHUNK, min(n, (k + 1) * CHUNK)):
+            if weight[i] > 0:
+                c = channel[i]
+                v = np.floor(visit_rate[c] * float(weight[i]) / means[c] + _uniform(ids[i], key))
+                if v > 0:
+                    visits_all[i] = v
+                    found[k] += 1
+    start = np.zeros(n_chunks + 1, np.int64)
+    for k in range(n_chunks):
+        start[k + 1] = start[k] + found[k]
+    rows = np.empty(start[n_chunks], np.int64)
+    visits = np.empty(start[n_chunks])
+    for k in numba.prange(n_chunks):
+        j = start[k]
+        for i in range(k * CHUNK, min(n, (k + 1) * CHUNK)):
+            if visits_all[i] > 0:
+                rows[j] = i
+                visits[j] = visits_all[i]
+                j += 1
+    return rows, visits
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)

@@ -35,3 +35,31 @@ def test_segment_review_matches_the_potential_value_definition() -> None:
     bounds = np.array([t.min_aum for t in scenario.tiers])
     np.testing.assert_array_equal(
         pop.tier[rows], np.searchsorted(bounds, pop.aum[rows], side="right") - 1)
+
+
+def test_results_do_not_depend_on_the_number_of_threads(tmp_path: Path) -> None:
+    """Compiled loops add in a fixed order: one thread and all threads give the same month.
+
+    150,000 rows span three fixed chunks of the chunked loops (sim.kernels.CHUNK).
+    """
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import hashlib, sys\n"
+        "from sim.model import LifecycleModel\n"
+        "from sim.scenario import load_scenario\n"
+        f"s = load_scenario({str(BASELINE.parent / 'playbook_branches.yaml')!r}, "
+        "['population.size=150000', 'population.prospects=20000', 'population.branches=10'])\n"
+        "m = LifecycleModel(s)\n"
+        "for _ in range(3): m.step()\n"
+        "print(hashlib.sha256(m.monthly_frame().to_csv().encode()).hexdigest())\n"
+    )
+    digests = []
+    for threads in ("1", "2"):
+        env = {**os.environ, "NUMBA_NUM_THREADS": threads}
+        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                             text=True, check=True, cwd=tmp_path)
+        digests.append(out.stdout.strip().splitlines()[-1])
+    assert digests[0] == digests[1]

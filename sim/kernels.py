@@ -23,6 +23,11 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 _SCALE = 2.0**-53
 
+#: Rows per chunk of the chunked parallel loops: fixed, so sums are added in the same order
+#: whatever the number of threads.
+CHUNK = 1 << 16
+
+
 # Wichura's algorithm AS 241 (PPND16, Applied Statistics 37, 1988): the inverse normal
 # CDF to about 1e-16 relative error — within a few ulps of scipy.special.ndtri (tested) —
 # as rational functions the compiler can inline (a call into SciPy's C code cannot be).
@@ -97,28 +102,34 @@ def keyed_normal_into(ids: np.ndarray, key: np.uint64, out: np.ndarray) -> None:
         out[i] = _ndtri(_uniform(ids[i], key))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def cohort_tallies(
     cohorts: np.ndarray, live: np.ndarray, aum: np.ndarray, revenue: np.ndarray, cost: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled
     """Cohort tallies of every strategy (a row of ``cohorts`` each), shape (strategies, 3, 4).
 
     Per cohort code: live members, their AUM, and all members' revenue and
-    cost. One sequential pass over the rows for every strategy at once (a fixed
-    summation order: the same sums on any machine).
+    cost. Parallel over fixed chunks of rows, the chunks' sums added in chunk
+    order: the same totals on any number of threads.
     """
-    n_strategies = cohorts.shape[0]
-    out = np.zeros((n_strategies, 3, 4))
-    for i in range(cohorts.shape[1]):
+    n_strategies, n = cohorts.shape
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    parts = np.zeros((n_chunks, n_strategies, 3, 4))
+    for chunk in numba.prange(n_chunks):
+        part = parts[chunk]
         for k in range(n_strategies):
-            c = cohorts[k, i]
-            if c == 0:
-                continue
-            if live[i]:
-                out[k, c, 0] += 1.0
-                out[k, c, 1] += aum[i]
-            out[k, c, 2] += revenue[i]
-            out[k, c, 3] += cost[i]
+            for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
+                c = cohorts[k, i]
+                if c == 0:
+                    continue
+                if live[i]:
+                    part[k, c, 0] += 1.0
+                    part[k, c, 1] += aum[i]
+                part[k, c, 2] += revenue[i]
+                part[k, c, 3] += cost[i]
+    out = np.zeros((n_strategies, 3, 4))
+    for chunk in range(n_chunks):
+        out += parts[chunk]
     return out
 
 
@@ -497,11 +508,6 @@ def tiers_rows(
         else:
             tier[i] = -1
             segment[i] = -1
-
-
-#: Rows per chunk of the chunked parallel loops: fixed, so sums are added in the same order
-#: whatever the number of threads.
-CHUNK = 1 << 16
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)

@@ -135,17 +135,18 @@ def inverse_normal_numpy(p: np.ndarray) -> np.ndarray:
         return ((((((c[7] * x + c[6]) * x + c[5]) * x + c[4]) * x + c[3]) * x + c[2]) * x
                 + c[1]) * x + c[0]
 
+    a, b, c, d, e, f = kernels.AS241
     p = np.asarray(p, np.float64)
     q = p - 0.5
     out = np.empty_like(p)
     central = np.abs(q) <= 0.425
     r = 0.180625 - q[central] * q[central]
-    out[central] = q[central] * poly(kernels._A, r) / poly(kernels._B, r)
+    out[central] = q[central] * poly(a, r) / poly(b, r)
     tail = ~central
     r = np.sqrt(-np.log(np.where(q[tail] < 0, p[tail], 1.0 - p[tail])))
     near = r <= 5.0
-    value = np.where(near, poly(kernels._C, r - 1.6) / poly(kernels._D, r - 1.6),
-                     poly(kernels._E, r - 5.0) / poly(kernels._F, r - 5.0))
+    value = np.where(near, poly(c, r - 1.6) / poly(d, r - 1.6),
+                     poly(e, r - 5.0) / poly(f, r - 5.0))
     out[tail] = np.where(q[tail] < 0, -value, value)
     return out
 

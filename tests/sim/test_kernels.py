@@ -1,4 +1,4 @@
-"""Compiled loops against their NumPy definitions (sim/kernels.py)."""
+"""Compiled loops against their NumPy definitions (sim/kernels/)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,54 @@
+"""Compiled loops for the hottest per-row work (Numba).
+
+NumPy evaluates an expression such as SplitMix64 hashing one operation at a
+time, each writing a temporary array the size of the population; a month
+makes a few dozen such passes. The loops here do the whole computation per
+row in one pass, many in parallel over the machine's cores (``prange``), with
+the arithmetic of the NumPy definitions they replace (each is tested against
+its definition). ``cache=True`` stores the machine code in
+``sim/kernels/__pycache__``, so only the first run on a machine pays the
+compilation (about 7 s).
+
+* :mod:`sim.kernels.draws` — keyed uniform and normal draws;
+* :mod:`sim.kernels.month` — market, response, transitions, classes, ledger;
+* :mod:`sim.kernels.tallies` — census, masked sums, cohort tallies;
+* :mod:`sim.kernels.allocation` — budget priority order, branch visitors.
+
+Numba's cache notices a change to a kernel's own module only: after editing
+``draws.py`` (whose helpers the others inline), delete
+``sim/kernels/__pycache__``.
+"""
+
+from sim.kernels.allocation import branch_visits, stable_argsort
+from sim.kernels.draws import AS241, keyed_normal_into, keyed_uniform_into
+from sim.kernels.month import (
+    book_rows,
+    drift_rows,
+    payments_rows,
+    respond_rows,
+    segment_rows,
+    settle_transitions,
+    tiers_rows,
+    transition_stages,
+)
+from sim.kernels.tallies import CHUNK, census, cohort_tallies, masked_sum
+
+__all__ = [
+    "AS241",
+    "CHUNK",
+    "book_rows",
+    "branch_visits",
+    "census",
+    "cohort_tallies",
+    "drift_rows",
+    "keyed_normal_into",
+    "keyed_uniform_into",
+    "masked_sum",
+    "payments_rows",
+    "respond_rows",
+    "segment_rows",
+    "settle_transitions",
+    "stable_argsort",
+    "tiers_rows",
+    "transition_stages",
+]

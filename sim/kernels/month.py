@@ -1,0 +1,318 @@
+"""The month's per-row phases, compiled: market, response, transitions, classes, ledger.
+
+Each function is one phase of :meth:`sim.model.LifecycleModel.step` for
+every row in one pass; those without totals run in parallel (``prange``),
+those that add up money run sequentially so totals do not depend on the
+number of threads.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from sim.kernels.draws import _ndtri, _uniform
+
+__all__ = ["book_rows", "drift_rows", "payments_rows", "respond_rows", "segment_rows",
+           "settle_transitions", "tiers_rows", "transition_stages"]
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def drift_rows(
+    ids: np.ndarray, key: np.uint64, mu: float, sigma: float, total_wealth: np.ndarray,
+    age: np.ndarray, share_of_wallet: np.ndarray, aum: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """One month of the wealth random walk per row (keyed normal shock), age, and AUM."""
+    for i in numba.prange(ids.shape[0]):
+        total_wealth[i] *= np.exp(mu + sigma * _ndtri(_uniform(ids[i], key)))
+        age[i] += 1.0 / 12.0
+        aum[i] = total_wealth[i] * share_of_wallet[i]
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def payments_rows(
+    ids: np.ndarray, key: np.uint64, stage: np.ndarray, is_customer_stage: np.ndarray,
+    activity_rate: np.ndarray, payment_share: float, new_year: bool,
+    payments_month: np.ndarray, payments_ytd: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Customers' payments this month: the expected number rounded up or down by a keyed draw."""
+    for i in numba.prange(ids.shape[0]):
+        paid = 0
+        if is_customer_stage[stage[i]]:
+            paid = int(np.floor(activity_rate[i] * payment_share + _uniform(ids[i], key)))
+        payments_month[i] = paid
+        payments_ytd[i] = (0 if new_year else payments_ytd[i]) + paid
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def respond_rows(
+    ids: np.ndarray, key: np.uint64, stage: np.ndarray, gap_points: float,
+    yield_bump_bp: np.ndarray, price_sensitivity: np.ndarray, satisfaction_base: np.ndarray,
+    wait_minutes: np.ndarray, complaints: np.ndarray, wallet_propensity: np.ndarray,
+    wallet_share_by_stage: np.ndarray, total_wealth: np.ndarray, params: np.ndarray,
+    satisfaction: np.ndarray, share_of_wallet: np.ndarray, aum: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """One month of :func:`sim.dynamics.respond` per row, its noise drawn by key.
+
+    ``params``: satisfaction price-gap, wait and complaint effects, wait
+    tolerance, noise sd, adjustment; wallet satisfaction and price-gap
+    effects, wallet adjustment, satisfaction reference.
+    """
+    (price_effect, wait_effect, complaint_effect, tolerance, noise_sd, adjustment,
+     wallet_sat_effect, wallet_gap_effect, wallet_adjustment, reference) = (
+        params[0], params[1], params[2], params[3], params[4], params[5], params[6],
+        params[7], params[8], params[9])
+    for i in numba.prange(ids.shape[0]):
+        gap = (gap_points - yield_bump_bp[i] / 100.0) * price_sensitivity[i]
+        target = satisfaction_base[i] + price_effect * gap
+        target += wait_effect * max(wait_minutes[i] - tolerance, 0.0)
+        target += complaint_effect * complaints[i]
+        noise = noise_sd * _ndtri(_uniform(ids[i], key))
+        sat = float(satisfaction[i])
+        sat = min(max(sat + adjustment * (target - sat) + noise, 0.0), 1.0)
+        satisfaction[i] = sat
+        wallet = wallet_propensity[i] * wallet_share_by_stage[stage[i]]
+        wallet *= 1.0 + wallet_sat_effect * (float(satisfaction[i]) - reference)
+        if wallet > 0:
+            wallet += wallet_gap_effect * gap
+        wallet = min(max(wallet, 0.0), 1.0)
+        sow = float(share_of_wallet[i])
+        sow = min(max(sow + wallet_adjustment * (wallet - sow), 0.0), 1.0)
+        share_of_wallet[i] = sow
+        aum[i] = total_wealth[i] * share_of_wallet[i]
+
+
+@numba.njit(inline="always")
+def _eta(betas: np.ndarray, s: int, k: int, x0: float, x1: float, x2: float, x3: float,
+         x4: float, x5: float, x6: float) -> float:  # pragma: no cover - compiled
+    return (betas[s, k, 0] * x0 + betas[s, k, 1] * x1 + betas[s, k, 2] * x2
+            + betas[s, k, 3] * x3 + betas[s, k, 4] * x4 + betas[s, k, 5] * x5
+            + betas[s, k, 6] * x6)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def transition_stages(
+    stage: np.ndarray,
+    uniforms: np.ndarray,
+    ids: np.ndarray,
+    key: np.uint64,
+    satisfaction: np.ndarray,
+    share_of_wallet: np.ndarray,
+    yield_bump_bp: np.ndarray,
+    price_sensitivity: np.ndarray,
+    contacts: np.ndarray,
+    wait_minutes: np.ndarray,
+    complaints: np.ndarray,
+    products: np.ndarray,
+    gap_points: float,
+    reference: np.ndarray,
+    from_columns: bool,
+    n_moves: np.ndarray,
+    targets: np.ndarray,
+    base: np.ndarray,
+    cumulative: np.ndarray,
+    stay: np.ndarray,
+    betas: np.ndarray,
+    has_drivers: np.ndarray,
+    scratch: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Next month's stage of every row (the multinomial logit of :mod:`sim.lifecycle`).
+
+    The seven drivers (``sim.schema.DRIVERS`` order) are computed per row
+    from the population's columns when ``from_columns``: satisfaction, share
+    of wallet, price gap = (``gap_points`` − yield bump / 100) × price
+    sensitivity, log(1 + contacts), wait, complaints, products, each minus its
+    ``reference``. Otherwise the eight arrays already hold centred driver
+    values (the price gap in ``yield_bump_bp``; ``price_sensitivity`` unused).
+
+    Args:
+        stage: Current stage per row.
+        uniforms: One U(0, 1) draw per row, or empty: then each row's keyed draw
+            of ``ids`` under ``key`` (:func:`keyed_uniform_into`), made here.
+        ids: Customer ids (used when ``uniforms`` is empty).
+        key: The draws' key (likewise).
+        satisfaction: See above (likewise the next seven arrays).
+        share_of_wallet: See above.
+        yield_bump_bp: See above.
+        price_sensitivity: See above.
+        contacts: See above.
+        wait_minutes: See above.
+        complaints: See above.
+        products: See above.
+        gap_points: Competitor minus bank yield, percentage points.
+        reference: The seven drivers' reference values.
+        from_columns: Whether the arrays are columns (True) or centred drivers.
+        n_moves: Moves out of each stage.
+        targets: Per stage and move: the target stage.
+        base: Per stage and move: the base probability.
+        cumulative: Per stage and move: the running sum of base probabilities.
+        stay: Base probability of staying, per stage.
+        betas: Per stage, move and driver: the effect on the log-odds.
+        has_drivers: Per stage: whether any driver moves its log-odds.
+        scratch: Work space, one row of move weights per thread
+            (``numba.get_num_threads()`` rows, as many columns as ``base``).
+        out: The new stage per row (written).
+    """
+    keyed_here = 1 if uniforms.shape[0] == 0 else 0
+    for i in numba.prange(stage.shape[0]):
+        s = stage[i]
+        u = uniforms[i] if keyed_here == 0 else _uniform(ids[i], key)
+        chosen = s
+        moves = n_moves[s]
+        if moves > 0 and not has_drivers[s]:
+            for k in range(moves):  # the Markov chain: first move whose running sum exceeds u
+                if u < cumulative[s, k]:
+                    chosen = targets[s, k]
+                    break
+        elif moves > 0:
+            if from_columns:
+                x0 = float(satisfaction[i]) - reference[0]
+                x1 = float(share_of_wallet[i]) - reference[1]
+                x2 = ((gap_points - float(yield_bump_bp[i]) / 100.0)
+                      * float(price_sensitivity[i]) - reference[2])
+                x3 = (np.log1p(float(contacts[i])) if contacts[i] > 0 else 0.0) - reference[3]
+                x4 = float(wait_minutes[i]) - reference[4]
+                x5 = float(complaints[i]) - reference[5]
+                x6 = float(products[i]) - reference[6]
+            else:
+                x0, x1, x2 = float(satisfaction[i]), float(share_of_wallet[i]), float(
+                    yield_bump_bp[i])
+                x3, x4, x5 = float(contacts[i]), float(wait_minutes[i]), float(complaints[i])
+                x6 = float(products[i])
+            weight = scratch[numba.get_thread_id()]
+            denom = stay[s]
+            for k in range(moves):
+                weight[k] = base[s, k] * np.exp(_eta(betas, s, k, x0, x1, x2, x3, x4, x5, x6))
+                denom += weight[k]
+            threshold = 0.0
+            for k in range(moves):
+                lower = threshold
+                threshold += weight[k] / denom
+                if lower <= u < threshold:
+                    chosen = targets[s, k]
+                    break
+        out[i] = chosen
+
+
+@numba.njit(cache=True, nogil=True)
+def settle_transitions(
+    old: np.ndarray, new: np.ndarray, roles: np.ndarray, month: int, was_customer: np.ndarray,
+    aum: np.ndarray, share_of_wallet: np.ndarray, absorbed_month: np.ndarray,
+    products: np.ndarray, months_in_stage: np.ndarray, tenure: np.ndarray,
+    entered_month: np.ndarray, entry_stage: np.ndarray, acquired: np.ndarray,
+) -> tuple[int, int, int, float, float]:  # pragma: no cover - compiled
+    """Book one month's stage moves into the rows, in one sequential pass.
+
+    Rows absorbed this month lose their AUM and share of wallet and record the
+    month; new customers get their first product; months in stage and tenure
+    advance; ``acquired`` marks prospects who became customers and arrivals
+    straight into a customer stage. ``roles`` per stage: 0 prospect,
+    1 customer, 2 absorbing.
+
+    Returns:
+        Acquired, churned and lapsed counts; the AUM that churned; and the part
+        of it held by rows that were not customers at the start of the month.
+    """
+    n_acquired = n_churned = n_lapsed = 0
+    aum_churned = aum_churned_new = 0.0
+    for i in range(old.shape[0]):
+        a, b = old[i], new[i]
+        moved = a != b
+        from_prospect = roles[a] == 0
+        became = from_prospect and roles[b] == 1
+        if moved and roles[b] == 2:
+            if roles[a] == 1:
+                n_churned += 1
+                aum_churned += aum[i]
+                if not was_customer[i]:
+                    aum_churned_new += aum[i]
+            elif from_prospect:
+                n_lapsed += 1
+            aum[i] = 0.0
+            share_of_wallet[i] = 0.0
+            absorbed_month[i] = month
+        if became:
+            products[i] = 1
+        months_in_stage[i] = 0 if moved else months_in_stage[i] + 1
+        if roles[b] == 1:
+            tenure[i] += 1
+        arrived = entered_month[i] == month and roles[entry_stage[i]] == 1
+        acquired[i] = became or arrived
+        if acquired[i]:
+            n_acquired += 1
+    return n_acquired, n_churned, n_lapsed, aum_churned, aum_churned_new
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def tiers_rows(
+    is_customer: np.ndarray, aum: np.ndarray, bounds: np.ndarray, tier: np.ndarray,
+    segment: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Customers' AUM tier (the last bound ≤ AUM); non-customers get tier and segment -1."""
+    for i in numba.prange(is_customer.shape[0]):
+        if is_customer[i]:
+            tier[i] = np.searchsorted(bounds, aum[i], side="right") - 1
+        else:
+            tier[i] = -1
+            segment[i] = -1
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def segment_rows(
+    rows: np.ndarray, age: np.ndarray, digital_adoption: np.ndarray, total_wealth: np.ndarray,
+    aum: np.ndarray, weights: np.ndarray, potential_threshold: float,
+    current_threshold: float, potential_value: np.ndarray, segment: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Potential value and A/B/C/D segment of the given rows (:func:`sim.dynamics.classify`).
+
+    ``weights``: youth, digital adoption and wealth held elsewhere, normalised
+    to sum to one. Segment codes: 0 A (high potential, low current value),
+    1 B (both high), 2 C (high current, low potential), 3 D (both low).
+    """
+    for j in numba.prange(rows.shape[0]):
+        i = rows[j]
+        youth = min(max((65.0 - age[i]) / 45.0, 0.0), 1.0)
+        elsewhere = max(float(total_wealth[i]) - aum[i], 0.0)
+        wealth = min(max((np.log10(1.0 + elsewhere) - 4.0) / 3.0, 0.0), 1.0)
+        score = weights[0] * youth + weights[1] * digital_adoption[i] + weights[2] * wealth
+        potential_value[i] = score
+        high_current = aum[i] >= current_threshold
+        if score >= potential_threshold:
+            segment[i] = 1 if high_current else 0
+        else:
+            segment[i] = 2 if high_current else 3
+
+
+@numba.njit(cache=True, nogil=True)
+def book_rows(
+    customers: np.ndarray, aum: np.ndarray, inflow: np.ndarray, products: np.ndarray,
+    channel: np.ndarray, acquired: np.ndarray, margin_month: float, fee: float,
+    servicing: np.ndarray, per_10k: np.ndarray, acquisition_cost: float,
+    revenue: np.ndarray, cost: np.ndarray,
+) -> tuple[float, float, float, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Each row's revenue and cost this month, and the bank's totals by kind and channel.
+
+    ``inflow`` is each row's new money this month, which pays the channel's
+    transaction cost. Sequential, so the totals are the same on any machine.
+    """
+    n_channels = servicing.shape[0]
+    by_servicing, by_transaction = np.zeros(n_channels), np.zeros(n_channels)
+    interest_total = fees_total = acquisition_total = 0.0
+    for i in range(customers.shape[0]):
+        c = channel[i]
+        acquisition = acquisition_cost if acquired[i] else 0.0
+        transaction = inflow[i] / 10_000.0 * per_10k[c]
+        interest = fees = serving = 0.0
+        if customers[i]:
+            interest = aum[i] * margin_month
+            fees = products[i] * fee
+            serving = servicing[c]
+        revenue[i] = interest + fees
+        cost[i] = serving + transaction + acquisition
+        interest_total += interest
+        fees_total += fees
+        acquisition_total += acquisition
+        by_servicing[c] += serving
+        by_transaction[c] += transaction
+    return interest_total, fees_total, acquisition_total, by_servicing, by_transaction

@@ -68,6 +68,7 @@ from rich.console import Console
 from rich.table import Table
 from scipy import stats
 
+from benchmarks.agreement import count_difference_p, homogeneity_p
 from benchmarks.engine import (
     BASELINE,
     RESULTS,
@@ -204,23 +205,6 @@ def clmsim_outcome(size: int, months: int, seed: int) -> dict[str, Any]:
         state[key] = {"n": int(values.size), "sum": float(values.sum()),
                       "sum_squares": float((values**2).sum())}
     return {"monthly": frame.to_dict("records"), "end_state": state}
-
-
-def homogeneity_p(a: np.ndarray, b: np.ndarray, min_count: int = 10) -> float:
-    """Chi-square test that two count vectors come from one distribution (sparse cells pooled)."""
-    table = np.vstack([a, b]).astype(float)
-    sparse = table.sum(axis=0) < min_count
-    if sparse.any():
-        table = np.column_stack([table[:, ~sparse], table[:, sparse].sum(axis=1)])
-        table = table[:, table.sum(axis=0) > 0]
-    return float(stats.chi2_contingency(table, correction=False).pvalue)
-
-
-def count_difference_p(a: float, b: float) -> float:
-    """Two-sided p of two event counts whose variance is at most their mean."""
-    if a + b == 0:
-        return 1.0
-    return float(2.0 * stats.norm.sf(abs(a - b) / math.sqrt(a + b)))
 
 
 def _pooled(runs: list[dict[str, Any]], key: str) -> tuple[float, float, int]:

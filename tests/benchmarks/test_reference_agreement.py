@@ -26,7 +26,6 @@ whose decline→churned probability is a third higher is rejected.
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # ``benchmarks`` lives at the repository root, outside the package
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.agreement import count_difference_p, homogeneity_p  # noqa: E402
 from benchmarks.engine import BASELINE, baseline_overrides  # noqa: E402
 from benchmarks.reference_agents import ReferenceModel  # noqa: E402
 from sim.model import LifecycleModel  # noqa: E402
@@ -143,28 +143,6 @@ def reference() -> Outcome:
 @pytest.fixture(scope="module")
 def vectorised() -> Outcome:
     return run_vectorised(_scenario())
-
-
-def homogeneity_p(a: np.ndarray, b: np.ndarray, min_count: int = 10) -> float:
-    """Chi-square test that two count vectors come from one distribution.
-
-    Categories with fewer than ``min_count`` rows in both together are pooled
-    (the chi-square approximation needs expected counts of about 5 or more).
-    """
-    table = np.vstack([a, b]).astype(float)
-    sparse = table.sum(axis=0) < min_count
-    if sparse.any():
-        table = np.column_stack([table[:, ~sparse], table[:, sparse].sum(axis=1)])
-        table = table[:, table.sum(axis=0) > 0]
-    return float(stats.chi2_contingency(table, correction=False).pvalue)
-
-
-def count_difference_p(a: int, b: int) -> float:
-    """Two-sided p of two event counts with variance at most their mean (see module doc)."""
-    if a + b == 0:
-        return 1.0
-    z = (a - b) / math.sqrt(a + b)
-    return float(2.0 * stats.norm.sf(abs(z)))
 
 
 @pytest.mark.parametrize("cohort", ["initial_stages", "arrival_stages"])

@@ -33,7 +33,7 @@ from sim.population import CustomerView, Population, draw_customers
 from sim.schema import Scenario
 from sim.shards import Shard
 from sim.strategy_runtime import StrategyRuntime
-from sim.streams import customer_ids, draw_key, keyed_normal, keyed_uniform, stream
+from sim.streams import customer_ids, draw_key, stream
 
 __all__ = ["LifecycleModel"]
 
@@ -83,6 +83,9 @@ class LifecycleModel(mesa.Model):
         self.wallet_share_by_stage = np.array([s.wallet_share for s in life.stages])
         self.driver_reference: dict[str, float] = dict(DEFAULT_DRIVER_REFERENCE)
         self.driver_reference.update({str(k): v for k, v in life.driver_reference.items()})
+        market = scenario.market
+        #: Competitor yield minus ours, in percentage points, before any strategy's bump.
+        self.price_gap_points = 100.0 * (market.competitor_yield - market.bank_yield)
         self.channel_names = list(scenario.population.channel_preference)
         self.tier_names = [t.name for t in scenario.tiers]
         self.ledger = Ledger()
@@ -178,27 +181,9 @@ class LifecycleModel(mesa.Model):
             raise KeyError(f"no live customer with id {customer_id}")
         return self.population.view(int(rows[0]))
 
-    def price_gap(self) -> np.ndarray:
-        """Per-customer price gap in percentage points: competitor yield minus ours."""
-        m = self.scenario.market
-        return 100.0 * (m.competitor_yield - m.bank_yield) - self.population.yield_bump_bp / 100.0
-
     def _key(self, purpose: str) -> np.uint64:
         return draw_key(self.seed_value, self.replication, purpose, self.month)
 
-    def keyed_uniform(self, purpose: str) -> np.ndarray:
-        """One U(0, 1) draw per row this month, keyed by customer id (see :mod:`sim.streams`)."""
-        return keyed_uniform(
-            self.seed_value, self.replication, purpose, self.month, self.population.id
-        )
-
-    def keyed_normal(self, purpose: str) -> np.ndarray:
-        """One N(0, 1) draw per row this month, keyed by customer id."""
-        return keyed_normal(
-            self.seed_value, self.replication, purpose, self.month, self.population.id
-        )
-
-    # ----------------------------------------------------------------- month
     def step(self) -> None:
         """Simulate one month."""
         self.month += 1
@@ -219,10 +204,8 @@ class LifecycleModel(mesa.Model):
             self.channels.serve(self)
         was_customer = _pad(was_customer, len(pop))
         old_aum = np.concatenate([old_aum, pop.aum[len(old_aum):]])
-        m = self.scenario.market
-        respond(pop, self.scenario, self.wallet_share_by_stage,
-                100.0 * (m.competitor_yield - m.bank_yield), self.driver_reference["satisfaction"],
-                draw_key(self.seed_value, self.replication, "satisfaction", self.month))
+        respond(pop, self.scenario, self.wallet_share_by_stage, self.price_gap_points,
+                self.driver_reference["satisfaction"], self._key("satisfaction"))
         inflow = np.maximum(pop.aum - old_aum, 0.0) * was_customer
         aum_after_response = kernels.masked_sum(pop.aum, was_customer)
         old_tier, old_aum = pop.tier.copy(), pop.aum.copy()
@@ -282,10 +265,9 @@ class LifecycleModel(mesa.Model):
         old = pop.stage
         # drivers per row inside the sampler (see sim.lifecycle): centred by driver_reference;
         # contacts enter as log(1 + contacts), each extra contact mattering less
-        m = self.scenario.market
         new = self.transitions.step_columns(
-            old, (pop.id, self._key("transitions")), pop.columns(),
-            100.0 * (m.competitor_yield - m.bank_yield), self.driver_reference)
+            old, (pop.id, self._key("transitions")), pop.columns(), self.price_gap_points,
+            self.driver_reference)
         acquired = np.empty(len(pop), np.bool_)
         n_acquired, churned, lapsed, aum_churned, aum_churned_new = kernels.settle_transitions(
             old, new, self.roles, self.month, was_customer, pop.aum, pop.share_of_wallet,

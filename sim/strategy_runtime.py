@@ -105,12 +105,6 @@ class StrategyRuntime:
             mask &= ~pop.marketing_opt_out
         return np.flatnonzero(mask)
 
-    def target_mask(self, model: LifecycleModel, customers: np.ndarray) -> np.ndarray:
-        """:meth:`target_rows` as a mask over the table."""
-        mask = np.zeros(len(model.population), bool)
-        mask[self.target_rows(model, customers)] = True
-        return mask
-
     def act(self, model: LifecycleModel, customers: np.ndarray) -> None:
         """Target, assign newcomers to treated or control, and let the strategy act."""
         pop = model.population
@@ -233,9 +227,7 @@ class StrategyContext:
         self.scenario = model.scenario
         self.targets = targets
         self.customers = customers
-        self.price_gap_points = 100.0 * (
-            model.scenario.market.competitor_yield - model.scenario.market.bank_yield
-        )
+        self.price_gap_points = model.price_gap_points
 
     # -- codes of categorical columns
     def stage_code(self, name: str) -> int:

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from sim.model import LifecycleModel
 
 __all__ = ["BRANCH_METRICS", "COST_KINDS", "ChannelSystem", "DayPool", "call_centre_metrics",
-           "online_utilisation"]
+           "complaint_desk", "desk_capacity_per_day", "online_utilisation"]
 
 #: Per-branch monthly metrics: column ``branch{b}_{name}`` in monthly.parquet.
 BRANCH_METRICS = (
@@ -113,6 +113,34 @@ def simulate_pool(config: BranchDay, sampled_days: int, days_per_month: int,
         ratios={k: float(np.nan_to_num(v)) for k, v in estimate.ratios.items()},
         p90_wait=float(np.quantile(joined, 0.9)) if joined.size else 0.0,
     )
+
+
+def desk_capacity_per_day(spec: Channels) -> float:
+    """Complaints the bank's desk handles in a working day (handler hours over handling time)."""
+    c = spec.complaints
+    return 60.0 * c.handler_hours_per_month / c.handling_minutes / spec.days_per_month
+
+
+def complaint_desk(
+    backlog: float, arrivals_by_day: np.ndarray, per_day: float
+) -> tuple[np.ndarray, float]:
+    """A fluid first-come-first-served complaint queue, day by day.
+
+    Args:
+        backlog: Complaints waiting at the start of the month.
+        arrivals_by_day: Complaints filed on each working day.
+        per_day: Complaints handled a working day.
+
+    Returns:
+        Working days a complaint filed on each day waits (behind the backlog
+        and half of its own day's arrivals), and the backlog at the month's end.
+    """
+    handling_days = np.empty(len(arrivals_by_day))
+    for d, arrivals in enumerate(arrivals_by_day):
+        ahead = backlog + arrivals / 2.0
+        handling_days[d] = ahead / per_day if per_day > 0 else np.inf
+        backlog = max(backlog + arrivals - per_day, 0.0)
+    return handling_days, backlog
 
 
 class ChannelSystem:
@@ -331,23 +359,19 @@ class ChannelSystem:
         day = np.minimum((self._draw(model, "channels/complaint_day", filed) * days)
                          .astype(np.intp), days - 1)
         arrivals = np.bincount(day, minlength=days).astype(float)
-        per_day = 60.0 * c.handler_hours_per_month / c.handling_minutes / days
-        handling_days, queue, others = np.empty(days), self.backlog, 0.0
+        queue, others = self.backlog, 0.0
         if self.shard is not None:  # issue 7: the bank's one desk, its backlog and the
             queue, others = self.shard.desk  # other shards' complaints a day (sim/shards.py)
             self.complaint_arrivals = arrivals
-        for d in range(days):  # a fluid first-come-first-served queue, day by day
-            ahead = queue + (arrivals[d] + others) / 2.0
-            handling_days[d] = ahead / per_day if per_day > 0 else np.inf
-            queue = max(queue + arrivals[d] + others - per_day, 0.0)
-        self.backlog = queue
+        handling_days, self.backlog = complaint_desk(
+            queue, arrivals + others, desk_capacity_per_day(self.spec))
         late = handling_days[day] > c.target_working_days
         pop.complaints[:] = 0.0
         pop.complaints[filed] = 1.0 + c.late_weight * late
         received = filed.size
         m = self.metrics
         m["channels_complaints_late"] = float(late.sum())
-        m["channels_complaints_backlog"] = queue
+        m["channels_complaints_backlog"] = self.backlog
         spread = handling_days[day]
         m["channels_complaint_handling_days"] = (
             float(np.minimum(spread, 10 * days).mean()) if received else 0.0)

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim.channels import complaint_desk, desk_capacity_per_day
 from sim.shard_metrics import combine_frames
 from sim.streams import stream
 
@@ -78,7 +79,8 @@ SHARD_ID_SHIFT = 51
 MAX_SHARDS = 1 << 12
 #: Bank-wide capacities a shard gets a part of each month (:attr:`Coupling.parts`).
 PARTS = ("arrivals", "rm_hours", "online_capacity")
-#: Weight of last month's smoothed demand in this month's (budget shares follow demand).
+#: Weight of last month's smoothed demand in this month's (budget shares follow demand);
+#: a modelling default: shares follow a shift in demand within a few months.
 DEMAND_MEMORY = 0.8
 
 class ShardError(ValueError):
@@ -333,11 +335,9 @@ class Coordinator:
         spec = self.scenario.channels
         if spec is None:
             return
-        c = spec.complaints
-        per_day = 60.0 * c.handler_hours_per_month / c.handling_minutes / spec.days_per_month
         by_day = np.array([r.complaints_by_day for r in reports])
-        for arrivals in by_day.sum(axis=0):  # the same fluid queue as sim.channels
-            self.backlog = max(self.backlog + arrivals - per_day, 0.0)
+        _, self.backlog = complaint_desk(self.backlog, by_day.sum(axis=0),
+                                         desk_capacity_per_day(spec))  # the bank's one desk
         self.backlogs.append(self.backlog)
         month = by_day.sum(axis=1)
         self.others_per_day = (month.sum() - month) / spec.days_per_month

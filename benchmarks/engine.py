@@ -78,7 +78,8 @@ from sim.model import LifecycleModel
 from sim.scenario import load_scenario, read_scenario_dict
 from sim.schema import Scenario
 
-__all__ = ["Measurement", "Report", "baseline_overrides", "main", "measure", "run_benchmark"]
+__all__ = ["Measurement", "Report", "baseline_overrides", "main", "measure", "reference_live",
+           "run_benchmark", "timed_months", "vectorised_live"]
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -271,12 +272,12 @@ def baseline_overrides(size: int, months: int, path: Path = BASELINE) -> list[st
     return overrides
 
 
-def _vectorised_live(model: LifecycleModel) -> int:
+def vectorised_live(model: LifecycleModel) -> int:
     pop = model.population
     return len(pop) - int(model.is_absorbing_stage[pop.stage].sum())
 
 
-def _reference_live(model: ReferenceModel) -> int:
+def reference_live(model: ReferenceModel) -> int:
     return len(model.agents)
 
 
@@ -290,7 +291,7 @@ def _machine_busy_seconds() -> float | None:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def _timed_months(
+def timed_months(
     model: Any, months: int, live_rows: Callable[[Any], int]
 ) -> tuple[int, float, float | None, float]:
     """Step ``months`` times.
@@ -342,15 +343,15 @@ def measure(scenario: Scenario, months: int, engine: str) -> Measurement:
         start = time.perf_counter()  # build again untraced: tracing slows allocation
         reference = ReferenceModel(scenario)
         build = time.perf_counter() - start
-        customer_months, seconds, background, cpu = _timed_months(
-            reference, months, _reference_live)
+        customer_months, seconds, background, cpu = timed_months(
+            reference, months, reference_live)
         return Measurement("per-agent reference", **common, customer_months=customer_months,
                            build_seconds=build, step_seconds=seconds, bytes_per_row=traced / rows,
                            background_cores=background, step_cpu_seconds=cpu)
     start = time.perf_counter()
     model = LifecycleModel(scenario)
     build = time.perf_counter() - start
-    customer_months, seconds, background, cpu = _timed_months(model, months, _vectorised_live)
+    customer_months, seconds, background, cpu = timed_months(model, months, vectorised_live)
     channels = model.channels
     channel_seconds = channels.seconds if channels is not None else None
     days = channels.days_simulated if channels is not None else None

@@ -4,8 +4,8 @@ Builds a scenario scaled to ``--size`` customers (as ``benchmarks/engine.py``
 scales it), runs ``--warm`` months untimed (so the branch-day cache and the
 table settle), then times each phase of ``--months`` further months by
 wrapping the model's methods with a clock: market, each strategy, channels,
-response, transitions, classification, labels, ledger, metrics, compaction.
-"step body" is the rest of ``step`` (masks, flows, sums between phases).
+close (response, transitions, classes, ledger and head counts, one compiled
+pass), labels, metrics, compaction. "step body" is the rest of ``step``.
 
 Usage::
 
@@ -26,12 +26,11 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.engine import baseline_overrides
-from sim import model as model_module
 from sim.model import LifecycleModel
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-PHASES = ("_market", "_reset_month", "_transitions", "_evaluate_labels", "_migrations", "_book",
+PHASES = ("_market", "_reset_month", "_close", "_evaluate_labels",
           "_collect", "_maybe_compact")
 
 
@@ -58,17 +57,10 @@ def profile(scenario: Path, size: int, warm: int, months: int) -> tuple[float, d
         model.channels.serve = timed(model.channels.serve, "channels")  # type: ignore[method-assign]
     for runtime in model.strategies:
         runtime.act = timed(runtime.act, f"strategy {runtime.name}")  # type: ignore[method-assign]
-    originals = {name: getattr(model_module, name) for name in ("respond", "classify")}
-    try:
-        for name, function in originals.items():
-            setattr(model_module, name, timed(function, name))
-        start = time.perf_counter()
-        for _ in range(months):
-            model.step()
-        total = time.perf_counter() - start
-    finally:
-        for name, function in originals.items():
-            setattr(model_module, name, function)
+    start = time.perf_counter()
+    for _ in range(months):
+        model.step()
+    total = time.perf_counter() - start
     spent["step body"] = total - sum(spent.values())
     return 1000 * total / months, {k: 1000 * v / months for k, v in spent.items()}
 

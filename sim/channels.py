@@ -244,7 +244,8 @@ class ChannelSystem:
         rows, visits = kernels.branch_visits(
             customers, pop.channel, pop.activity_rate, pop.id,
             draw_key(model.seed_value, model.replication, "channels/visits", model.month),
-            np.asarray(self.visit_rate, np.float64), float(spec.visits_activity_elasticity))
+            np.asarray(self.visit_rate, np.float64), float(spec.visits_activity_elasticity),
+            pop.visit_weight)
         own_machine = self.machine_user[pop.channel[rows]]
         branch = pop.branch[rows].astype(np.intp)
         staff_visits = np.bincount(branch, weights=visits * ~own_machine, minlength=n)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from sim import kernels
@@ -93,7 +92,7 @@ class TransitionTable:
             stage, np.ascontiguousarray(uniforms, dtype=np.float64), np.zeros(0, np.int64),
             np.uint64(0), arrays[0], arrays[1],
             arrays[2], zeros, arrays[3], arrays[4], arrays[5], arrays[6], 0.0, np.zeros(7),
-            False, *self._tables, self._scratch(), new_stage)
+            False, *self._tables, new_stage)
         return new_stage
 
     def step_columns(
@@ -123,11 +122,8 @@ class TransitionTable:
             c["share_of_wallet"], c["yield_bump_bp"], c["price_sensitivity"], c["contacts"],
             c["wait_minutes"], c["complaints"], c["products"], float(gap_points),
             np.array([reference.get(d, 0.0) for d in DRIVERS], np.float64), True,
-            *self._tables, self._scratch(), new_stage)
+            *self._tables, new_stage)
         return new_stage
-
-    def _scratch(self) -> np.ndarray:
-        return np.empty((numba.get_num_threads(), self._tables[2].shape[1]))
 
     def _compile(self) -> None:
         """Pad the rows into per-stage tables for the compiled sampler."""
@@ -149,6 +145,12 @@ class TransitionTable:
             betas[r.source, :k, :] = r.betas
             has_drivers[r.source] = bool(r.active_drivers)
         self._tables = (n_moves, targets, base, cumulative, stay, betas, has_drivers)
+
+    @property
+    def tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                              np.ndarray, np.ndarray]:
+        """The compiled sampler's per-stage tables (see :func:`sim.kernels.transition_stages`)."""
+        return self._tables
 
     @property
     def drivers_used(self) -> set[str]:

@@ -59,14 +59,22 @@ class MonthlyMetrics:
         """Model reporters for ``mesa.DataCollector``: one per metric."""
         return {name: (lambda m, n=name: m.metrics[n]) for name in self.names}
 
-    def collect(self, flows: dict[str, float], customers: np.ndarray) -> dict[str, float]:
-        """Return this month's metrics (and close the ledger's month)."""
+    def collect(
+        self, flows: dict[str, float], customers: np.ndarray,
+        census: tuple[np.ndarray, ...] | None = None, tallies: np.ndarray | None = None,
+    ) -> dict[str, float]:
+        """Return this month's metrics (and close the ledger's month).
+
+        ``census`` and ``tallies``: :func:`sim.kernels.census`'s arrays and every
+        strategy's cohort tallies when the caller already added them up
+        (:func:`sim.kernels.close_month`); computed here otherwise.
+        """
         model, pop = self.model, self.model.population
         m: dict[str, float] = dict.fromkeys(self.names, 0.0)
         m["month"] = model.month
         sizes = np.array([len(model.stage_names), len(SEGMENTS), len(model.tier_names),
                           len(model.channel_names)])
-        by_stage, by_segment, by_tier, by_channel, heads, sums = kernels.census(
+        by_stage, by_segment, by_tier, by_channel, heads, sums = census or kernels.census(
             pop.stage, model.roles, pop.segment, pop.tier, pop.channel, pop.is_initial,
             pop.aum, pop.satisfaction, pop.share_of_wallet, pop.contacts, sizes,
             float(model.scenario.private_banking_threshold))
@@ -93,9 +101,10 @@ class MonthlyMetrics:
         if model.channels is not None:
             m.update(model.channels.metrics)
         if model.strategies:  # every strategy's cohort tallies in one pass
-            cohorts = np.stack([getattr(pop, s.cohort_column) for s in model.strategies])
-            tallies = kernels.cohort_tallies(cohorts, customers, pop.aum, pop.revenue_month,
-                                             pop.cost_month)
+            if tallies is None:
+                cohorts = np.stack([getattr(pop, s.cohort_column) for s in model.strategies])
+                tallies = kernels.cohort_tallies(cohorts, customers, pop.aum,
+                                                 pop.revenue_month, pop.cost_month)
             for s, tally in zip(model.strategies, tallies, strict=True):
                 m.update(s.metrics(model, customers, tally))
         for (side, kind, owner), amount in model.ledger.close_month().items():

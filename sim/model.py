@@ -12,9 +12,12 @@ is one month (ARCHITECTURE, "one month end to end"):
    when the scenario has a ``channels`` section);
 4. response — satisfaction, share of wallet, AUM;
 5. lifecycle — stage transitions from the base matrix and the drivers;
-6. classify — A/B/C/D segments, AUM tiers and labels;
+6. classify — A/B/C/D segments and AUM tiers;
 7. ledger — revenue and costs by kind, per customer and in total;
-8. collect — one row of tidy monthly metrics (:mod:`sim.metrics`).
+8. labels, then collect — one row of tidy monthly metrics (:mod:`sim.metrics`).
+
+Steps 4-7 and the head counts of step 8 are one compiled pass over the rows
+(:func:`sim.kernels.close_month`).
 """
 
 from __future__ import annotations
@@ -25,12 +28,12 @@ import pandas as pd
 
 from sim import kernels
 from sim.channels import ChannelSystem
-from sim.dynamics import classify, respond, wealth_walk
+from sim.dynamics import SEGMENTS, classify, wealth_walk
 from sim.ledger import Ledger
 from sim.lifecycle import TransitionTable
 from sim.metrics import MonthlyMetrics
 from sim.population import CustomerView, Population, draw_customers
-from sim.schema import Scenario
+from sim.schema import DRIVERS, Scenario
 from sim.shards import Shard
 from sim.strategy_runtime import StrategyRuntime
 from sim.streams import customer_ids, draw_key, stream
@@ -104,6 +107,8 @@ class LifecycleModel(mesa.Model):
         self.channels = ChannelSystem(self) if scenario.channels is not None else None
         if self.channels is not None:
             self.population.add_column("contacts_failed", np.float32, 0.0)
+            # activity^elasticity of branch visits, computed once per row (NaN: not yet)
+            self.population.add_column("visit_weight", np.float32, np.nan)
         customers = self.is_customer()
         classify(self.population, scenario, customers, segments_due=True)
         self._evaluate_labels(customers)
@@ -188,60 +193,52 @@ class LifecycleModel(mesa.Model):
         """Simulate one month."""
         self.month += 1
         pop = self.population
-        was_customer = self.is_customer()
-        aum_start = kernels.masked_sum(pop.aum, was_customer)
-        self._market()
+        was_customer, customers, old_aum, aum_start, aum_after_market = self._market()
         self._reset_month()
-        aum_after_market = kernels.masked_sum(pop.aum, _pad(was_customer, len(pop)))
-        # money strategies move in (vouchers) is new money too: snapshot before they act
-        old_aum = pop.aum.copy()
         # strategies that opt customers out of marketing (abandon_d) act first
-        customers = self.is_customer()
         for runtime in sorted(self.strategies, key=lambda r: r.respects_opt_out):
             customers = _pad(customers, len(pop))  # rows a strategy added are prospects
             runtime.act(self, customers)
         if self.channels is not None:
             self.channels.serve(self)
-        was_customer = _pad(was_customer, len(pop))
-        old_aum = np.concatenate([old_aum, pop.aum[len(old_aum):]])
-        respond(pop, self.scenario, self.wallet_share_by_stage, self.price_gap_points,
-                self.driver_reference["satisfaction"], self._key("satisfaction"))
-        inflow = np.maximum(pop.aum - old_aum, 0.0) * was_customer
-        aum_after_response = kernels.masked_sum(pop.aum, was_customer)
-        old_tier, old_aum = pop.tier.copy(), pop.aum.copy()
-        flows, acquired, churn_aum_new = self._transitions(was_customer)
-        customers = self.is_customer()
-        classify(pop, self.scenario, customers,
-                 segments_due=self.month % self.scenario.segments.every_months == 0)
+        if len(old_aum) < len(pop):  # rows a strategy added: their AUM is not new money
+            old_aum = np.concatenate([old_aum, pop.aum[len(old_aum):]])
+        flows, customers, census, tallies = self._close(_pad(was_customer, len(pop)), old_aum)
         self._evaluate_labels(customers)
-        flows.update(self._migrations(old_tier, old_aum, customers))
         flows.update(aum_market=aum_after_market - aum_start,
-                     aum_net_flow=aum_after_response - aum_after_market,
-                     # AUM entering the customer set: new customers' AUM now, plus that of
-                     # new customers who also left this month (it is in aum_churned too)
-                     aum_acquired=(kernels.masked_sum(pop.aum, customers & ~was_customer)
-                                   + churn_aum_new))
-        self._book(inflow, acquired, customers)
-        self._collect(flows, customers)
+                     aum_net_flow=flows.pop("aum_after_response") - aum_after_market)
+        self._collect(flows, customers, census, tallies)
         self._maybe_compact()
 
-    def _market(self) -> None:
+    def _market(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+        """New prospects arrive; wealth drifts, customers age and make payments.
+
+        Returns:
+            Per row: a customer at the start of the month, a customer now
+            (arrivals included), AUM after the market (before the strategies);
+            and the AUM of the customers at the start, before and after the market.
+        """
         pop = self.population
-        mu, sigma = wealth_walk(self.scenario)
-        kernels.drift_rows(pop.id, self._key("wealth"), mu, sigma, pop.total_wealth, pop.age,
-                           pop.share_of_wallet, pop.aum)
+        n_old = len(pop)
         rate = self.scenario.market.prospect_arrivals_per_month
         if self.shard is not None:  # issue 7: the shard's part of the bank's arrivals
             rate *= self.shard.parts["arrivals"]
         arrivals = int(self._arrivals_stream.poisson(rate))
         self.add_prospects(arrivals, source=1, purpose="market/arrivals")
-        # payments this month: the expected number, rounded up or down at random (mean kept)
-        # (payments_ytd restarts with a new calendar year: DOMAIN §6 "this year")
         pop = self.population
-        kernels.payments_rows(
-            pop.id, self._key("payments"), pop.stage, self.is_customer_stage, pop.activity_rate,
-            float(self.scenario.population.activity.payment_share), self.month % 12 == 1,
-            pop.payments_month, pop.payments_ytd)
+        n = len(pop)
+        was_customer, customers = np.empty(n, np.bool_), np.empty(n, np.bool_)
+        old_aum = np.empty(n)
+        mu, sigma = wealth_walk(self.scenario)
+        # payments: the expected number rounded up or down at random (mean kept);
+        # payments_ytd restarts with a new calendar year (DOMAIN §6 "this year")
+        aum_start, aum_after = kernels.market_rows(
+            pop.id, np.array([self._key("wealth"), self._key("payments")]), n_old, mu, sigma,
+            pop.stage, self.is_customer_stage, pop.total_wealth, pop.age, pop.share_of_wallet,
+            pop.aum, pop.activity_rate, float(self.scenario.population.activity.payment_share),
+            self.month % 12 == 1, pop.payments_month, pop.payments_ytd, old_aum, was_customer,
+            customers)
+        return was_customer, customers, old_aum, aum_start, aum_after
 
     def _reset_month(self) -> None:
         pop = self.population
@@ -254,46 +251,72 @@ class LifecycleModel(mesa.Model):
             self.staff_minutes_left = self.channels.start_month()
             pop.contacts_failed[:] = 0.0
 
-    def _transitions(self, was_customer: np.ndarray) -> tuple[dict[str, float], np.ndarray, float]:
-        """Move every row to next month's stage.
+    def _close(
+        self, was_customer: np.ndarray, old_aum: np.ndarray
+    ) -> tuple[dict[str, float], np.ndarray, tuple[np.ndarray, ...], np.ndarray]:
+        """Response, transitions, classes and ledger of every row, in one compiled pass.
+
+        Per row (:func:`sim.kernels.close_month`): satisfaction, share of wallet
+        and AUM respond to the month; the row moves to next month's stage (drivers
+        centred by ``driver_reference``; contacts enter as log(1 + contacts));
+        absorbed rows lose their AUM; customers get their AUM tier and, when
+        due, their A/B/C/D segment; revenue and costs are booked (new money pays
+        the channel's transaction cost); and the month's head counts and the
+        strategies' cohort tallies are added up.
 
         Returns:
-            Flow counts and churned AUM, the mask of rows acquired this month,
-            and the churned AUM of rows that were not customers at the start.
+            The month's flows, the mask of customers now, the census
+            (:func:`sim.kernels.census`'s arrays) and the cohort tallies.
         """
-        pop = self.population
-        old = pop.stage
-        # drivers per row inside the sampler (see sim.lifecycle): centred by driver_reference;
-        # contacts enter as log(1 + contacts), each extra contact mattering less
-        new = self.transitions.step_columns(
-            old, (pop.id, self._key("transitions")), pop.columns(), self.price_gap_points,
-            self.driver_reference)
-        acquired = np.empty(len(pop), np.bool_)
-        n_acquired, churned, lapsed, aum_churned, aum_churned_new = kernels.settle_transitions(
-            old, new, self.roles, self.month, was_customer, pop.aum, pop.share_of_wallet,
-            pop.absorbed_month, pop.products, pop.months_in_stage, pop.tenure,
-            pop.entered_month, pop.entry_stage, acquired)
-        pop.stage = new
-        counts = {"acquired": n_acquired, "churned": churned, "lapsed": lapsed}
-        for key, value in counts.items():
-            self.tally[key] += value
-        return {**counts, "aum_churned": aum_churned}, acquired, aum_churned_new
-
-
-    def _migrations(
-        self, old_tier: np.ndarray, old_aum: np.ndarray, customers: np.ndarray
-    ) -> dict[str, int]:
-        pop = self.population
-        stay = customers & (old_tier >= 0)
-        threshold = self.scenario.private_banking_threshold
-        up = (old_aum < threshold) & (pop.aum >= threshold)
-        down = (old_aum >= threshold) & (pop.aum < threshold)
-        return {
-            "tier_up": int((stay & (pop.tier > old_tier)).sum()),
-            "tier_down": int((stay & (pop.tier < old_tier)).sum()),
-            "private_banking_up": int((stay & up).sum()),
-            "private_banking_down": int((stay & down).sum()),
-        }
+        pop, scenario = self.population, self.scenario
+        r, seg, econ = scenario.response, scenario.segments, scenario.economics
+        response = np.array([
+            r.satisfaction_price_gap_effect, r.satisfaction_wait_effect,
+            r.satisfaction_complaint_effect, r.wait_tolerance_minutes, r.satisfaction_noise,
+            r.satisfaction_adjustment, r.wallet_satisfaction_effect, r.wallet_price_gap_effect,
+            r.wallet_adjustment, self.driver_reference["satisfaction"]], np.float64)
+        weights = {str(name): float(w) for name, w in seg.potential_weights.items()}
+        potential_weights = np.array([weights.get(name, 0.0) / sum(weights.values())
+                                      for name in ("youth", "digital_adoption",
+                                                   "wealth_elsewhere")])
+        sizes = np.array([len(self.stage_names), len(SEGMENTS), len(self.tier_names),
+                          len(self.channel_names)])
+        cohorts = (np.stack([getattr(pop, s.cohort_column) for s in self.strategies])
+                   if self.strategies else np.zeros((0, len(pop)), np.int8))
+        customers = np.empty(len(pop), np.bool_)
+        keys = np.array([self._key("satisfaction"), self._key("transitions")])
+        reference = np.array([self.driver_reference.get(d, 0.0) for d in DRIVERS])
+        flow_sums, money, by_servicing, by_transaction, *census, tallies = kernels.close_month(
+            pop.id, keys, self.month, pop.stage, self.roles, was_customer, old_aum,
+            float(self.price_gap_points), pop.yield_bump_bp, pop.price_sensitivity,
+            pop.satisfaction_base, pop.wait_minutes, pop.complaints, pop.wallet_propensity,
+            np.asarray(self.wallet_share_by_stage, np.float64), pop.total_wealth, response,
+            pop.satisfaction, pop.share_of_wallet, pop.aum,
+            pop.contacts, pop.products, reference, *self.transitions.tables,
+            pop.absorbed_month, pop.months_in_stage, pop.tenure, pop.entered_month,
+            pop.entry_stage,
+            np.array([t.min_aum for t in scenario.tiers], np.float64),
+            self.month % seg.every_months == 0, pop.age, pop.digital_adoption,
+            potential_weights, float(seg.potential_threshold),
+            float(seg.current_value_threshold), pop.potential_value, pop.tier, pop.segment,
+            float(scenario.private_banking_threshold),
+            pop.channel,
+            np.array([econ.aum_margin_annual / 12.0, float(econ.fee_per_product_month),
+                      float(econ.acquisition_cost)]),
+            np.array([econ.servicing_cost_per_month[c] for c in self.channel_names]),
+            np.array([econ.transaction_cost_per_10k[c] for c in self.channel_names]),
+            pop.revenue_month, pop.cost_month, pop.is_initial, sizes, cohorts, customers)
+        flows: dict[str, float] = dict(zip(kernels.FLOW_NAMES, flow_sums.tolist(), strict=True))
+        for key in ("acquired", "churned", "lapsed", "tier_up", "tier_down",
+                    "private_banking_up", "private_banking_down"):
+            flows[key] = int(flows[key])
+        for key in ("acquired", "churned", "lapsed"):
+            self.tally[key] += int(flows[key])
+        # AUM entering the customer set: new customers' AUM now, plus that of new
+        # customers who also left this month (it is in aum_churned too)
+        flows["aum_acquired"] += flows.pop("aum_churned_new")
+        self._book(money, by_servicing, by_transaction)
+        return flows, customers, tuple(census), tallies
 
     def _evaluate_labels(self, customers: np.ndarray) -> None:
         pop = self.population
@@ -301,21 +324,16 @@ class LifecycleModel(mesa.Model):
             setattr(pop, name, np.asarray(expression.evaluate(pop.columns(), len(pop)), bool)
                     & customers)
 
-    def _book(self, inflow: np.ndarray, acquired: np.ndarray, customers: np.ndarray) -> None:
-        """Revenue and bank costs per customer, then in total in the ledger (one pass)."""
-        pop, econ, led = self.population, self.scenario.economics, self.ledger
-        servicing = np.array([econ.servicing_cost_per_month[c] for c in self.channel_names])
-        per_10k = np.array([econ.transaction_cost_per_10k[c] for c in self.channel_names])
-        interest, fees, acquisition, by_servicing, by_transaction = kernels.book_rows(
-            customers, pop.aum, inflow, pop.products, pop.channel, acquired,
-            econ.aum_margin_annual / 12.0, float(econ.fee_per_product_month), servicing,
-            per_10k, float(econ.acquisition_cost), pop.revenue_month, pop.cost_month)
-        led.book("revenue", "interest_margin", interest)
-        led.book("revenue", "fees", fees)
+    def _book(self, money: np.ndarray, by_servicing: np.ndarray,
+              by_transaction: np.ndarray) -> None:
+        """The month's revenue and bank costs in the ledger (``_close`` added them up)."""
+        led = self.ledger
+        led.book("revenue", "interest_margin", float(money[0]))
+        led.book("revenue", "fees", float(money[1]))
         for kind, amounts in (("servicing", by_servicing), ("transaction", by_transaction)):
             for c, name in enumerate(self.channel_names):
                 led.book("cost", f"{kind}_{name}", float(amounts[c]))
-        led.book("cost", "acquisition", acquisition)
+        led.book("cost", "acquisition", float(money[2]))
 
     def _maybe_compact(self) -> None:
         pop = self.population
@@ -326,8 +344,10 @@ class LifecycleModel(mesa.Model):
             pop.keep(~absorbed)
 
     # ----------------------------------------------------------------- data
-    def _collect(self, flows: dict[str, float], customers: np.ndarray) -> None:
-        self.metrics = self.metrics_builder.collect(flows, customers)
+    def _collect(self, flows: dict[str, float], customers: np.ndarray,
+                 census: tuple[np.ndarray, ...] | None = None,
+                 tallies: np.ndarray | None = None) -> None:
+        self.metrics = self.metrics_builder.collect(flows, customers, census, tallies)
         self.datacollector.collect(self)
 
     def monthly_frame(self) -> pd.DataFrame:

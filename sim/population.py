@@ -23,7 +23,8 @@ from scipy.special import expit, logit
 if TYPE_CHECKING:
     from sim.schema import Population as PopulationSpec
 
-__all__ = ["FIELDS", "CustomerView", "Population", "RowSubset", "draw_customers"]
+__all__ = ["FIELDS", "MODEL_OWNED", "CustomerView", "Population", "RowSubset",
+           "draw_customers"]
 
 #: Column name -> dtype. Order is the order of the per-customer view.
 FIELDS: dict[str, type] = {
@@ -61,6 +62,12 @@ FIELDS: dict[str, type] = {
     "revenue_month": np.float64,
     "cost_month": np.float64,
 }
+
+#: Columns only the model changes (identity, lifecycle, classes, branch): a strategy
+#: reads them, and a :class:`RowSubset` hands them out read-only and never copies them back.
+MODEL_OWNED = frozenset({"id", "stage", "entry_stage", "months_in_stage", "tenure",
+                         "entered_month", "absorbed_month", "is_initial", "age", "branch",
+                         "potential_value", "segment", "tier"})
 
 
 class Population:
@@ -184,7 +191,9 @@ class RowSubset:
     changes — in place or by assignment — stay in the copy, and
     :meth:`write_back` copies every column that was touched back into the
     table's rows. Rows keep their table order, so anything ranked or
-    cumulated over rows comes out as it would on the whole table.
+    cumulated over rows comes out as it would on the whole table. Columns
+    only the model changes (:data:`MODEL_OWNED`: ids, stages, classes,
+    branch) are read-only copies and are not written back.
     """
 
     _table: Population
@@ -202,13 +211,18 @@ class RowSubset:
             column = self.__dict__["_table"].columns().get(name)
             if column is None:
                 raise AttributeError(name)
-            copies[name] = column[self.__dict__["_rows"]]
+            copy = column[self.__dict__["_rows"]]
+            if name in MODEL_OWNED:
+                copy.flags.writeable = False
+            copies[name] = copy
         return copies[name]
 
     def __setattr__(self, name: str, value: Any) -> None:
         dtypes = self._table._dtypes
         if name not in dtypes:
             raise AttributeError(f"no population column {name!r}; add it with add_column")
+        if name in MODEL_OWNED:
+            raise AttributeError(f"column {name!r} is the model's; strategies only read it")
         array = np.array(np.broadcast_to(value, (len(self),)), dtypes[name])
         self._copies[name] = array
 
@@ -224,10 +238,11 @@ class RowSubset:
         return _SubsetColumns(self)
 
     def write_back(self) -> None:
-        """Copy every column read or changed back into the table's rows."""
+        """Copy every column read or changed back into the table's rows (not the model's)."""
         table = self._table.columns()
         for name, values in self._copies.items():
-            table[name][self._rows] = values
+            if name not in MODEL_OWNED:
+                table[name][self._rows] = values
         self._copies.clear()
 
 

@@ -11,6 +11,8 @@ compilation (about 7 s).
 
 * :mod:`sim.kernels.draws` — keyed uniform and normal draws;
 * :mod:`sim.kernels.month` — market, response, transitions, classes, ledger;
+* :mod:`sim.kernels.close` — the month after the channels in one pass (the
+  phases of ``month`` and ``tallies`` fused);
 * :mod:`sim.kernels.tallies` — census, masked sums, cohort tallies;
 * :mod:`sim.kernels.allocation` — budget priority order, branch visitors.
 
@@ -20,11 +22,11 @@ Numba's cache notices a change to a kernel's own module only: after editing
 """
 
 from sim.kernels.allocation import branch_visits, stable_argsort
+from sim.kernels.close import FLOW_NAMES, close_month
 from sim.kernels.draws import AS241, keyed_normal_into, keyed_uniform_into
 from sim.kernels.month import (
     book_rows,
-    drift_rows,
-    payments_rows,
+    market_rows,
     respond_rows,
     segment_rows,
     settle_transitions,
@@ -36,15 +38,16 @@ from sim.kernels.tallies import CHUNK, census, cohort_tallies, masked_sum
 __all__ = [
     "AS241",
     "CHUNK",
+    "FLOW_NAMES",
     "book_rows",
     "branch_visits",
     "census",
+    "close_month",
     "cohort_tallies",
-    "drift_rows",
     "keyed_normal_into",
     "keyed_uniform_into",
+    "market_rows",
     "masked_sum",
-    "payments_rows",
     "respond_rows",
     "segment_rows",
     "settle_transitions",

@@ -46,54 +46,62 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:  # pragma: no cover - compile
     return order
 
 
+@numba.njit(inline="always")
+def _visits(c: int, weight: float, mean: float, rate: np.ndarray, customer_id: np.int64,
+            key: np.uint64) -> float:  # pragma: no cover - compiled
+    return np.floor(rate[c] * weight / mean + _uniform(customer_id, key))
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def branch_visits(
     customers: np.ndarray, channel: np.ndarray, activity_rate: np.ndarray, ids: np.ndarray,
-    key: np.uint64, visit_rate: np.ndarray, elasticity: float,
+    key: np.uint64, visit_rate: np.ndarray, elasticity: float, weights: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     """This month's branch visitors and their visits (see ``ChannelSystem.serve``).
 
     A customer of channel c may visit at ``visit_rate[c]`` a month, scaled by
     activity^elasticity over its channel's mean of that (so each channel keeps
     its calibrated mean); the expected count is rounded up or down by the
-    customer's keyed draw under ``key``. Parallel over fixed chunks of rows:
-    per-chunk sums are added in chunk order and visitors are written in row
-    order, so the result does not depend on the number of threads.
+    customer's keyed draw under ``key``. ``weights`` caches each row's
+    activity^elasticity (NaN: not yet computed; filled here), as activity
+    does not change. Parallel over fixed chunks of rows: per-chunk sums are
+    added in chunk order and visitors are written in row order, so the
+    result does not depend on the number of threads.
 
     Returns:
         The visitors' rows (table order) and their numbers of visits.
     """
     n, n_channels = customers.shape[0], visit_rate.shape[0]
     n_chunks = (n + CHUNK - 1) // CHUNK
-    weight = np.zeros(n, np.float32)  # activity^elasticity, 0 for rows that cannot visit
     sums = np.zeros((n_chunks, n_channels))
     counts = np.zeros((n_chunks, n_channels), np.int64)
     for k in numba.prange(n_chunks):
-        for i in range(k * CHUNK, min(n, (k + 1) * CHUNK)):
+        total, number = np.zeros(n_channels), np.zeros(n_channels, np.int64)
+        for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
             c = channel[i]
             if customers[i] and visit_rate[c] > 0:
-                w = float(activity_rate[i]) ** elasticity
-                weight[i] = w
-                sums[k, c] += w
-                counts[k, c] += 1
+                if np.isnan(weights[i]):
+                    weights[i] = float(activity_rate[i]) ** elasticity
+                total[c] += weights[i]
+                number[c] += 1
+        sums[k], counts[k] = total, number
     means = np.ones(n_channels)
     for c in range(n_channels):
-        total, number = 0.0, 0
+        total_c, number_c = 0.0, 0
         for k in range(n_chunks):
-            total += sums[k, c]
-            number += counts[k, c]
-        if number > 0 and total > 0:
-            means[c] = total / number
-    visits_all = np.zeros(n)
+            total_c += sums[k, c]
+            number_c += counts[k, c]
+        if number_c > 0 and total_c > 0:
+            means[c] = total_c / number_c
     found = np.zeros(n_chunks, np.int64)
     for k in numba.prange(n_chunks):
-        for i in range(k * CHUNK, min(n, (k + 1) * CHUNK)):
-            if weight[i] > 0:
-                c = channel[i]
-                v = np.floor(visit_rate[c] * float(weight[i]) / means[c] + _uniform(ids[i], key))
-                if v > 0:
-                    visits_all[i] = v
-                    found[k] += 1
+        m = 0
+        for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
+            c = channel[i]
+            if (customers[i] and visit_rate[c] > 0 and weights[i] > 0
+                    and _visits(c, weights[i], means[c], visit_rate, ids[i], key) > 0):
+                m += 1
+        found[k] = m
     start = np.zeros(n_chunks + 1, np.int64)
     for k in range(n_chunks):
         start[k + 1] = start[k] + found[k]
@@ -101,9 +109,13 @@ def branch_visits(
     visits = np.empty(start[n_chunks])
     for k in numba.prange(n_chunks):
         j = start[k]
-        for i in range(k * CHUNK, min(n, (k + 1) * CHUNK)):
-            if visits_all[i] > 0:
-                rows[j] = i
-                visits[j] = visits_all[i]
-                j += 1
+        for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
+            c = channel[i]
+            if customers[i] and visit_rate[c] > 0 and weights[i] > 0:
+                v = _visits(c, weights[i], means[c], visit_rate, ids[i], key)
+                if v > 0:
+                    rows[j] = i
+                    visits[j] = v
+                    j += 1
     return rows, visits
+

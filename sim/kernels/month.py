@@ -12,36 +12,67 @@ import numba
 import numpy as np
 
 from sim.kernels.draws import _ndtri, _uniform
+from sim.kernels.tallies import CHUNK
 
-__all__ = ["book_rows", "drift_rows", "payments_rows", "respond_rows", "segment_rows",
+__all__ = ["book_rows", "market_rows", "respond_rows", "segment_rows",
            "settle_transitions", "tiers_rows", "transition_stages"]
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def drift_rows(
-    ids: np.ndarray, key: np.uint64, mu: float, sigma: float, total_wealth: np.ndarray,
-    age: np.ndarray, share_of_wallet: np.ndarray, aum: np.ndarray,
-) -> None:  # pragma: no cover - compiled
-    """One month of the wealth random walk per row (keyed normal shock), age, and AUM."""
-    for i in numba.prange(ids.shape[0]):
-        total_wealth[i] *= np.exp(mu + sigma * _ndtri(_uniform(ids[i], key)))
-        age[i] += 1.0 / 12.0
-        aum[i] = total_wealth[i] * share_of_wallet[i]
+def market_rows(
+    ids: np.ndarray, keys: np.ndarray, n_old: int, mu: float, sigma: float,
+    stage: np.ndarray, is_customer_stage: np.ndarray, total_wealth: np.ndarray,
+    age: np.ndarray, share_of_wallet: np.ndarray, aum: np.ndarray, activity_rate: np.ndarray,
+    payment_share: float, new_year: bool, payments_month: np.ndarray,
+    payments_ytd: np.ndarray, old_aum: np.ndarray, was_customer: np.ndarray,
+    customers: np.ndarray,
+) -> tuple[float, float]:  # pragma: no cover - compiled
+    """The month's market per row: wealth walk, age, AUM and payments.
 
+    The first ``n_old`` rows (those at the start of the month; the rest
+    arrived this month) take one month of the wealth random walk, a keyed
+    normal shock under ``keys[0]``, and age a month; AUM follows wealth.
+    Customers' payments this month are the expected number, rounded up or
+    down by a keyed draw under ``keys[1]`` (``payments_ytd`` restarts with a
+    new year). Written per row: ``old_aum`` (AUM after the market, before the
+    strategies), ``was_customer`` (a customer at the start of the month) and
+    ``customers`` (a customer now, arrivals included).
 
-@numba.njit(parallel=True, cache=True, nogil=True)
-def payments_rows(
-    ids: np.ndarray, key: np.uint64, stage: np.ndarray, is_customer_stage: np.ndarray,
-    activity_rate: np.ndarray, payment_share: float, new_year: bool,
-    payments_month: np.ndarray, payments_ytd: np.ndarray,
-) -> None:  # pragma: no cover - compiled
-    """Customers' payments this month: the expected number rounded up or down by a keyed draw."""
-    for i in numba.prange(ids.shape[0]):
-        paid = 0
-        if is_customer_stage[stage[i]]:
-            paid = int(np.floor(activity_rate[i] * payment_share + _uniform(ids[i], key)))
-        payments_month[i] = paid
-        payments_ytd[i] = (0 if new_year else payments_ytd[i]) + paid
+    Returns:
+        AUM of the customers at the start of the month, before and after the
+        market, added per fixed chunk in chunk order.
+    """
+    n = ids.shape[0]
+    n_chunks = max((n + CHUNK - 1) // CHUNK, 1)
+    parts = np.zeros((n_chunks, 2))
+    old = np.uint64(n_old)
+    for k in numba.prange(n_chunks):
+        before = after = 0.0  # this chunk's sums (threads sharing cache lines would stall)
+        for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
+            customer = is_customer_stage[stage[i]]
+            was = customer and i < old
+            if i < old:
+                if was:
+                    before += aum[i]
+                total_wealth[i] *= np.exp(mu + sigma * _ndtri(_uniform(ids[i], keys[0])))
+                age[i] += 1.0 / 12.0
+                aum[i] = total_wealth[i] * share_of_wallet[i]
+                if was:
+                    after += aum[i]
+            paid = 0
+            if customer:
+                paid = int(np.floor(activity_rate[i] * payment_share + _uniform(ids[i], keys[1])))
+            payments_month[i] = paid
+            payments_ytd[i] = (0 if new_year else payments_ytd[i]) + paid
+            old_aum[i] = aum[i]
+            was_customer[i] = was
+            customers[i] = customer
+        parts[k, 0], parts[k, 1] = before, after
+    start = after = 0.0
+    for k in range(n_chunks):
+        start += parts[k, 0]
+        after += parts[k, 1]
+    return start, after
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -90,6 +121,53 @@ def _eta(betas: np.ndarray, s: int, k: int, x0: float, x1: float, x2: float, x3:
             + betas[s, k, 6] * x6)
 
 
+@numba.njit(inline="always")
+def _next_stage(
+    s: int, u: float, x0: float, x1: float, x2: float, x3: float, x4: float, x5: float,
+    x6: float, n_moves: np.ndarray, targets: np.ndarray, base: np.ndarray,
+    cumulative: np.ndarray, stay: np.ndarray, betas: np.ndarray, has_drivers: np.ndarray,
+    weight: np.ndarray,
+) -> int:  # pragma: no cover - compiled
+    """The stage after ``s`` for draw ``u`` and centred drivers ``x0``-``x6``.
+
+    ``weight`` is work space with one slot per move (owned by the calling thread).
+    """
+    moves = n_moves[s]
+    if moves > 0 and not has_drivers[s]:
+        for k in range(moves):  # the Markov chain: first move whose running sum exceeds u
+            if u < cumulative[s, k]:
+                return targets[s, k]
+        return s
+    denom = stay[s]
+    for k in range(moves):
+        weight[k] = base[s, k] * np.exp(_eta(betas, s, k, x0, x1, x2, x3, x4, x5, x6))
+        denom += weight[k]
+    threshold = 0.0
+    for k in range(moves):
+        lower = threshold
+        threshold += weight[k] / denom
+        if lower <= u < threshold:
+            return targets[s, k]
+    return s
+
+
+@numba.njit(inline="always")
+def _drivers(
+    i: int, satisfaction: np.ndarray, share_of_wallet: np.ndarray, yield_bump_bp: np.ndarray,
+    price_sensitivity: np.ndarray, contacts: np.ndarray, wait_minutes: np.ndarray,
+    complaints: np.ndarray, products: np.ndarray, gap_points: float, reference: np.ndarray,
+) -> tuple[float, float, float, float, float, float, float]:  # pragma: no cover - compiled
+    """Row ``i``'s seven centred drivers (``sim.schema.DRIVERS`` order) from its columns."""
+    return (float(satisfaction[i]) - reference[0],
+            float(share_of_wallet[i]) - reference[1],
+            ((gap_points - float(yield_bump_bp[i]) / 100.0) * float(price_sensitivity[i])
+             - reference[2]),
+            (np.log1p(float(contacts[i])) if contacts[i] > 0 else 0.0) - reference[3],
+            float(wait_minutes[i]) - reference[4],
+            float(complaints[i]) - reference[5],
+            float(products[i]) - reference[6])
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def transition_stages(
     stage: np.ndarray,
@@ -114,7 +192,6 @@ def transition_stages(
     stay: np.ndarray,
     betas: np.ndarray,
     has_drivers: np.ndarray,
-    scratch: np.ndarray,
     out: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """Next month's stage of every row (the multinomial logit of :mod:`sim.lifecycle`).
@@ -150,49 +227,26 @@ def transition_stages(
         stay: Base probability of staying, per stage.
         betas: Per stage, move and driver: the effect on the log-odds.
         has_drivers: Per stage: whether any driver moves its log-odds.
-        scratch: Work space, one row of move weights per thread
-            (``numba.get_num_threads()`` rows, as many columns as ``base``).
         out: The new stage per row (written).
     """
     keyed_here = 1 if uniforms.shape[0] == 0 else 0
-    for i in numba.prange(stage.shape[0]):
-        s = stage[i]
-        u = uniforms[i] if keyed_here == 0 else _uniform(ids[i], key)
-        chosen = s
-        moves = n_moves[s]
-        if moves > 0 and not has_drivers[s]:
-            for k in range(moves):  # the Markov chain: first move whose running sum exceeds u
-                if u < cumulative[s, k]:
-                    chosen = targets[s, k]
-                    break
-        elif moves > 0:
+    n = stage.shape[0]
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    for chunk in numba.prange(n_chunks):
+        weight = np.empty(base.shape[1])  # this chunk's own: threads share no cache line
+        for i in range(np.uint64(chunk * CHUNK), np.uint64(min(n, (chunk + 1) * CHUNK))):
+            u = uniforms[i] if keyed_here == 0 else _uniform(ids[i], key)
             if from_columns:
-                x0 = float(satisfaction[i]) - reference[0]
-                x1 = float(share_of_wallet[i]) - reference[1]
-                x2 = ((gap_points - float(yield_bump_bp[i]) / 100.0)
-                      * float(price_sensitivity[i]) - reference[2])
-                x3 = (np.log1p(float(contacts[i])) if contacts[i] > 0 else 0.0) - reference[3]
-                x4 = float(wait_minutes[i]) - reference[4]
-                x5 = float(complaints[i]) - reference[5]
-                x6 = float(products[i]) - reference[6]
+                x0, x1, x2, x3, x4, x5, x6 = _drivers(
+                    i, satisfaction, share_of_wallet, yield_bump_bp, price_sensitivity,
+                    contacts, wait_minutes, complaints, products, gap_points, reference)
             else:
                 x0, x1, x2 = float(satisfaction[i]), float(share_of_wallet[i]), float(
                     yield_bump_bp[i])
                 x3, x4, x5 = float(contacts[i]), float(wait_minutes[i]), float(complaints[i])
                 x6 = float(products[i])
-            weight = scratch[numba.get_thread_id()]
-            denom = stay[s]
-            for k in range(moves):
-                weight[k] = base[s, k] * np.exp(_eta(betas, s, k, x0, x1, x2, x3, x4, x5, x6))
-                denom += weight[k]
-            threshold = 0.0
-            for k in range(moves):
-                lower = threshold
-                threshold += weight[k] / denom
-                if lower <= u < threshold:
-                    chosen = targets[s, k]
-                    break
-        out[i] = chosen
+            out[i] = _next_stage(stage[i], u, x0, x1, x2, x3, x4, x5, x6, n_moves, targets,
+                                 base, cumulative, stay, betas, has_drivers, weight)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -1,0 +1,309 @@
+"""The month after the channels, compiled into one pass over the rows.
+
+:func:`close_month` does, row by row, what :func:`respond_rows`,
+:func:`transition_stages`, :func:`settle_transitions`, :func:`tiers_rows`,
+:func:`segment_rows`, :func:`book_rows`, :func:`census` and
+:func:`cohort_tallies` do one after the other, plus the step's flow sums
+(AUM after the response, tier and private-banking migrations, AUM
+acquired). Each row is read from memory once instead of a dozen times. The
+per-row results are the same as those of the separate kernels (tested); the
+totals are added per fixed chunk of :data:`CHUNK` rows, chunks in order, so
+they do not depend on the number of threads (they may differ from a purely
+sequential sum in the last bits).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from sim.kernels.draws import _ndtri, _uniform
+from sim.kernels.month import _drivers, _next_stage
+from sim.kernels.tallies import CHUNK
+
+__all__ = ["FLOW_NAMES", "close_month"]
+
+#: The flow sums :func:`close_month` returns, in order.
+FLOW_NAMES = ("acquired", "churned", "lapsed", "aum_churned", "aum_churned_new",
+              "aum_after_response", "aum_acquired", "tier_up", "tier_down",
+              "private_banking_up", "private_banking_down")
+_ACQ, _CHURN, _LAPSE, _AUM_CHURN, _AUM_CHURN_NEW, _AUM_RESP, _AUM_ACQ = 0, 1, 2, 3, 4, 5, 6
+_TIER_UP, _TIER_DOWN, _PB_UP, _PB_DOWN = 7, 8, 9, 10
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def close_month(
+    ids: np.ndarray, keys: np.ndarray, month: int, stage: np.ndarray, roles: np.ndarray,
+    was_customer: np.ndarray, old_aum: np.ndarray,
+    # response
+    gap_points: float, yield_bump_bp: np.ndarray, price_sensitivity: np.ndarray,
+    satisfaction_base: np.ndarray, wait_minutes: np.ndarray, complaints: np.ndarray,
+    wallet_propensity: np.ndarray, wallet_share_by_stage: np.ndarray,
+    total_wealth: np.ndarray, response: np.ndarray, satisfaction: np.ndarray,
+    share_of_wallet: np.ndarray, aum: np.ndarray,
+    # transitions
+    contacts: np.ndarray, products: np.ndarray, reference: np.ndarray, n_moves: np.ndarray,
+    targets: np.ndarray, base: np.ndarray, cumulative: np.ndarray, stay: np.ndarray,
+    betas: np.ndarray, has_drivers: np.ndarray, absorbed_month: np.ndarray,
+    months_in_stage: np.ndarray, tenure: np.ndarray, entered_month: np.ndarray,
+    entry_stage: np.ndarray,
+    # classes
+    bounds: np.ndarray, segments_due: bool, age: np.ndarray, digital_adoption: np.ndarray,
+    potential_weights: np.ndarray, potential_threshold: float, current_threshold: float,
+    potential_value: np.ndarray, tier: np.ndarray, segment: np.ndarray,
+    private_threshold: float,
+    # ledger
+    channel: np.ndarray, economics: np.ndarray, servicing: np.ndarray, per_10k: np.ndarray,
+    revenue: np.ndarray, cost: np.ndarray,
+    # census and cohorts
+    is_initial: np.ndarray, sizes: np.ndarray, cohorts: np.ndarray,
+    customers: np.ndarray,
+) -> tuple[np.ndarray, ...]:  # pragma: no cover - compiled
+    """Response, transitions, classes, ledger and tallies of one month, row by row.
+
+    Args:
+        ids: Customer ids; ``keys`` = the response noise's and the transitions'
+            draw keys.
+        keys: See ``ids``.
+        month: The month being closed.
+        stage: Stage per row (moved in place); ``roles`` per stage: 0 prospect,
+            1 customer, 2 absorbing.
+        roles: See ``stage``.
+        was_customer: Whether the row was a customer at the start of the month.
+        old_aum: AUM before the strategies acted (new money = the rise from it).
+        gap_points: Competitor minus bank yield, percentage points.
+        yield_bump_bp: Response inputs, as :func:`respond_rows` (to ``total_wealth``).
+        price_sensitivity: See ``yield_bump_bp``.
+        satisfaction_base: See ``yield_bump_bp``.
+        wait_minutes: See ``yield_bump_bp``.
+        complaints: See ``yield_bump_bp``.
+        wallet_propensity: See ``yield_bump_bp``.
+        wallet_share_by_stage: See ``yield_bump_bp``.
+        total_wealth: See ``yield_bump_bp``.
+        response: :func:`respond_rows`'s ``params``.
+        satisfaction: Updated in place (likewise share of wallet and AUM).
+        share_of_wallet: See ``satisfaction``.
+        aum: See ``satisfaction``.
+        contacts: Transition drivers, with the tables of :func:`transition_stages`
+            (``contacts`` to ``has_drivers``).
+        products: See ``contacts``.
+        reference: See ``contacts``.
+        n_moves: See ``contacts``.
+        targets: See ``contacts``.
+        base: See ``contacts``.
+        cumulative: See ``contacts``.
+        stay: See ``contacts``.
+        betas: See ``contacts``.
+        has_drivers: See ``contacts``.
+        absorbed_month: Settled as :func:`settle_transitions` (to ``entry_stage``).
+        months_in_stage: See ``absorbed_month``.
+        tenure: See ``absorbed_month``.
+        entered_month: See ``absorbed_month``.
+        entry_stage: See ``absorbed_month``.
+        bounds: Tier lower bounds; with the next seven, as :func:`tiers_rows` and
+            :func:`segment_rows` (segments reviewed when due, or when missing).
+        segments_due: See ``bounds``.
+        age: See ``bounds``.
+        digital_adoption: See ``bounds``.
+        potential_weights: See ``bounds``.
+        potential_threshold: See ``bounds``.
+        current_threshold: See ``bounds``.
+        potential_value: See ``bounds``.
+        tier: Written.
+        segment: Written.
+        private_threshold: Private-banking AUM threshold.
+        channel: Channel per row; ``economics`` = [monthly AUM margin, fee per
+            product, acquisition cost]; ``servicing`` and ``per_10k`` per channel,
+            as :func:`book_rows`.
+        economics: See ``channel``.
+        servicing: See ``channel``.
+        per_10k: See ``channel``.
+        revenue: This month's revenue per row (written; likewise cost).
+        cost: See ``revenue``.
+        is_initial: Whether the row was in the bank at month 0.
+        sizes: Numbers of stages, segments, tiers and channels.
+        cohorts: Cohort code per strategy and row (shape strategies × rows).
+        customers: Whether the row is a customer after the month (written).
+
+    Returns:
+        ``flows`` (:data:`FLOW_NAMES`), the ledger's totals ``[interest, fees,
+        acquisition]`` and by channel (servicing, transaction), then
+        :func:`census`'s six arrays, then :func:`cohort_tallies`' array.
+    """
+    n = stage.shape[0]
+    n_chunks = max((n + CHUNK - 1) // CHUNK, 1)
+    n_channels, n_strategies = servicing.shape[0], cohorts.shape[0]
+    flows = np.zeros((n_chunks, len(FLOW_NAMES)))
+    money = np.zeros((n_chunks, 3))
+    by_servicing = np.zeros((n_chunks, n_channels))
+    by_transaction = np.zeros((n_chunks, n_channels))
+    by_stage = np.zeros((n_chunks, sizes[0]), np.int64)
+    by_segment = np.zeros((n_chunks, sizes[1]), np.int64)
+    by_tier = np.zeros((n_chunks, sizes[2]), np.int64)
+    by_channel = np.zeros((n_chunks, sizes[3]), np.int64)
+    heads = np.zeros((n_chunks, 4), np.int64)
+    sums = np.zeros((n_chunks, 4))
+    tallies = np.zeros((n_chunks, n_strategies, 3, 4))
+    (price_effect, wait_effect, complaint_effect, tolerance, noise_sd, adjustment,
+     wallet_sat_effect, wallet_gap_effect, wallet_adjustment, sat_reference) = (
+        response[0], response[1], response[2], response[3], response[4], response[5],
+        response[6], response[7], response[8], response[9])
+    margin, fee, acquisition_cost = economics[0], economics[1], economics[2]
+    for k in numba.prange(n_chunks):
+        # this chunk's own work space and sums (threads sharing cache lines would stall)
+        weight = np.empty(base.shape[1])
+        f = np.zeros(len(FLOW_NAMES))
+        mon = np.zeros(3)
+        serv, trans = np.zeros(n_channels), np.zeros(n_channels)
+        st, sg = np.zeros(sizes[0], np.int64), np.zeros(sizes[1], np.int64)
+        tr, ch = np.zeros(sizes[2], np.int64), np.zeros(sizes[3], np.int64)
+        hd, sm = np.zeros(4, np.int64), np.zeros(4)
+        tl = np.zeros((n_strategies, 3, 4))
+        for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
+            a = stage[i]
+            # response (respond_rows)
+            gap = (gap_points - yield_bump_bp[i] / 100.0) * price_sensitivity[i]
+            target = satisfaction_base[i] + price_effect * gap
+            target += wait_effect * max(wait_minutes[i] - tolerance, 0.0)
+            target += complaint_effect * complaints[i]
+            noise = noise_sd * _ndtri(_uniform(ids[i], keys[0]))
+            sat = float(satisfaction[i])
+            satisfaction[i] = min(max(sat + adjustment * (target - sat) + noise, 0.0), 1.0)
+            wallet = wallet_propensity[i] * wallet_share_by_stage[a]
+            wallet *= 1.0 + wallet_sat_effect * (float(satisfaction[i]) - sat_reference)
+            if wallet > 0:
+                wallet += wallet_gap_effect * gap
+            wallet = min(max(wallet, 0.0), 1.0)
+            sow = float(share_of_wallet[i])
+            share_of_wallet[i] = min(max(sow + wallet_adjustment * (wallet - sow), 0.0), 1.0)
+            aum[i] = total_wealth[i] * share_of_wallet[i]
+            was = was_customer[i]
+            inflow = max(aum[i] - old_aum[i], 0.0) if was else 0.0
+            if was:
+                f[_AUM_RESP] += aum[i]
+            aum_before, tier_before = aum[i], tier[i]
+            # transition (transition_stages)
+            x0, x1, x2, x3, x4, x5, x6 = _drivers(
+                i, satisfaction, share_of_wallet, yield_bump_bp, price_sensitivity, contacts,
+                wait_minutes, complaints, products, gap_points, reference)
+            b = _next_stage(a, _uniform(ids[i], keys[1]), x0, x1, x2, x3, x4, x5, x6,
+                            n_moves, targets, base, cumulative, stay, betas, has_drivers,
+                            weight)
+            # settle (settle_transitions)
+            moved = a != b
+            from_prospect = roles[a] == 0
+            became = from_prospect and roles[b] == 1
+            if moved and roles[b] == 2:
+                if roles[a] == 1:
+                    f[_CHURN] += 1.0
+                    f[_AUM_CHURN] += aum[i]
+                    if not was:
+                        f[_AUM_CHURN_NEW] += aum[i]
+                elif from_prospect:
+                    f[_LAPSE] += 1.0
+                aum[i] = 0.0
+                share_of_wallet[i] = 0.0
+                absorbed_month[i] = month
+            if became:
+                products[i] = 1
+            months_in_stage[i] = 0 if moved else months_in_stage[i] + 1
+            is_customer = roles[b] == 1
+            if is_customer:
+                tenure[i] += 1
+            acquired = became or (entered_month[i] == month and roles[entry_stage[i]] == 1)
+            if acquired:
+                f[_ACQ] += 1.0
+            stage[i] = b
+            customers[i] = is_customer
+            # classes (tiers_rows, segment_rows)
+            if is_customer:
+                tier[i] = np.searchsorted(bounds, aum[i], side="right") - 1
+                if segments_due or segment[i] < 0:
+                    youth = min(max((65.0 - age[i]) / 45.0, 0.0), 1.0)
+                    elsewhere = max(float(total_wealth[i]) - aum[i], 0.0)
+                    wealth = min(max((np.log10(1.0 + elsewhere) - 4.0) / 3.0, 0.0), 1.0)
+                    score = (potential_weights[0] * youth
+                             + potential_weights[1] * digital_adoption[i]
+                             + potential_weights[2] * wealth)
+                    potential_value[i] = score
+                    high_current = aum[i] >= current_threshold
+                    if score >= potential_threshold:
+                        segment[i] = 1 if high_current else 0
+                    else:
+                        segment[i] = 2 if high_current else 3
+                # migrations and AUM entering the customer set
+                if tier_before >= 0:
+                    if tier[i] > tier_before:
+                        f[_TIER_UP] += 1.0
+                    elif tier[i] < tier_before:
+                        f[_TIER_DOWN] += 1.0
+                    if aum_before < private_threshold <= aum[i]:
+                        f[_PB_UP] += 1.0
+                    elif aum[i] < private_threshold <= aum_before:
+                        f[_PB_DOWN] += 1.0
+                if not was:
+                    f[_AUM_ACQ] += aum[i]
+            else:
+                tier[i] = -1
+                segment[i] = -1
+            # ledger (book_rows)
+            c = channel[i]
+            acquisition = acquisition_cost if acquired else 0.0
+            transaction = inflow / 10_000.0 * per_10k[c]
+            interest = fees = serving = 0.0
+            if is_customer:
+                interest = aum[i] * margin
+                fees = products[i] * fee
+                serving = servicing[c]
+            revenue[i] = interest + fees
+            cost[i] = serving + transaction + acquisition
+            mon[0] += interest
+            mon[1] += fees
+            mon[2] += acquisition
+            serv[c] += serving
+            trans[c] += transaction
+            # census
+            st[b] += 1
+            if roles[b] == 0:
+                hd[1] += 1
+            elif is_customer:
+                hd[0] += 1
+                if is_initial[i]:
+                    hd[2] += 1
+                if segment[i] >= 0:
+                    sg[segment[i]] += 1
+                if tier[i] >= 0:
+                    tr[tier[i]] += 1
+                ch[c] += 1
+                if aum[i] >= private_threshold:
+                    hd[3] += 1
+                sm[0] += aum[i]
+                sm[1] += satisfaction[i]
+                sm[2] += share_of_wallet[i]
+                sm[3] += contacts[i]
+            # strategies' cohorts
+            for s in range(n_strategies):
+                code = cohorts[s, i]
+                if code == 0:
+                    continue
+                if is_customer:
+                    tl[s, code, 0] += 1.0
+                    tl[s, code, 1] += aum[i]
+                tl[s, code, 2] += revenue[i]
+                tl[s, code, 3] += cost[i]
+        flows[k], money[k], by_servicing[k], by_transaction[k] = f, mon, serv, trans
+        by_stage[k], by_segment[k], by_tier[k], by_channel[k] = st, sg, tr, ch
+        heads[k], sums[k], tallies[k] = hd, sm, tl
+    return (_in_order(flows), _in_order(money), _in_order(by_servicing),
+            _in_order(by_transaction), _in_order(by_stage), _in_order(by_segment),
+            _in_order(by_tier), _in_order(by_channel), _in_order(heads), _in_order(sums),
+            _in_order(tallies))
+
+
+@numba.njit(inline="always")
+def _in_order(parts: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """The chunks' partial sums added in chunk order."""
+    out = parts[0].copy()
+    for k in range(1, parts.shape[0]):
+        out += parts[k]
+    return out

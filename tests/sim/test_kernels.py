@@ -63,3 +63,143 @@ def test_results_do_not_depend_on_the_number_of_threads(tmp_path: Path) -> None:
                              text=True, check=True, cwd=tmp_path)
         digests.append(out.stdout.strip().splitlines()[-1])
     assert digests[0] == digests[1]
+
+
+def _to_the_close(rows: int) -> LifecycleModel:
+    """A playbook-with-branches model stepped to just before month 4's close."""
+    scenario = load_scenario(BASELINE.parent / "playbook_branches.yaml", [
+        f"population.size={rows}", "population.prospects=20000", "population.branches=10"])
+    model = LifecycleModel(scenario)
+    for _ in range(3):
+        model.step()
+    model.month += 1
+    model.was_customer, _, model.old_aum, *_ = model._market()
+    model._reset_month()
+    customers = model.is_customer()
+    for runtime in sorted(model.strategies, key=lambda r: r.respects_opt_out):
+        runtime.act(model, np.concatenate([customers, np.zeros(len(model.population)
+                                                               - len(customers), bool)]))
+    model.channels.serve(model)
+    return model
+
+
+def test_close_month_is_the_separate_phases_in_one_pass() -> None:
+    """sim.kernels.close_month = respond, transitions, settle, classify, book, census, cohorts.
+
+    Two models stepped alike to month 4's close (150,000 rows: three fixed
+    chunks); one closes the month in the fused pass, the other with the
+    separate kernels in the order the model used to call them. Every column
+    must be equal; the totals agree to rounding (chunk order vs sequential sums).
+    """
+    from sim import kernels
+    from sim.dynamics import respond
+
+    fused, separate = _to_the_close(130_000), _to_the_close(130_000)
+    flows, customers, census, tallies = fused._close(fused.was_customer, fused.old_aum)
+
+    m, pop = separate, separate.population
+    was = m.was_customer
+    respond(pop, m.scenario, m.wallet_share_by_stage, m.price_gap_points,
+            m.driver_reference["satisfaction"], m._key("satisfaction"))
+    inflow = np.maximum(pop.aum - m.old_aum, 0.0) * was
+    aum_after_response = kernels.masked_sum(pop.aum, was)
+    old_tier, old_aum = pop.tier.copy(), pop.aum.copy()
+    new = m.transitions.step_columns(pop.stage, (pop.id, m._key("transitions")), pop.columns(),
+                                     m.price_gap_points, m.driver_reference)
+    acquired = np.empty(len(pop), np.bool_)
+    n_acquired, churned, lapsed, aum_churned, aum_churned_new = kernels.settle_transitions(
+        pop.stage, new, m.roles, m.month, was, pop.aum, pop.share_of_wallet, pop.absorbed_month,
+        pop.products, pop.months_in_stage, pop.tenure, pop.entered_month, pop.entry_stage,
+        acquired)
+    pop.stage = new
+    now = m.is_customer()
+    classify(pop, m.scenario, now, segments_due=m.month % m.scenario.segments.every_months == 0)
+    econ = m.scenario.economics
+    money = kernels.book_rows(
+        now, pop.aum, inflow, pop.products, pop.channel, acquired, econ.aum_margin_annual / 12,
+        float(econ.fee_per_product_month),
+        np.array([econ.servicing_cost_per_month[c] for c in m.channel_names]),
+        np.array([econ.transaction_cost_per_10k[c] for c in m.channel_names]),
+        float(econ.acquisition_cost), pop.revenue_month, pop.cost_month)
+    sizes = np.array([len(m.stage_names), len(SEGMENTS), len(m.tier_names), len(m.channel_names)])
+    expected_census = kernels.census(
+        pop.stage, m.roles, pop.segment, pop.tier, pop.channel, pop.is_initial, pop.aum,
+        pop.satisfaction, pop.share_of_wallet, pop.contacts, sizes,
+        float(m.scenario.private_banking_threshold))
+    cohorts = np.stack([getattr(pop, s.cohort_column) for s in m.strategies])
+    expected_tallies = kernels.cohort_tallies(cohorts, now, pop.aum, pop.revenue_month,
+                                              pop.cost_month)
+
+    assert len(pop) > 2 * kernels.CHUNK
+    for name, column in fused.population.columns().items():
+        np.testing.assert_array_equal(column, pop.columns()[name], err_msg=name)
+    np.testing.assert_array_equal(customers, now)
+    for got, want in zip(census, expected_census, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(tallies, expected_tallies, rtol=1e-12)
+    stay = now & (old_tier >= 0)
+    threshold = m.scenario.private_banking_threshold
+    assert flows["acquired"] == n_acquired and flows["churned"] == churned
+    assert flows["lapsed"] == lapsed
+    assert flows["tier_up"] == int((stay & (pop.tier > old_tier)).sum())
+    assert flows["tier_down"] == int((stay & (pop.tier < old_tier)).sum())
+    assert flows["private_banking_up"] == int(
+        (stay & (old_aum < threshold) & (pop.aum >= threshold)).sum())
+    assert flows["private_banking_down"] == int(
+        (stay & (old_aum >= threshold) & (pop.aum < threshold)).sum())
+    np.testing.assert_allclose(flows["aum_churned"], aum_churned, rtol=1e-12)
+    np.testing.assert_allclose(flows["aum_after_response"], aum_after_response, rtol=1e-12)
+    np.testing.assert_allclose(
+        flows["aum_acquired"], kernels.masked_sum(pop.aum, now & ~was) + aum_churned_new,
+        rtol=1e-12)
+    booked = fused.ledger.close_month()
+    for side, kind, want in (("revenue", "interest_margin", money[0]),
+                             ("revenue", "fees", money[1]), ("cost", "acquisition", money[2])):
+        np.testing.assert_allclose(booked[(side, kind, "bank")], want, rtol=1e-12)
+    for c, name in enumerate(m.channel_names):
+        np.testing.assert_allclose(booked[("cost", f"servicing_{name}", "bank")], money[3][c],
+                                   rtol=1e-12)
+        np.testing.assert_allclose(booked[("cost", f"transaction_{name}", "bank")],
+                                   money[4][c], rtol=1e-12)
+
+
+def test_branch_visit_weights_are_computed_once_and_give_the_same_visits() -> None:
+    """activity^elasticity is cached per row (NaN: not yet): cached or not, the same visits."""
+    from sim import kernels
+
+    rng = np.random.default_rng(7)
+    n = 3 * 65_536 + 11
+    customers = rng.random(n) < 0.8
+    channel = rng.integers(0, 3, n).astype(np.int8)
+    activity = rng.gamma(2.0, 3.0, n).astype(np.float32)
+    ids = np.arange(n, dtype=np.int64)
+    rate = np.array([0.5, 0.0, 1.2])
+    weights = np.full(n, np.nan, np.float32)
+    first = kernels.branch_visits(customers, channel, activity, ids, np.uint64(5), rate, 0.7,
+                                  weights)
+    eligible = customers & (rate[channel] > 0)
+    np.testing.assert_allclose(weights[eligible], activity[eligible].astype(float) ** 0.7,
+                               rtol=1e-6)
+    assert np.isnan(weights[~eligible]).all()
+    again = kernels.branch_visits(customers, channel, activity, ids, np.uint64(5), rate, 0.7,
+                                  weights)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    rows, visits = first  # the definition: floor(rate * w / channel mean of w + u)
+    mean = np.array([weights[eligible & (channel == c)].astype(float).mean() if rate[c] else 1.0
+                     for c in range(3)])
+    assert rows.size and (np.diff(rows) > 0).all() and (visits >= 1).all()
+    assert eligible[rows].all()
+    expected = np.floor(rate[channel] * weights.astype(float) / mean[channel]
+                        + _uniform_numpy(ids, np.uint64(5)))
+    expected[~eligible] = 0
+    np.testing.assert_array_equal(rows, np.flatnonzero(expected > 0))
+    np.testing.assert_allclose(visits, expected[rows])
+
+
+def _uniform_numpy(ids: np.ndarray, key: np.uint64) -> np.ndarray:
+    """The keyed U(0, 1) draw of each id under a raw key (sim.streams' arithmetic)."""
+    from sim.streams import _mix
+
+    bits = _mix(_mix(ids.astype(np.uint64) ^ key))
+    return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53

@@ -126,3 +126,28 @@ def test_no_control_group_means_no_uplift_figures() -> None:
                           "uplift_s_revenue_brought": [0.0], "uplift_s_cost_brought": [0.0]})
     out = strategy_figures("s", last, flows)
     assert "strategy_s_roi" not in out and out["strategy_s_cost"] == 5.0
+
+
+def test_a_subset_hands_out_model_owned_columns_read_only() -> None:
+    """Stages, classes, ids and branches are the model's: a strategy cannot change them.
+
+    Its copies of those columns are read-only (an in-place write raises instead of
+    being silently lost) and are not copied back; its other columns are.
+    """
+    from sim.population import MODEL_OWNED
+
+    model = LifecycleModel(load_scenario(SCENARIOS / "baseline.yaml",
+                                         ["population.size=2000", "population.prospects=100"]))
+    pop = model.population
+    rows = np.flatnonzero(model.is_customer())[:50]
+    subset = pop.subset(rows)
+    assert {"segment", "stage", "tier", "id", "branch"} <= MODEL_OWNED
+    with pytest.raises(ValueError, match="read-only"):
+        subset.segment[0] = 3
+    with pytest.raises(AttributeError, match="the model's"):
+        subset.stage = 0
+    subset.contacts[:] = 7.0
+    before = pop.segment.copy()
+    subset.write_back()
+    np.testing.assert_array_equal(pop.contacts[rows], 7.0)
+    np.testing.assert_array_equal(pop.segment, before)

@@ -211,23 +211,10 @@ class ChannelSystem:
         Returns:
             Mask of the customers served.
         """
-        b = branch.astype(np.intp)
-        n = self.n_branches
-        if self.rm_fits(b, minutes):  # every branch has the time: the order does not matter
-            keep = np.ones(b.size, bool)
-        else:
-            # by branch, priority kept within a branch (radix sort on the narrow int column)
-            order = np.argsort(branch, kind="stable")
-            sorted_branch, sorted_minutes = b[order], minutes[order]
-            total = np.cumsum(sorted_minutes)
-            first = np.searchsorted(sorted_branch, sorted_branch, side="left")
-            within = total - np.concatenate([[0.0], total])[first]
-            keep = np.empty(b.size, bool)
-            keep[order] = within <= self.rm_left[sorted_branch] + 1e-9
-        self.rm_left -= np.bincount(b[keep], weights=minutes[keep], minlength=n)
-        self.contacts_requested += np.bincount(b, weights=contacts, minlength=n)
-        self.contacts_delivered += np.bincount(b[keep], weights=contacts[keep], minlength=n)
-        return keep
+        return kernels.allocate_minutes(  # one compiled pass in the order given
+            branch.astype(np.intp), np.asarray(minutes, np.float64),
+            np.asarray(contacts, np.float64), self.rm_left, self.contacts_requested,
+            self.contacts_delivered)
 
     def serve(self, model: LifecycleModel) -> None:
         """Serve this month's visits; set waits and complaints; book costs; fill metrics.

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.special import expit, logit
 
+from sim import kernels
+
 if TYPE_CHECKING:
     from sim.schema import Population as PopulationSpec
 
@@ -211,7 +213,7 @@ class RowSubset:
             column = self.__dict__["_table"].columns().get(name)
             if column is None:
                 raise AttributeError(name)
-            copy = column[self.__dict__["_rows"]]
+            copy = kernels.gather(column, self.__dict__["_rows"])
             if name in MODEL_OWNED:
                 copy.flags.writeable = False
             copies[name] = copy
@@ -242,7 +244,7 @@ class RowSubset:
         table = self._table.columns()
         for name, values in self._copies.items():
             if name not in MODEL_OWNED:
-                table[name][self._rows] = values
+                kernels.scatter(table[name], self._rows, values)
         self._copies.clear()
 
 

@@ -221,6 +221,7 @@ class StrategyContext:
     ) -> None:
         self._model = model
         self._runtime = runtime
+        self._order: tuple[np.ndarray, np.ndarray] | None = None  # priority key and order
         self.name = runtime.name
         self.month = model.month
         self.population = population
@@ -294,15 +295,34 @@ class StrategyContext:
         return amount
 
     def _in_priority(self, rows: np.ndarray, costs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``rows`` (ascending) and their ``costs`` in the budget's priority order.
+
+        The order is a stable sort of every row of the population by the
+        priority key, kept while the key's values do not change (a strategy
+        that pays several times a month sorts once); ``rows`` are then picked
+        out of it in that order, which is their own stable order. A few rows
+        of a large population are sorted alone.
+        """
         pop = self.population
+        priority = self._runtime.spec.budget.priority
         key = {
-            "highest_value": lambda: -pop.aum[rows],
-            "lowest_value": lambda: pop.aum[rows],
-            "random": lambda: self.uniform("priority")[rows],
-            "least_satisfied": lambda: pop.satisfaction[rows],
-        }[self._runtime.spec.budget.priority]()
-        order = kernels.stable_argsort(np.asarray(key, np.float64))  # = argsort(kind="stable")
-        return rows[order], costs[order]
+            "highest_value": lambda: -pop.aum,
+            "lowest_value": lambda: pop.aum,
+            "random": lambda: self.uniform("priority"),
+            "least_satisfied": lambda: pop.satisfaction,
+        }[priority]()
+        key = np.asarray(key, np.float64)
+        cached = self._order
+        if cached is None or not np.array_equal(cached[0], key):
+            if 4 * len(rows) < len(key):  # a few rows: sorting them alone costs less
+                order = kernels.stable_argsort(key[rows])  # = argsort(kind="stable")
+                return rows[order], costs[order]
+            cached = self._order = (key, kernels.stable_argsort(key))
+        chosen = np.zeros(len(key), bool)
+        chosen[rows] = True
+        order = cached[1]
+        ranked = order[chosen[order]]
+        return ranked, costs[np.searchsorted(rows, ranked)]
 
     # -- staff and contacts
     def staff(

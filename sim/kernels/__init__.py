@@ -14,14 +14,21 @@ compilation (about 7 s).
 * :mod:`sim.kernels.close` — the month after the channels in one pass (the
   phases of ``month`` and ``tallies`` fused);
 * :mod:`sim.kernels.tallies` — census, masked sums, cohort tallies;
-* :mod:`sim.kernels.allocation` — budget priority order, branch visitors.
+* :mod:`sim.kernels.allocation` — budget priority order, branch visitors,
+  a strategy's rows copied out and back.
 
 Numba's cache notices a change to a kernel's own module only: after editing
 ``draws.py`` (whose helpers the others inline), delete
 ``sim/kernels/__pycache__``.
 """
 
-from sim.kernels.allocation import branch_visits, stable_argsort
+from sim.kernels.allocation import (
+    allocate_minutes,
+    branch_visits,
+    gather,
+    scatter,
+    stable_argsort,
+)
 from sim.kernels.close import FLOW_NAMES, close_month
 from sim.kernels.draws import AS241, keyed_normal_into, keyed_uniform_into
 from sim.kernels.month import (
@@ -39,16 +46,19 @@ __all__ = [
     "AS241",
     "CHUNK",
     "FLOW_NAMES",
+    "allocate_minutes",
     "book_rows",
     "branch_visits",
     "census",
     "close_month",
     "cohort_tallies",
+    "gather",
     "keyed_normal_into",
     "keyed_uniform_into",
     "market_rows",
     "masked_sum",
     "respond_rows",
+    "scatter",
     "segment_rows",
     "settle_transitions",
     "stable_argsort",

@@ -46,28 +46,36 @@ def market_rows(
     n_chunks = max((n + CHUNK - 1) // CHUNK, 1)
     parts = np.zeros((n_chunks, 2))
     old = np.uint64(n_old)
+    # three loops, not one: the walk alone in a flat parallel loop compiles to faster
+    # code than inside the chunked loop the sums need (measured: 15 ms vs 20 ms at 1.27M)
     for k in numba.prange(n_chunks):
-        before = after = 0.0  # this chunk's sums (threads sharing cache lines would stall)
+        before = 0.0
         for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
             customer = is_customer_stage[stage[i]]
             was = customer and i < old
-            if i < old:
-                if was:
-                    before += aum[i]
-                total_wealth[i] *= np.exp(mu + sigma * _ndtri(_uniform(ids[i], keys[0])))
-                age[i] += 1.0 / 12.0
-                aum[i] = total_wealth[i] * share_of_wallet[i]
-                if was:
-                    after += aum[i]
+            if was:
+                before += aum[i]
+            was_customer[i] = was
+            customers[i] = customer
+        parts[k, 0] = before
+    key = keys[0]
+    for i in numba.prange(n_old):
+        total_wealth[i] *= np.exp(mu + sigma * _ndtri(_uniform(ids[i], key)))
+        age[i] += 1.0 / 12.0
+        aum[i] = total_wealth[i] * share_of_wallet[i]
+    key = keys[1]
+    for k in numba.prange(n_chunks):
+        after = 0.0
+        for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
+            if was_customer[i]:
+                after += aum[i]
             paid = 0
-            if customer:
-                paid = int(np.floor(activity_rate[i] * payment_share + _uniform(ids[i], keys[1])))
+            if customers[i]:
+                paid = int(np.floor(activity_rate[i] * payment_share + _uniform(ids[i], key)))
             payments_month[i] = paid
             payments_ytd[i] = (0 if new_year else payments_ytd[i]) + paid
             old_aum[i] = aum[i]
-            was_customer[i] = was
-            customers[i] = customer
-        parts[k, 0], parts[k, 1] = before, after
+        parts[k, 1] = after
     start = after = 0.0
     for k in range(n_chunks):
         start += parts[k, 0]

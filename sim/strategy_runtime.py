@@ -295,7 +295,7 @@ class StrategyContext:
         return amount
 
     def _in_priority(self, rows: np.ndarray, costs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``rows`` (ascending) and their ``costs`` in the budget's priority order.
+        """``rows`` and their ``costs`` in the budget's priority order.
 
         The order is a stable sort of every row of the population by the
         priority key, kept while the key's values do not change (a strategy
@@ -318,11 +318,11 @@ class StrategyContext:
                 order = kernels.stable_argsort(key[rows])  # = argsort(kind="stable")
                 return rows[order], costs[order]
             cached = self._order = (key, kernels.stable_argsort(key))
-        chosen = np.zeros(len(key), bool)
-        chosen[rows] = True
+        position = np.full(len(key), -1, np.intp)  # where each row is in ``rows``
+        position[rows] = np.arange(len(rows))
         order = cached[1]
-        ranked = order[chosen[order]]
-        return ranked, costs[np.searchsorted(rows, ranked)]
+        ranked = order[position[order] >= 0]
+        return ranked, costs[position[ranked]]
 
     # -- staff and contacts
     def staff(

@@ -207,8 +207,9 @@ class LifecycleModel(mesa.Model):
         self._evaluate_labels(customers)
         flows.update(aum_market=aum_after_market - aum_start,
                      aum_net_flow=flows.pop("aum_after_response") - aum_after_market)
+        n_absorbed = int(census[0][self.is_absorbing_stage].sum())  # before collect zeroes them
         self._collect(flows, customers, census, tallies)
-        self._maybe_compact()
+        self._maybe_compact(n_absorbed)
 
     def _market(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
         """New prospects arrive; wealth drifts, customers age and make payments.
@@ -335,10 +336,11 @@ class LifecycleModel(mesa.Model):
                 led.book("cost", f"{kind}_{name}", float(amounts[c]))
         led.book("cost", "acquisition", float(money[2]))
 
-    def _maybe_compact(self) -> None:
+    def _maybe_compact(self, n_absorbed: int) -> None:
+        """Drop absorbed rows once they are ``COMPACT_SHARE`` of the table (archive their ids)."""
         pop = self.population
-        absorbed = self.is_absorbing_stage[pop.stage]
-        if absorbed.sum() > COMPACT_SHARE * len(pop) and len(pop) > 10_000:
+        if n_absorbed > COMPACT_SHARE * len(pop) and len(pop) > 10_000:
+            absorbed = self.is_absorbing_stage[pop.stage]
             cols = pop.columns()
             self._archive.append({k: cols[k][absorbed] for k in ARCHIVED})
             pop.keep(~absorbed)

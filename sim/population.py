@@ -160,7 +160,7 @@ class Population:
         rows = np.flatnonzero(mask)  # once, rather than once per column
         for name in self._dtypes:  # column by column, each old buffer freed before the next
             self._buffers.pop(name, None)
-            self._columns[name] = self._columns[name].take(rows)
+            self._columns[name] = kernels.gather(self._columns[name], rows)  # in parallel
 
     @property
     def nbytes(self) -> int:

@@ -80,7 +80,7 @@ def check_distribution(scenario: Scenario, checkpoints: tuple[int, ...]) -> floa
 
 def model_compacts_disabled(model: LifecycleModel) -> None:
     """Keep absorbed rows in the table so stage counts include them."""
-    model._maybe_compact = lambda: None  # type: ignore[method-assign]
+    model._maybe_compact = lambda n_absorbed: None  # type: ignore[method-assign]
 
 
 def test_default_chain_distribution_matches_p0_Pt() -> None:

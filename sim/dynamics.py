@@ -65,7 +65,10 @@ def respond(
       (when positive), clipped; share of wallet moves toward it by the wallet
       adjustment, and AUM = total wealth · share of wallet.
 
-    Computed in one compiled pass (:func:`sim.kernels.respond_rows`).
+    Computed in one compiled pass (:func:`sim.kernels.respond_rows`). The
+    model's month runs the same arithmetic inside its fused close
+    (:func:`sim.kernels.close_month`); this function is its definition,
+    checked against it in ``tests/sim/test_kernels.py``.
     """
     r = scenario.response
     params = np.array([

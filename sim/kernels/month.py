@@ -1,8 +1,12 @@
 """The month's per-row phases, compiled: market, response, transitions, classes, ledger.
 
-Each function is one phase of :meth:`sim.model.LifecycleModel.step` for
-every row in one pass; those without totals run in parallel (``prange``),
-those that add up money run sequentially so totals do not depend on the
+:func:`market_rows` is the market phase of
+:meth:`sim.model.LifecycleModel.step`. The others are one phase each for
+every row in one pass; the step runs them fused into one pass
+(:func:`sim.kernels.close.close_month`), and they remain its definition:
+``tests/sim/test_kernels.py`` checks the fused pass against them run in
+sequence. Those without totals run in parallel (``prange``); those that add
+up money run sequentially, or per fixed chunk, so totals do not depend on the
 number of threads.
 """
 

@@ -16,7 +16,7 @@ usual. The results are written exactly as an unsharded run's.
 
 Layout of a run directory (ARCHITECTURE decision 7)::
 
-    manifest.json  scenario.resolved.yaml  monthly.parquet  summary.csv
+    manifest.json  scenario.resolved.yaml  layout.json  monthly.parquet  summary.csv
     figures/stages.png  figures/segments.png  figures/profit.png
     replications/rep-0000.parquet ...
 """
@@ -171,7 +171,15 @@ def run_scenario(
     old = run_dir / "scenario.resolved.yaml"
     if resume and old.exists() and old.read_text(encoding="utf-8") != resolved:
         raise FileExistsError(f"{run_dir} holds a different scenario; cannot resume it")
+    layout = run_dir / "layout.json"  # how its replications were computed (shards)
+    if resume and layout.exists():
+        before = json.loads(layout.read_text(encoding="utf-8")).get("shards", 1)
+        if before != shards:  # sharded and whole-bank replications differ, if only by chance
+            raise FileExistsError(f"{run_dir} was run with --shards {before}; resume it with "
+                                  f"--shards {before}, not {shards}")
     atomic_write(old, lambda p: p.write_text(resolved, encoding="utf-8"))
+    atomic_write(layout, lambda p: p.write_text(json.dumps({"shards": shards}) + "\n",
+                                                encoding="utf-8"))
     reps = range(scenario.replications)
     todo = [r for r in reps if not _replication_path(run_dir, r).exists()]
     on_workers = shards > 1 and (executor == "dask" or scheduler is not None)

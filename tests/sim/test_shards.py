@@ -163,6 +163,25 @@ def test_one_shard_is_the_unsharded_model_bit_for_bit(bank: Scenario, tmp_path: 
     pd.testing.assert_frame_equal(plain.monthly, one.monthly, check_exact=True)
 
 
+def test_resume_refuses_another_shard_count_and_touches_nothing(
+    bank: Scenario, tmp_path: Path
+) -> None:
+    """A run resumed with another --shards would mix differently computed replications."""
+    short = bank.model_copy(update={"horizon_months": 2, "replications": 2})
+    run_dir = tmp_path / "run"
+    run_scenario(short, run_dir, executor="serial", figures=False, shards=2)
+    (run_dir / "replications" / "rep-0001.parquet").unlink()  # as if interrupted
+    before = {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")}
+    for other in (1, 3):
+        with pytest.raises(FileExistsError, match="--shards 2"):
+            run_scenario(short, run_dir, executor="serial", figures=False, shards=other,
+                         resume=True)
+    assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")} == before
+    result = run_scenario(short, run_dir, executor="serial", figures=False, shards=2,
+                          resume=True)
+    assert sorted(result.monthly["replication"].unique()) == [0, 1]
+
+
 def test_too_many_shards_for_the_branches_is_refused(bank: Scenario) -> None:
     with pytest.raises(ShardError, match="4 branch"):
         check_shards(bank, 5)

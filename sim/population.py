@@ -67,9 +67,30 @@ FIELDS: dict[str, type] = {
 
 #: Columns only the model changes (identity, lifecycle, classes, branch): a strategy
 #: reads them, and a :class:`RowSubset` hands them out read-only and never copies them back.
+#: ``activity_rate`` is a drawn trait the branches derive each customer's visit weight from
+#: (cached: ``visit_weight``).
 MODEL_OWNED = frozenset({"id", "stage", "entry_stage", "months_in_stage", "tenure",
                          "entered_month", "absorbed_month", "is_initial", "age", "branch",
-                         "potential_value", "segment", "tier"})
+                         "potential_value", "segment", "tier", "activity_rate"})
+#: Column dtypes the compiled row copies handle; others (e.g. float16, strings) use NumPy.
+_COMPILED_KINDS = frozenset({np.dtype(t) for t in (
+    np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+    np.uint64, np.float32, np.float64)})
+
+
+def _take(column: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``column[rows]``, copied in parallel when the dtype allows."""
+    if column.dtype in _COMPILED_KINDS:
+        return kernels.gather(column, rows)
+    return column[rows]
+
+
+def _put(column: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """``column[rows] = values`` (distinct rows), in parallel when the dtype allows."""
+    if column.dtype in _COMPILED_KINDS and values.dtype == column.dtype:
+        kernels.scatter(column, rows, values)
+    else:
+        column[rows] = values
 
 
 class Population:
@@ -160,7 +181,7 @@ class Population:
         rows = np.flatnonzero(mask)  # once, rather than once per column
         for name in self._dtypes:  # column by column, each old buffer freed before the next
             self._buffers.pop(name, None)
-            self._columns[name] = kernels.gather(self._columns[name], rows)  # in parallel
+            self._columns[name] = _take(self._columns[name], rows)
 
     @property
     def nbytes(self) -> int:
@@ -213,7 +234,7 @@ class RowSubset:
             column = self.__dict__["_table"].columns().get(name)
             if column is None:
                 raise AttributeError(name)
-            copy = kernels.gather(column, self.__dict__["_rows"])
+            copy = _take(column, self.__dict__["_rows"])
             if name in MODEL_OWNED:
                 copy.flags.writeable = False
             copies[name] = copy
@@ -244,7 +265,7 @@ class RowSubset:
         table = self._table.columns()
         for name, values in self._copies.items():
             if name not in MODEL_OWNED:
-                kernels.scatter(table[name], self._rows, values)
+                _put(table[name], self._rows, values)
         self._copies.clear()
 
 

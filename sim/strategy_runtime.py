@@ -311,7 +311,7 @@ class StrategyContext:
             "random": lambda: self.uniform("priority"),
             "least_satisfied": lambda: pop.satisfaction,
         }[priority]()
-        key = np.asarray(key, np.float64)
+        key = np.array(key, np.float64)  # a copy: the cache must not see later changes
         cached = self._order
         if cached is None or not np.array_equal(cached[0], key):
             if 4 * len(rows) < len(key):  # a few rows: sorting them alone costs less

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sim.dynamics import SEGMENTS, classify, potential_value
 from sim.model import LifecycleModel
@@ -65,12 +66,12 @@ def test_results_do_not_depend_on_the_number_of_threads(tmp_path: Path) -> None:
     assert digests[0] == digests[1]
 
 
-def _to_the_close(rows: int) -> LifecycleModel:
-    """A playbook-with-branches model stepped to just before month 4's close."""
+def _to_the_close(rows: int, month: int) -> LifecycleModel:
+    """A playbook-with-branches model stepped to just before ``month``'s close."""
     scenario = load_scenario(BASELINE.parent / "playbook_branches.yaml", [
         f"population.size={rows}", "population.prospects=20000", "population.branches=10"])
     model = LifecycleModel(scenario)
-    for _ in range(3):
+    for _ in range(month - 1):
         model.step()
     model.month += 1
     model.was_customer, _, model.old_aum, *_ = model._market()
@@ -83,10 +84,11 @@ def _to_the_close(rows: int) -> LifecycleModel:
     return model
 
 
-def test_close_month_is_the_separate_phases_in_one_pass() -> None:
+@pytest.mark.parametrize("month", [3, 4])  # segments reviewed every 3 months: due, not due
+def test_close_month_is_the_separate_phases_in_one_pass(month: int) -> None:
     """sim.kernels.close_month = respond, transitions, settle, classify, book, census, cohorts.
 
-    Two models stepped alike to month 4's close (150,000 rows: three fixed
+    Two models stepped alike to the month's close (150,000 rows: three fixed
     chunks); one closes the month in the fused pass, the other with the
     separate kernels in the order the model used to call them. Every column
     must be equal; the totals agree to rounding (chunk order vs sequential sums).
@@ -94,7 +96,8 @@ def test_close_month_is_the_separate_phases_in_one_pass() -> None:
     from sim import kernels
     from sim.dynamics import respond
 
-    fused, separate = _to_the_close(130_000), _to_the_close(130_000)
+    fused, separate = _to_the_close(130_000, month), _to_the_close(130_000, month)
+    assert (month % fused.scenario.segments.every_months == 0) == (month == 3)
     flows, customers, census, tallies = fused._close(fused.was_customer, fused.old_aum)
 
     m, pop = separate, separate.population
@@ -203,3 +206,57 @@ def _uniform_numpy(ids: np.ndarray, key: np.uint64) -> np.ndarray:
 
     bits = _mix(_mix(ids.astype(np.uint64) ^ key))
     return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+
+
+@pytest.mark.parametrize("new_year", [False, True])
+def test_market_rows_is_the_walk_the_payments_and_the_masks(new_year: bool) -> None:
+    """sim.kernels.market_rows against its NumPy definition, over three chunks.
+
+    Rows before ``n_old`` (at the bank at the start of the month) take the keyed
+    wealth shock and age a month; arrivals after it do neither. Customers (old
+    or arriving) make their payments; ``was_customer`` leaves arrivals out.
+    """
+    from sim import kernels
+    from sim.streams import inverse_normal_numpy
+
+    rng = np.random.default_rng(3)
+    n, n_old = 3 * 65_536 + 5, 3 * 65_536 - 1_000
+    ids = rng.integers(0, 2**40, n)
+    stage = rng.integers(0, 6, n).astype(np.int8)
+    is_customer_stage = np.array([False, True, True, True, True, False])
+    wealth = rng.lognormal(12.0, 1.0, n).astype(np.float32)
+    age = rng.uniform(18, 80, n).astype(np.float32)
+    share = rng.random(n).astype(np.float32)
+    aum = wealth.astype(float) * share
+    activity = rng.gamma(2.0, 3.0, n).astype(np.float32)
+    paid, ytd = np.zeros(n, np.int32), rng.integers(0, 50, n).astype(np.int32)
+    before = {"wealth": wealth.copy(), "age": age.copy(), "aum": aum.copy(), "ytd": ytd.copy()}
+    keys, mu, sigma = np.array([11, 12], np.uint64), 0.002, 0.03
+    old_aum, was, customers = np.empty(n), np.empty(n, bool), np.empty(n, bool)
+    start, after = kernels.market_rows(ids, keys, n_old, mu, sigma, stage, is_customer_stage,
+                                       wealth, age, share, aum, activity, 0.6, new_year, paid,
+                                       ytd, old_aum, was, customers)
+
+    customer = is_customer_stage[stage]
+    at_start = customer & (np.arange(n) < n_old)
+    shock = np.exp(mu + sigma * inverse_normal_numpy(_uniform_numpy(ids[:n_old], keys[0])))
+    want_wealth = before["wealth"].copy()
+    want_wealth[:n_old] = (before["wealth"][:n_old].astype(float) * shock).astype(np.float32)
+    want_age = before["age"].copy()
+    want_age[:n_old] = (before["age"][:n_old].astype(float) + 1 / 12).astype(np.float32)
+    want_aum = before["aum"].copy()
+    want_aum[:n_old] = want_wealth[:n_old].astype(float) * share[:n_old]
+    want_paid = np.where(customer, np.floor(activity.astype(float) * 0.6
+                                            + _uniform_numpy(ids, keys[1])), 0).astype(np.int32)
+    np.testing.assert_allclose(wealth, want_wealth, rtol=1e-6)
+    np.testing.assert_array_equal(age, want_age)
+    np.testing.assert_allclose(aum, want_aum, rtol=1e-6)
+    np.testing.assert_array_equal(aum[n_old:], before["aum"][n_old:])  # arrivals: no walk
+    np.testing.assert_array_equal(paid, want_paid)
+    np.testing.assert_array_equal(ytd, want_paid + (0 if new_year else before["ytd"]))
+    np.testing.assert_array_equal(old_aum, aum)
+    np.testing.assert_array_equal(was, at_start)
+    np.testing.assert_array_equal(customers, customer)
+    assert customer[n_old:].any() and paid[n_old:][customer[n_old:]].any()
+    np.testing.assert_allclose(start, before["aum"][at_start].sum(), rtol=1e-12)
+    np.testing.assert_allclose(after, aum[at_start].sum(), rtol=1e-12)

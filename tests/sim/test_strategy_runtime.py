@@ -151,3 +151,52 @@ def test_a_subset_hands_out_model_owned_columns_read_only() -> None:
     subset.write_back()
     np.testing.assert_array_equal(pop.contacts[rows], 7.0)
     np.testing.assert_array_equal(pop.segment, before)
+
+
+class _Reorder(Strategy):
+    """Test strategy: RM time for all (binding), AUM reversed in place, then pays for all."""
+
+    name = "reorder_probe"
+    cost_kinds: ClassVar[tuple[str, ...]] = ("call",)
+    seen: ClassVar[list[np.ndarray]] = []
+
+    def apply(self, ctx: Any) -> None:
+        pop = ctx.population
+        _Reorder.seen.append(ctx.staff(ctx.targets, 1.0))  # sorts by AUM: hours run out
+        _Reorder.seen.append(pop.aum.copy())
+        pop.aum[:] = pop.aum[::-1].copy()
+        _Reorder.seen.append(ctx.fund("call", ctx.targets, 1.0))  # the budget runs out
+        _Reorder.seen.append(pop.aum.copy())
+
+
+def test_the_priority_order_follows_a_key_changed_in_place() -> None:
+    """The sorted order is reused only while the key is unchanged (lowest_value reads aum)."""
+    registry.register(_Reorder)
+    _Reorder.seen.clear()
+    try:
+        model = build("capacity.rm_hours_per_month=5", "strategies=[{name: reorder_probe, "
+                      "budget: {monthly: 200, priority: lowest_value}}]")
+        model.step()
+    finally:
+        registry._REGISTRY.pop("reorder_probe", None)
+    staffed, aum_before, paid, aum_after = _Reorder.seen
+    assert staffed.sum() == 300 and paid.sum() == 200
+    assert aum_before[staffed].max() <= aum_before[~staffed].min()
+    assert aum_after[paid].max() <= aum_after[~paid].min()  # by the reversed AUM, not the old
+
+
+def test_state_columns_of_any_dtype_survive_subsets_and_compaction() -> None:
+    """Compiled row copies take the usual dtypes; others (float16) fall back to NumPy."""
+    model = build()
+    pop = model.population
+    pop.add_column("probe_half", np.float16, 1.5)
+    rows = np.arange(0, len(pop), 7)
+    subset = pop.subset(rows)
+    subset.probe_half[:] = 2.5
+    subset.write_back()
+    assert (pop.probe_half[rows] == 2.5).all() and (pop.probe_half[rows + 1] == 1.5).all()
+    keep = np.ones(len(pop), bool)
+    keep[::2] = False
+    before = pop.probe_half[keep].copy()
+    pop.keep(keep)
+    np.testing.assert_array_equal(pop.probe_half, before)

@@ -17,9 +17,16 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from sim.kernels.draws import _ndtri, _uniform
-from sim.kernels.month import _drivers, _next_stage
-from sim.kernels.tallies import CHUNK
+from sim.kernels.draws import _uniform
+from sim.kernels.month import (
+    _book_row,
+    _drivers,
+    _next_stage,
+    _respond_row,
+    _segment_row,
+    _settle_row,
+)
+from sim.kernels.tallies import CHUNK, _count_row, _tally_row
 
 __all__ = ["FLOW_NAMES", "close_month"]
 
@@ -144,10 +151,6 @@ def close_month(
     heads = np.zeros((n_chunks, 4), np.int64)
     sums = np.zeros((n_chunks, 4))
     tallies = np.zeros((n_chunks, n_strategies, 3, 4))
-    (price_effect, wait_effect, complaint_effect, tolerance, noise_sd, adjustment,
-     wallet_sat_effect, wallet_gap_effect, wallet_adjustment, sat_reference) = (
-        response[0], response[1], response[2], response[3], response[4], response[5],
-        response[6], response[7], response[8], response[9])
     margin, fee, acquisition_cost = economics[0], economics[1], economics[2]
     for k in numba.prange(n_chunks):
         # this chunk's own work space and sums (threads sharing cache lines would stall)
@@ -162,21 +165,10 @@ def close_month(
         for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
             a = stage[i]
             # response (respond_rows)
-            gap = (gap_points - yield_bump_bp[i] / 100.0) * price_sensitivity[i]
-            target = satisfaction_base[i] + price_effect * gap
-            target += wait_effect * max(wait_minutes[i] - tolerance, 0.0)
-            target += complaint_effect * complaints[i]
-            noise = noise_sd * _ndtri(_uniform(ids[i], keys[0]))
-            sat = float(satisfaction[i])
-            satisfaction[i] = min(max(sat + adjustment * (target - sat) + noise, 0.0), 1.0)
-            wallet = wallet_propensity[i] * wallet_share_by_stage[a]
-            wallet *= 1.0 + wallet_sat_effect * (float(satisfaction[i]) - sat_reference)
-            if wallet > 0:
-                wallet += wallet_gap_effect * gap
-            wallet = min(max(wallet, 0.0), 1.0)
-            sow = float(share_of_wallet[i])
-            share_of_wallet[i] = min(max(sow + wallet_adjustment * (wallet - sow), 0.0), 1.0)
-            aum[i] = total_wealth[i] * share_of_wallet[i]
+            _respond_row(i, ids, keys[0], a, gap_points, yield_bump_bp, price_sensitivity,
+                         satisfaction_base, wait_minutes, complaints, wallet_propensity,
+                         wallet_share_by_stage, total_wealth, response, satisfaction,
+                         share_of_wallet, aum)
             was = was_customer[i]
             inflow = max(aum[i] - old_aum[i], 0.0) if was else 0.0
             if was:
@@ -190,47 +182,28 @@ def close_month(
                             n_moves, targets, base, cumulative, stay, betas, has_drivers,
                             weight)
             # settle (settle_transitions)
-            moved = a != b
-            from_prospect = roles[a] == 0
-            became = from_prospect and roles[b] == 1
-            if moved and roles[b] == 2:
-                if roles[a] == 1:
-                    f[_CHURN] += 1.0
-                    f[_AUM_CHURN] += aum[i]
-                    if not was:
-                        f[_AUM_CHURN_NEW] += aum[i]
-                elif from_prospect:
-                    f[_LAPSE] += 1.0
-                aum[i] = 0.0
-                share_of_wallet[i] = 0.0
-                absorbed_month[i] = month
-            if became:
-                products[i] = 1
-            months_in_stage[i] = 0 if moved else months_in_stage[i] + 1
-            is_customer = roles[b] == 1
-            if is_customer:
-                tenure[i] += 1
-            acquired = became or (entered_month[i] == month and roles[entry_stage[i]] == 1)
+            left, aum_out, acquired = _settle_row(
+                i, a, b, roles, month, aum, share_of_wallet, absorbed_month, products,
+                months_in_stage, tenure, entered_month, entry_stage)
+            if left == 1:
+                f[_CHURN] += 1.0
+                f[_AUM_CHURN] += aum_out
+                if not was:
+                    f[_AUM_CHURN_NEW] += aum_out
+            elif left == 0:
+                f[_LAPSE] += 1.0
             if acquired:
                 f[_ACQ] += 1.0
+            is_customer = roles[b] == 1
             stage[i] = b
             customers[i] = is_customer
             # classes (tiers_rows, segment_rows)
             if is_customer:
                 tier[i] = np.searchsorted(bounds, aum[i], side="right") - 1
                 if segments_due or segment[i] < 0:
-                    youth = min(max((65.0 - age[i]) / 45.0, 0.0), 1.0)
-                    elsewhere = max(float(total_wealth[i]) - aum[i], 0.0)
-                    wealth = min(max((np.log10(1.0 + elsewhere) - 4.0) / 3.0, 0.0), 1.0)
-                    score = (potential_weights[0] * youth
-                             + potential_weights[1] * digital_adoption[i]
-                             + potential_weights[2] * wealth)
-                    potential_value[i] = score
-                    high_current = aum[i] >= current_threshold
-                    if score >= potential_threshold:
-                        segment[i] = 1 if high_current else 0
-                    else:
-                        segment[i] = 2 if high_current else 3
+                    _segment_row(i, age, digital_adoption, total_wealth, aum,
+                                 potential_weights, potential_threshold, current_threshold,
+                                 potential_value, segment)
                 # migrations and AUM entering the customer set
                 if tier_before >= 0:
                     if tier[i] > tier_before:
@@ -248,49 +221,19 @@ def close_month(
                 segment[i] = -1
             # ledger (book_rows)
             c = channel[i]
-            acquisition = acquisition_cost if acquired else 0.0
-            transaction = inflow / 10_000.0 * per_10k[c]
-            interest = fees = serving = 0.0
-            if is_customer:
-                interest = aum[i] * margin
-                fees = products[i] * fee
-                serving = servicing[c]
-            revenue[i] = interest + fees
-            cost[i] = serving + transaction + acquisition
+            interest, fees, serving, transaction, acquisition = _book_row(
+                i, is_customer, acquired, inflow, c, aum, products, margin, fee, servicing,
+                per_10k, acquisition_cost, revenue, cost)
             mon[0] += interest
             mon[1] += fees
             mon[2] += acquisition
             serv[c] += serving
             trans[c] += transaction
-            # census
-            st[b] += 1
-            if roles[b] == 0:
-                hd[1] += 1
-            elif is_customer:
-                hd[0] += 1
-                if is_initial[i]:
-                    hd[2] += 1
-                if segment[i] >= 0:
-                    sg[segment[i]] += 1
-                if tier[i] >= 0:
-                    tr[tier[i]] += 1
-                ch[c] += 1
-                if aum[i] >= private_threshold:
-                    hd[3] += 1
-                sm[0] += aum[i]
-                sm[1] += satisfaction[i]
-                sm[2] += share_of_wallet[i]
-                sm[3] += contacts[i]
-            # strategies' cohorts
-            for s in range(n_strategies):
-                code = cohorts[s, i]
-                if code == 0:
-                    continue
-                if is_customer:
-                    tl[s, code, 0] += 1.0
-                    tl[s, code, 1] += aum[i]
-                tl[s, code, 2] += revenue[i]
-                tl[s, code, 3] += cost[i]
+            # census (census)
+            _count_row(i, b, roles[b], segment, tier, channel, is_initial, aum, satisfaction,
+                       share_of_wallet, contacts, private_threshold, st, sg, tr, ch, hd, sm)
+            # strategies' cohorts (cohort_tallies)
+            _tally_row(i, cohorts, is_customer, aum, revenue, cost, tl)
         flows[k], money[k], by_servicing[k], by_transaction[k] = f, mon, serv, trans
         by_stage[k], by_segment[k], by_tier[k], by_channel[k] = st, sg, tr, ch
         heads[k], sums[k], tallies[k] = hd, sm, tl

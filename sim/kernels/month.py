@@ -101,28 +101,37 @@ def respond_rows(
     tolerance, noise sd, adjustment; wallet satisfaction and price-gap
     effects, wallet adjustment, satisfaction reference.
     """
-    (price_effect, wait_effect, complaint_effect, tolerance, noise_sd, adjustment,
-     wallet_sat_effect, wallet_gap_effect, wallet_adjustment, reference) = (
-        params[0], params[1], params[2], params[3], params[4], params[5], params[6],
-        params[7], params[8], params[9])
     for i in numba.prange(ids.shape[0]):
-        gap = (gap_points - yield_bump_bp[i] / 100.0) * price_sensitivity[i]
-        target = satisfaction_base[i] + price_effect * gap
-        target += wait_effect * max(wait_minutes[i] - tolerance, 0.0)
-        target += complaint_effect * complaints[i]
-        noise = noise_sd * _ndtri(_uniform(ids[i], key))
-        sat = float(satisfaction[i])
-        sat = min(max(sat + adjustment * (target - sat) + noise, 0.0), 1.0)
-        satisfaction[i] = sat
-        wallet = wallet_propensity[i] * wallet_share_by_stage[stage[i]]
-        wallet *= 1.0 + wallet_sat_effect * (float(satisfaction[i]) - reference)
-        if wallet > 0:
-            wallet += wallet_gap_effect * gap
-        wallet = min(max(wallet, 0.0), 1.0)
-        sow = float(share_of_wallet[i])
-        sow = min(max(sow + wallet_adjustment * (wallet - sow), 0.0), 1.0)
-        share_of_wallet[i] = sow
-        aum[i] = total_wealth[i] * share_of_wallet[i]
+        _respond_row(i, ids, key, stage[i], gap_points, yield_bump_bp, price_sensitivity,
+                     satisfaction_base, wait_minutes, complaints, wallet_propensity,
+                     wallet_share_by_stage, total_wealth, params, satisfaction,
+                     share_of_wallet, aum)
+
+
+@numba.njit(inline="always")
+def _respond_row(
+    i: int, ids: np.ndarray, key: np.uint64, s: int, gap_points: float,
+    yield_bump_bp: np.ndarray, price_sensitivity: np.ndarray, satisfaction_base: np.ndarray,
+    wait_minutes: np.ndarray, complaints: np.ndarray, wallet_propensity: np.ndarray,
+    wallet_share_by_stage: np.ndarray, total_wealth: np.ndarray, params: np.ndarray,
+    satisfaction: np.ndarray, share_of_wallet: np.ndarray, aum: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Row ``i``'s response (in stage ``s``): satisfaction, share of wallet and AUM."""
+    gap = (gap_points - yield_bump_bp[i] / 100.0) * price_sensitivity[i]
+    target = satisfaction_base[i] + params[0] * gap
+    target += params[1] * max(wait_minutes[i] - params[3], 0.0)
+    target += params[2] * complaints[i]
+    noise = params[4] * _ndtri(_uniform(ids[i], key))
+    sat = float(satisfaction[i])
+    satisfaction[i] = min(max(sat + params[5] * (target - sat) + noise, 0.0), 1.0)
+    wallet = wallet_propensity[i] * wallet_share_by_stage[s]
+    wallet *= 1.0 + params[6] * (float(satisfaction[i]) - params[9])
+    if wallet > 0:
+        wallet += params[7] * gap
+    wallet = min(max(wallet, 0.0), 1.0)
+    sow = float(share_of_wallet[i])
+    share_of_wallet[i] = min(max(sow + params[8] * (wallet - sow), 0.0), 1.0)
+    aum[i] = total_wealth[i] * share_of_wallet[i]
 
 
 @numba.njit(inline="always")
@@ -283,31 +292,53 @@ def settle_transitions(
     n_acquired = n_churned = n_lapsed = 0
     aum_churned = aum_churned_new = 0.0
     for i in range(old.shape[0]):
-        a, b = old[i], new[i]
-        moved = a != b
-        from_prospect = roles[a] == 0
-        became = from_prospect and roles[b] == 1
-        if moved and roles[b] == 2:
-            if roles[a] == 1:
-                n_churned += 1
-                aum_churned += aum[i]
-                if not was_customer[i]:
-                    aum_churned_new += aum[i]
-            elif from_prospect:
-                n_lapsed += 1
-            aum[i] = 0.0
-            share_of_wallet[i] = 0.0
-            absorbed_month[i] = month
-        if became:
-            products[i] = 1
-        months_in_stage[i] = 0 if moved else months_in_stage[i] + 1
-        if roles[b] == 1:
-            tenure[i] += 1
-        arrived = entered_month[i] == month and roles[entry_stage[i]] == 1
-        acquired[i] = became or arrived
+        left, aum_out, acquired[i] = _settle_row(
+            i, old[i], new[i], roles, month, aum, share_of_wallet, absorbed_month, products,
+            months_in_stage, tenure, entered_month, entry_stage)
+        if left == 1:
+            n_churned += 1
+            aum_churned += aum_out
+            if not was_customer[i]:
+                aum_churned_new += aum_out
+        elif left == 0:
+            n_lapsed += 1
         if acquired[i]:
             n_acquired += 1
     return n_acquired, n_churned, n_lapsed, aum_churned, aum_churned_new
+
+
+@numba.njit(inline="always")
+def _settle_row(
+    i: int, a: int, b: int, roles: np.ndarray, month: int, aum: np.ndarray,
+    share_of_wallet: np.ndarray, absorbed_month: np.ndarray, products: np.ndarray,
+    months_in_stage: np.ndarray, tenure: np.ndarray, entered_month: np.ndarray,
+    entry_stage: np.ndarray,
+) -> tuple[int, float, bool]:  # pragma: no cover - compiled
+    """Row ``i``'s move from stage ``a`` to ``b`` booked into its columns.
+
+    Returns:
+        The role it was absorbed from (1 churned customer, 0 lapsed prospect,
+        -1 not absorbed this month), the AUM it took, and whether it was
+        acquired (a prospect become customer, or an arrival into a customer stage).
+    """
+    moved = a != b
+    from_prospect = roles[a] == 0
+    became = from_prospect and roles[b] == 1
+    left, aum_out = -1, 0.0
+    if moved and roles[b] == 2:
+        if roles[a] == 1:
+            left, aum_out = 1, aum[i]
+        elif from_prospect:
+            left = 0
+        aum[i] = 0.0
+        share_of_wallet[i] = 0.0
+        absorbed_month[i] = month
+    if became:
+        products[i] = 1
+    months_in_stage[i] = 0 if moved else months_in_stage[i] + 1
+    if roles[b] == 1:
+        tenure[i] += 1
+    return left, aum_out, became or (entered_month[i] == month and roles[entry_stage[i]] == 1)
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -337,17 +368,27 @@ def segment_rows(
     1 B (both high), 2 C (high current, low potential), 3 D (both low).
     """
     for j in numba.prange(rows.shape[0]):
-        i = rows[j]
-        youth = min(max((65.0 - age[i]) / 45.0, 0.0), 1.0)
-        elsewhere = max(float(total_wealth[i]) - aum[i], 0.0)
-        wealth = min(max((np.log10(1.0 + elsewhere) - 4.0) / 3.0, 0.0), 1.0)
-        score = weights[0] * youth + weights[1] * digital_adoption[i] + weights[2] * wealth
-        potential_value[i] = score
-        high_current = aum[i] >= current_threshold
-        if score >= potential_threshold:
-            segment[i] = 1 if high_current else 0
-        else:
-            segment[i] = 2 if high_current else 3
+        _segment_row(rows[j], age, digital_adoption, total_wealth, aum, weights,
+                     potential_threshold, current_threshold, potential_value, segment)
+
+
+@numba.njit(inline="always")
+def _segment_row(
+    i: int, age: np.ndarray, digital_adoption: np.ndarray, total_wealth: np.ndarray,
+    aum: np.ndarray, weights: np.ndarray, potential_threshold: float,
+    current_threshold: float, potential_value: np.ndarray, segment: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Row ``i``'s potential value and segment (see :func:`segment_rows`)."""
+    youth = min(max((65.0 - age[i]) / 45.0, 0.0), 1.0)
+    elsewhere = max(float(total_wealth[i]) - aum[i], 0.0)
+    wealth = min(max((np.log10(1.0 + elsewhere) - 4.0) / 3.0, 0.0), 1.0)
+    score = weights[0] * youth + weights[1] * digital_adoption[i] + weights[2] * wealth
+    potential_value[i] = score
+    high_current = aum[i] >= current_threshold
+    if score >= potential_threshold:
+        segment[i] = 1 if high_current else 0
+    else:
+        segment[i] = 2 if high_current else 3
 
 
 @numba.njit(cache=True, nogil=True)
@@ -367,18 +408,34 @@ def book_rows(
     interest_total = fees_total = acquisition_total = 0.0
     for i in range(customers.shape[0]):
         c = channel[i]
-        acquisition = acquisition_cost if acquired[i] else 0.0
-        transaction = inflow[i] / 10_000.0 * per_10k[c]
-        interest = fees = serving = 0.0
-        if customers[i]:
-            interest = aum[i] * margin_month
-            fees = products[i] * fee
-            serving = servicing[c]
-        revenue[i] = interest + fees
-        cost[i] = serving + transaction + acquisition
+        interest, fees, serving, transaction, acquisition = _book_row(
+            i, customers[i], acquired[i], inflow[i], c, aum, products, margin_month, fee,
+            servicing, per_10k, acquisition_cost, revenue, cost)
         interest_total += interest
         fees_total += fees
         acquisition_total += acquisition
         by_servicing[c] += serving
         by_transaction[c] += transaction
     return interest_total, fees_total, acquisition_total, by_servicing, by_transaction
+
+
+@numba.njit(inline="always")
+def _book_row(
+    i: int, is_customer: bool, acquired: bool, inflow: float, c: int, aum: np.ndarray,
+    products: np.ndarray, margin_month: float, fee: float, servicing: np.ndarray,
+    per_10k: np.ndarray, acquisition_cost: float, revenue: np.ndarray, cost: np.ndarray,
+) -> tuple[float, float, float, float, float]:  # pragma: no cover - compiled
+    """Row ``i``'s revenue and cost, written; returns their parts.
+
+    The parts: interest, fees, servicing, transaction and acquisition cost.
+    """
+    acquisition = acquisition_cost if acquired else 0.0
+    transaction = inflow / 10_000.0 * per_10k[c]
+    interest = fees = serving = 0.0
+    if is_customer:
+        interest = aum[i] * margin_month
+        fees = products[i] * fee
+        serving = servicing[c]
+    revenue[i] = interest + fees
+    cost[i] = serving + transaction + acquisition
+    return interest, fees, serving, transaction, acquisition

@@ -64,27 +64,56 @@ def census(
     heads = np.zeros(4, np.int64)
     sums = np.zeros(4)
     for i in range(np.uint64(stage.shape[0])):
-        s = stage[i]
-        by_stage[s] += 1
-        role = roles[s]
-        if role == 0:
-            heads[1] += 1
-        elif role == 1:
-            heads[0] += 1
-            if is_initial[i]:
-                heads[2] += 1
-            if segment[i] >= 0:
-                by_segment[segment[i]] += 1
-            if tier[i] >= 0:
-                by_tier[tier[i]] += 1
-            by_channel[channel[i]] += 1
-            if aum[i] >= threshold:
-                heads[3] += 1
-            sums[0] += aum[i]
-            sums[1] += satisfaction[i]
-            sums[2] += share_of_wallet[i]
-            sums[3] += contacts[i]
+        _count_row(i, stage[i], roles[stage[i]], segment, tier, channel, is_initial, aum,
+                   satisfaction, share_of_wallet, contacts, threshold, by_stage, by_segment,
+                   by_tier, by_channel, heads, sums)
     return by_stage, by_segment, by_tier, by_channel, heads, sums
+
+
+@numba.njit(inline="always")
+def _count_row(
+    i: int, s: int, role: int, segment: np.ndarray, tier: np.ndarray,
+    channel: np.ndarray, is_initial: np.ndarray, aum: np.ndarray, satisfaction: np.ndarray,
+    share_of_wallet: np.ndarray, contacts: np.ndarray, threshold: float,
+    by_stage: np.ndarray, by_segment: np.ndarray, by_tier: np.ndarray,
+    by_channel: np.ndarray, heads: np.ndarray, sums: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Row ``i`` (in stage ``s`` of ``role``) added to the census (see :func:`census`)."""
+    by_stage[s] += 1
+    if role == 0:
+        heads[1] += 1
+    elif role == 1:
+        heads[0] += 1
+        if is_initial[i]:
+            heads[2] += 1
+        if segment[i] >= 0:
+            by_segment[segment[i]] += 1
+        if tier[i] >= 0:
+            by_tier[tier[i]] += 1
+        by_channel[channel[i]] += 1
+        if aum[i] >= threshold:
+            heads[3] += 1
+        sums[0] += aum[i]
+        sums[1] += satisfaction[i]
+        sums[2] += share_of_wallet[i]
+        sums[3] += contacts[i]
+
+
+@numba.njit(inline="always")
+def _tally_row(
+    i: int, cohorts: np.ndarray, live: bool, aum: np.ndarray, revenue: np.ndarray,
+    cost: np.ndarray, part: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Row ``i`` added to each strategy's cohort tallies (see :func:`cohort_tallies`)."""
+    for k in range(cohorts.shape[0]):
+        c = cohorts[k, i]
+        if c == 0:
+            continue
+        if live:
+            part[k, c, 0] += 1.0
+            part[k, c, 1] += aum[i]
+        part[k, c, 2] += revenue[i]
+        part[k, c, 3] += cost[i]
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -102,16 +131,8 @@ def cohort_tallies(
     parts = np.zeros((n_chunks, n_strategies, 3, 4))
     for chunk in numba.prange(n_chunks):
         part = parts[chunk]
-        for k in range(n_strategies):
-            for i in range(np.uint64(chunk * CHUNK), np.uint64(min(n, (chunk + 1) * CHUNK))):
-                c = cohorts[k, i]
-                if c == 0:
-                    continue
-                if live[i]:
-                    part[k, c, 0] += 1.0
-                    part[k, c, 1] += aum[i]
-                part[k, c, 2] += revenue[i]
-                part[k, c, 3] += cost[i]
+        for i in range(np.uint64(chunk * CHUNK), np.uint64(min(n, (chunk + 1) * CHUNK))):
+            _tally_row(i, cohorts, live[i], aum, revenue, cost, part)
     out = np.zeros((n_strategies, 3, 4))
     for chunk in range(n_chunks):
         out += parts[chunk]

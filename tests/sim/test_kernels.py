@@ -184,7 +184,8 @@ def test_branch_visit_weights_are_computed_once_and_give_the_same_visits() -> No
     np.testing.assert_allclose(weights[eligible], activity[eligible].astype(float) ** 0.7,
                                rtol=1e-6)
     assert np.isnan(weights[~eligible]).all()
-    again = kernels.branch_visits(customers, channel, activity, ids, np.uint64(5), rate, 0.7,
+    changed = np.full(n, 1e6, np.float32)  # cached weights are used, not recomputed
+    again = kernels.branch_visits(customers, channel, changed, ids, np.uint64(5), rate, 0.7,
                                   weights)
     for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a, b)

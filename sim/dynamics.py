@@ -106,6 +106,14 @@ def potential_value(
     return np.asarray(score) / sum(weights.values())
 
 
+def potential_weights(scenario: Scenario) -> np.ndarray:
+    """The potential score's weights (youth, digital adoption, wealth elsewhere), summing to 1."""
+    weights = {str(name): float(w) for name, w in scenario.segments.potential_weights.items()}
+    total = sum(weights.values())
+    return np.array([weights.get(name, 0.0) / total
+                     for name in ("youth", "digital_adoption", "wealth_elsewhere")])
+
+
 def classify(
     pop: Population, scenario: Scenario, is_customer: np.ndarray, segments_due: bool
 ) -> None:
@@ -118,11 +126,7 @@ def classify(
     rows = np.flatnonzero(review)
     # the score of potential_value() (its definition, in NumPy), with the quadrant rule:
     # A low/high, B high/high, C high/low, D low/low (DOMAIN §2), in one compiled pass
-    weights = {str(name): float(w) for name, w in seg.potential_weights.items()}
-    total = sum(weights.values())
-    normalised = np.array([weights.get(name, 0.0) / total
-                           for name in ("youth", "digital_adoption", "wealth_elsewhere")])
     kernels.segment_rows(
-        rows, pop.age, pop.digital_adoption, pop.total_wealth, pop.aum, normalised,
+        rows, pop.age, pop.digital_adoption, pop.total_wealth, pop.aum, potential_weights(scenario),
         float(seg.potential_threshold), float(seg.current_value_threshold),
         pop.potential_value, pop.segment)

@@ -28,7 +28,7 @@ import pandas as pd
 
 from sim import kernels
 from sim.channels import ChannelSystem
-from sim.dynamics import SEGMENTS, classify, wealth_walk
+from sim.dynamics import SEGMENTS, classify, potential_weights, wealth_walk
 from sim.ledger import Ledger
 from sim.lifecycle import TransitionTable
 from sim.metrics import MonthlyMetrics
@@ -276,10 +276,6 @@ class LifecycleModel(mesa.Model):
             r.satisfaction_complaint_effect, r.wait_tolerance_minutes, r.satisfaction_noise,
             r.satisfaction_adjustment, r.wallet_satisfaction_effect, r.wallet_price_gap_effect,
             r.wallet_adjustment, self.driver_reference["satisfaction"]], np.float64)
-        weights = {str(name): float(w) for name, w in seg.potential_weights.items()}
-        potential_weights = np.array([weights.get(name, 0.0) / sum(weights.values())
-                                      for name in ("youth", "digital_adoption",
-                                                   "wealth_elsewhere")])
         sizes = np.array([len(self.stage_names), len(SEGMENTS), len(self.tier_names),
                           len(self.channel_names)])
         cohorts = (np.stack([getattr(pop, s.cohort_column) for s in self.strategies])
@@ -298,7 +294,7 @@ class LifecycleModel(mesa.Model):
             pop.entry_stage,
             np.array([t.min_aum for t in scenario.tiers], np.float64),
             self.month % seg.every_months == 0, pop.age, pop.digital_adoption,
-            potential_weights, float(seg.potential_threshold),
+            potential_weights(scenario), float(seg.potential_threshold),
             float(seg.current_value_threshold), pop.potential_value, pop.tier, pop.segment,
             float(scenario.private_banking_threshold),
             pop.channel,

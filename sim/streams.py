@@ -58,10 +58,6 @@ def _mix_int(value: int) -> int:
 
 def draw_key(seed: int, replication: int, purpose: str, month: int) -> np.uint64:
     """The key of one purpose's keyed draws in one month (for compiled loops that draw)."""
-    return _key(seed, replication, purpose, month)
-
-
-def _key(seed: int, replication: int, purpose: str, month: int) -> np.uint64:
     k = _mix_int(seed & _MASK)
     for part in (replication, zlib.crc32(purpose.encode("utf-8")), month):
         k = _mix_int(k ^ (part & _MASK))
@@ -95,7 +91,7 @@ def keyed_uniform(
         Floats in (0, 1), one per id, each determined by its key alone.
     """
     out = np.empty(len(ids))
-    kernels.keyed_uniform_into(_as_int64(ids), _key(seed, replication, purpose, month), out)
+    kernels.keyed_uniform_into(_as_int64(ids), draw_key(seed, replication, purpose, month), out)
     return out
 
 
@@ -104,7 +100,7 @@ def keyed_normal(
 ) -> np.ndarray:
     """One standard-normal draw per customer id (inverse CDF of :func:`keyed_uniform`)."""
     out = np.empty(len(ids))
-    kernels.keyed_normal_into(_as_int64(ids), _key(seed, replication, purpose, month), out)
+    kernels.keyed_normal_into(_as_int64(ids), draw_key(seed, replication, purpose, month), out)
     return out
 
 
@@ -116,8 +112,13 @@ def keyed_uniform_numpy(
     seed: int, replication: int, purpose: str, month: int, ids: np.ndarray
 ) -> np.ndarray:
     """:func:`keyed_uniform` in plain NumPy: the definition the compiled loop must match."""
+    return uniform_from_key(ids, draw_key(seed, replication, purpose, month))
+
+
+def uniform_from_key(ids: np.ndarray, key: np.uint64) -> np.ndarray:
+    """Each id's U(0, 1) draw under a ready key (:func:`draw_key`), in plain NumPy."""
     with np.errstate(over="ignore"):
-        bits = _mix(_mix(ids.astype(np.uint64) ^ _key(seed, replication, purpose, month)))
+        bits = _mix(_mix(ids.astype(np.uint64) ^ key))
     return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
 
 

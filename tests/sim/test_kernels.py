@@ -10,6 +10,7 @@ import pytest
 from sim.dynamics import SEGMENTS, classify, potential_value
 from sim.model import LifecycleModel
 from sim.scenario import load_scenario
+from sim.streams import uniform_from_key
 
 BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.yaml"
 
@@ -195,18 +196,11 @@ def test_branch_visit_weights_are_computed_once_and_give_the_same_visits() -> No
     assert rows.size and (np.diff(rows) > 0).all() and (visits >= 1).all()
     assert eligible[rows].all()
     expected = np.floor(rate[channel] * weights.astype(float) / mean[channel]
-                        + _uniform_numpy(ids, np.uint64(5)))
+                        + uniform_from_key(ids, np.uint64(5)))
     expected[~eligible] = 0
     np.testing.assert_array_equal(rows, np.flatnonzero(expected > 0))
     np.testing.assert_allclose(visits, expected[rows])
 
-
-def _uniform_numpy(ids: np.ndarray, key: np.uint64) -> np.ndarray:
-    """The keyed U(0, 1) draw of each id under a raw key (sim.streams' arithmetic)."""
-    from sim.streams import _mix
-
-    bits = _mix(_mix(ids.astype(np.uint64) ^ key))
-    return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
 
 
 @pytest.mark.parametrize("new_year", [False, True])
@@ -240,7 +234,7 @@ def test_market_rows_is_the_walk_the_payments_and_the_masks(new_year: bool) -> N
 
     customer = is_customer_stage[stage]
     at_start = customer & (np.arange(n) < n_old)
-    shock = np.exp(mu + sigma * inverse_normal_numpy(_uniform_numpy(ids[:n_old], keys[0])))
+    shock = np.exp(mu + sigma * inverse_normal_numpy(uniform_from_key(ids[:n_old], keys[0])))
     want_wealth = before["wealth"].copy()
     want_wealth[:n_old] = (before["wealth"][:n_old].astype(float) * shock).astype(np.float32)
     want_age = before["age"].copy()
@@ -248,7 +242,7 @@ def test_market_rows_is_the_walk_the_payments_and_the_masks(new_year: bool) -> N
     want_aum = before["aum"].copy()
     want_aum[:n_old] = want_wealth[:n_old].astype(float) * share[:n_old]
     want_paid = np.where(customer, np.floor(activity.astype(float) * 0.6
-                                            + _uniform_numpy(ids, keys[1])), 0).astype(np.int32)
+                                            + uniform_from_key(ids, keys[1])), 0).astype(np.int32)
     np.testing.assert_allclose(wealth, want_wealth, rtol=1e-6)
     np.testing.assert_array_equal(age, want_age)
     np.testing.assert_allclose(aum, want_aum, rtol=1e-6)
@@ -261,3 +255,77 @@ def test_market_rows_is_the_walk_the_payments_and_the_masks(new_year: bool) -> N
     assert customer[n_old:].any() and paid[n_old:][customer[n_old:]].any()
     np.testing.assert_allclose(start, before["aum"][at_start].sum(), rtol=1e-12)
     np.testing.assert_allclose(after, aum[at_start].sum(), rtol=1e-12)
+
+
+def test_the_close_pass_row_arithmetic_against_numpy_definitions() -> None:
+    """Response, ledger, census and cohort tallies of the fused pass, recomputed in NumPy.
+
+    Independent of the compiled row helpers that the fused pass and the separate
+    phase kernels share: the formulas of sim.dynamics.respond and of the ledger
+    written out again with NumPy on a snapshot taken before the close.
+    """
+    from sim.streams import inverse_normal_numpy
+
+    model = _to_the_close(20_000, 4)
+    pop, scenario = model.population, model.scenario
+    before = {k: v.copy() for k, v in pop.columns().items()}
+    was, old_aum = model.was_customer, model.old_aum
+    _flows, now, census, tallies = model._close(was, old_aum)
+
+    r = scenario.response
+    gap = ((model.price_gap_points - before["yield_bump_bp"].astype(float) / 100)
+           * before["price_sensitivity"])
+    target = (before["satisfaction_base"] + r.satisfaction_price_gap_effect * gap
+              + r.satisfaction_wait_effect
+              * np.maximum(before["wait_minutes"] - r.wait_tolerance_minutes, 0)
+              + r.satisfaction_complaint_effect * before["complaints"])
+    noise = r.satisfaction_noise * inverse_normal_numpy(
+        uniform_from_key(before["id"], model._key("satisfaction")))
+    sat = before["satisfaction"].astype(float)
+    want_sat = np.clip(sat + r.satisfaction_adjustment * (target - sat) + noise, 0, 1)
+    np.testing.assert_allclose(pop.satisfaction, want_sat, atol=1e-6)
+    wallet = (before["wallet_propensity"] * model.wallet_share_by_stage[before["stage"]]
+              * (1 + r.wallet_satisfaction_effect
+                 * (pop.satisfaction - model.driver_reference["satisfaction"])))
+    wallet = np.clip(np.where(wallet > 0, wallet + r.wallet_price_gap_effect * gap, wallet), 0, 1)
+    sow = before["share_of_wallet"].astype(float)
+    want_sow = np.clip(sow + r.wallet_adjustment * (wallet - sow), 0, 1)
+    kept = pop.absorbed_month != model.month  # absorbed rows lose their share and AUM
+    np.testing.assert_allclose(pop.share_of_wallet[kept], want_sow[kept], atol=1e-6)
+    np.testing.assert_allclose(pop.aum[kept], before["total_wealth"][kept]  # float32 product
+                               * pop.share_of_wallet[kept], rtol=1e-12)
+    assert (pop.aum[~kept] == 0).all() and (~kept).any()
+
+    econ = scenario.economics
+    servicing = np.array([econ.servicing_cost_per_month[c] for c in model.channel_names])
+    per_10k = np.array([econ.transaction_cost_per_10k[c] for c in model.channel_names])
+    want_revenue = np.where(now, pop.aum * econ.aum_margin_annual / 12
+                            + pop.products * econ.fee_per_product_month, 0.0)
+    np.testing.assert_allclose(pop.revenue_month, want_revenue, rtol=1e-12)
+    stayed = now & was & kept
+    inflow = np.maximum(pop.aum - old_aum, 0.0)
+    np.testing.assert_allclose(
+        pop.cost_month[stayed],
+        servicing[pop.channel[stayed]] + inflow[stayed] / 10_000 * per_10k[pop.channel[stayed]],
+        rtol=1e-12)
+
+    by_stage, by_segment, by_tier, by_channel, heads, sums = census
+    np.testing.assert_array_equal(by_stage, np.bincount(pop.stage, minlength=len(by_stage)))
+    assert heads[0] == now.sum() and heads[1] == model.is_prospect_stage[pop.stage].sum()
+    np.testing.assert_array_equal(by_segment, np.bincount(pop.segment[now], minlength=4))
+    tiered = now & (pop.tier >= 0)
+    np.testing.assert_array_equal(by_tier, np.bincount(pop.tier[tiered], minlength=len(by_tier)))
+    np.testing.assert_array_equal(by_channel, np.bincount(pop.channel[now],
+                                                          minlength=len(by_channel)))
+    np.testing.assert_allclose(sums, [pop.columns()[c][now].astype(float).sum() for c in
+                                      ("aum", "satisfaction", "share_of_wallet", "contacts")],
+                               rtol=1e-9)
+    for k, runtime in enumerate(model.strategies):
+        cohort = getattr(pop, runtime.cohort_column)
+        for code in (1, 2):
+            member = cohort == code
+            np.testing.assert_allclose(
+                tallies[k, code], [(member & now).sum(), pop.aum[member & now].sum(),
+                                   pop.revenue_month[member].sum(), pop.cost_month[member].sum()],
+                rtol=1e-9)
+    assert tallies[:, 1, 0].sum() > 0

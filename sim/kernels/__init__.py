@@ -17,11 +17,14 @@ compilation (about 7 s).
 * :mod:`sim.kernels.allocation` — budget priority order, branch visitors,
   a strategy's rows copied out and back.
 
-Numba's cache notices a change to a kernel's own module only: after editing
-``draws.py`` (whose helpers the others inline), delete
-``sim/kernels/__pycache__``.
+Numba's cache notices a change to a kernel's own module only, but kernels
+inline helpers from other modules here (``draws``, ``month``, ``tallies``).
+So the cache is keyed by all of this package's sources together: when any of
+them differs from the cache's (a stamp file beside it), the compiled files
+are deleted before anything is loaded, and the kernels compile afresh.
 """
 
+from sim.kernels import _cache  # noqa: F401  (first: drops a stale compiled cache)
 from sim.kernels.allocation import (
     allocate_minutes,
     branch_visits,

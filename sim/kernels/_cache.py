@@ -1,0 +1,25 @@
+"""Keep Numba's cache of the kernels in step with all of their sources (see the package)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+
+def _drop_stale_cache() -> None:
+    """Delete Numba's cached machine code if any kernel source changed since it was made."""
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(here.glob("*.py"))))
+    cache, stamp = here / "__pycache__", here / "__pycache__" / "kernels.sources"
+    try:
+        if stamp.exists() and stamp.read_text() == digest.hexdigest():
+            return
+        for old in (*cache.glob("*.nbi"), *cache.glob("*.nbc")):
+            old.unlink(missing_ok=True)
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(digest.hexdigest())
+    except OSError:  # a read-only install: Numba caches elsewhere or not at all
+        pass
+
+
+_drop_stale_cache()

@@ -12,6 +12,7 @@ functions here return matplotlib figures in the colours of :mod:`sim.palette`.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from sim.model import LifecycleModel
 from sim.palette import stage_colours
 from sim.scenario import load_scenario
 from sim.schema import Scenario
+from strategies import registry
 
 __all__ = ["PAGE_POPULATION", "VizModel", "draw_dots", "draw_flows", "lever_overrides",
            "levers", "page_scenario"]
@@ -112,9 +114,11 @@ def levers(scenario: Scenario) -> dict[str, dict[str, Any]]:
         i = _strategy_index(scenario, name)
         if i is None:
             continue
-        value: Any = scenario.strategies[i].params
+        # the strategy as built, so a parameter the scenario leaves out shows its default
+        value: Any = registry.build(name, dict(scenario.strategies[i].params))
         for part in key.split("."):
-            value = value.get(part, low) if isinstance(value, dict) else low
+            value = value.get(part, low) if isinstance(value, Mapping) else getattr(
+                value, part, low)
         params[_LEVER_OF[name]] = {"type": "SliderInt", "value": int(value), "label": label,
                                    "min": low, "max": high, "step": step}
     channels = getattr(scenario, "channels", None)

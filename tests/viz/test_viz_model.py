@@ -14,6 +14,7 @@ def test_page_shrinks_the_bank_unless_the_user_sets_its_size() -> None:
     small = page_scenario(SCENARIOS / "voucher.yaml", [])
     assert small.population.size == PAGE_POPULATION
     assert small.population.prospects < 26000 / 5
+    assert small.population.prospects == round(26000 * PAGE_POPULATION / 148300)  # same share
     mine = page_scenario(SCENARIOS / "voucher.yaml", ["population.size=3000"])
     assert mine.population.size == 3000
     assert mine.population.prospects < small.population.prospects
@@ -68,3 +69,15 @@ def test_cli_viz_refuses_a_bad_scenario_without_starting_a_server(tmp_path: Path
 def test_cli_viz_refuses_a_bad_port(cli) -> None:
     result = cli("viz", SCENARIOS / "voucher.yaml", "--port", "70000")
     assert result.code == 2 and "--port" in result.err
+
+
+def test_levers_show_the_strategy_default_when_the_scenario_leaves_it_out() -> None:
+    """abc_d_playbook sets no voucher value or subsidy: the sliders show the strategies' own
+    defaults (500 CNY, 20 bp), so a reset does not switch them off by sending zeros."""
+    from strategies.pricing_subsidy import PricingSubsidy
+    from strategies.voucher import Voucher
+
+    page = page_scenario(SCENARIOS / "abc_d_playbook.yaml", [])
+    params = levers(page)
+    assert params["voucher_value"]["value"] == Voucher().face_value == 500
+    assert params["subsidy_bp"]["value"] == PricingSubsidy().bump_bp == 20

@@ -103,6 +103,12 @@ def shard_branches(branches: int, index: int, count: int) -> np.ndarray:
     return np.array_split(np.arange(branches), count)[index]
 
 
+def branch_shares(n_branches: int, count: int) -> np.ndarray:
+    """Each of ``count`` shards' share of the bank's ``n_branches`` branches."""
+    return np.array([len(shard_branches(n_branches, i, count))
+                     for i in range(count)]) / n_branches
+
+
 @dataclass
 class Shard:
     """What a :class:`~sim.model.LifecycleModel` knows of being one shard of a bank.
@@ -159,8 +165,7 @@ class Shard:
         every shard sees the same split and the parts add up to the sizes.
         """
         rng = stream(seed, replication, "population/split")
-        shares = np.array([len(shard_branches(self.n_branches, i, self.count))
-                           for i in range(self.count)]) / self.n_branches
+        shares = branch_shares(self.n_branches, self.count)
         customers = rng.multinomial(spec.size, shares)
         prospects = rng.multinomial(spec.prospects, shares)
         return int(customers[self.index]), int(prospects[self.index])
@@ -294,8 +299,7 @@ class Coordinator:
     def __init__(self, scenario: Scenario, shards: int) -> None:
         self.scenario = scenario
         n = scenario.population.branches
-        self.branch_shares = np.array([len(shard_branches(n, i, shards))
-                                       for i in range(shards)]) / n
+        self.branch_shares = branch_shares(n, shards)
         self.demand = {spec.name: np.zeros(shards) for spec in scenario.strategies}
         self.backlog = 0.0
         #: The bank's complaint backlog at the end of each month, from month 0.

@@ -190,11 +190,14 @@ class VizModel(LifecycleModel):
         n = len(self.stage_names)
         pairs = before_stage[i_old].astype(np.int64) * n + pop.stage[i_new]
         counts = np.bincount(pairs, minlength=n * n).reshape(n, n)
-        gone = ~np.isin(before_ids, pop.id) & ~self.is_absorbing_stage[before_stage]
+        kept = np.zeros(len(before_ids), bool)
+        kept[i_old] = True
+        gone = ~kept & ~self.is_absorbing_stage[before_stage]
         absorbing = np.flatnonzero(self.is_absorbing_stage)
         if gone.any() and len(absorbing):  # rows archived this month had just been absorbed
             counts[:, absorbing[0]] += np.bincount(before_stage[gone], minlength=n)
-        new = ~np.isin(pop.id, before_ids)
+        new = np.ones(len(pop), bool)
+        new[i_new] = False
         self.flows = pd.DataFrame(counts, index=self.stage_names, columns=self.stage_names)
         self.arrivals = pd.Series(np.bincount(pop.stage[new], minlength=n),
                                   index=self.stage_names)

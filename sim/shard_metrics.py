@@ -38,8 +38,9 @@ RATIOS: dict[str, tuple[str, str]] = {
     "channels_rm_utilisation": ("channels_rm_minutes_used", "channels_rm_minutes"),
 }
 #: Bank-wide queues, recomputed from the combined load (:func:`_recompute`).
-RECOMPUTED = ("channels_call_centre_prob_wait", "channels_call_centre_mean_wait",
-              "channels_call_centre_utilisation", "channels_online_utilisation")
+_CALL_CENTRE = ("channels_call_centre_prob_wait", "channels_call_centre_mean_wait",
+                "channels_call_centre_utilisation")
+RECOMPUTED = (*_CALL_CENTRE, "channels_online_utilisation")
 #: Columns every shard has alike.
 SHARED = ("month",)
 # Every other column adds up over shards: counts, money, and also
@@ -84,7 +85,7 @@ def _recompute(total: pd.DataFrame, scenario: Scenario) -> None:
 
     rows = [call_centre_metrics(spec, float(calls))
             for calls in total["channels_call_centre_calls"]]
-    for key in RECOMPUTED[:3]:
+    for key in _CALL_CENTRE:
         total[key] = [row[key] for row in rows]
     capacity = spec.online.capacity_sessions_per_month
     total["channels_online_utilisation"] = [

@@ -38,6 +38,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sim.schema import Scenario, StrategySpec
+from sim.strategy_runtime import strategy_metric_names as engine_metric_names
 from strategies import registry
 from strategies._common import CHANNELS, DEFAULT_COST_PER_CONTACT, DEFAULT_RM_MINUTES
 from strategies.cross_sell import DEFAULT_ACCEPTANCE
@@ -66,11 +67,8 @@ PRIORITY_KEYS: dict[str, Callable[[Customer], float] | None] = {
 
 def strategy_metric_names(name: str, cost_kinds: Sequence[str]) -> list[str]:
     """Monthly metric columns of one strategy (as the engine's, less referrals' ``brought``)."""
-    names = [f"cost_strategy_{name}"]
-    names += [f"strategy_{name}_cost_{kind}" for kind in cost_kinds]
-    names += [f"strategy_{name}_{k}" for k in COUNTS]
-    names += [f"uplift_{name}_{q}_{g}" for q in UPLIFT for _, g in GROUPS]
-    return names
+    return [column for column in engine_metric_names(name, tuple(cost_kinds))
+            if not column.endswith("_brought")]
 
 
 class MarketingRecord:

@@ -89,7 +89,8 @@ REQUIREMENTS = "benchmarks/requirements-mesa-frames.txt"
 DEFAULT_VENVS = (ROOT / ".venv-mf", Path("/work/venv-mesa-frames"))
 SETUP = (f"python -m venv .venv-mf && .venv-mf/bin/pip install -r {REQUIREMENTS}")
 ALPHA = 1e-3
-#: Thread settings of numpy's BLAS; clmsim's ``a @ mask`` sums call a threaded dot product.
+#: BLAS thread settings recorded with the results (clmsim no longer sums through BLAS, but
+#: NumPy's other linear algebra and polars' neighbours may still read them).
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 #: Monthly metrics compared seed by seed (summed over months 1..M).
 MONTHLY = ("customers", "prospects", "initial_customers_active", "arrivals", "acquired",

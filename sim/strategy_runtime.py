@@ -33,7 +33,7 @@ from sim import kernels
 from sim.dynamics import SEGMENTS
 from sim.population import Population, RowSubset
 from sim.schema import StrategySpec
-from sim.streams import keyed_normal, keyed_uniform
+from sim.streams import draw_key, keyed_normal, keyed_uniform
 from strategies import registry
 
 if TYPE_CHECKING:
@@ -89,39 +89,29 @@ class StrategyRuntime:
         self.month_counts: dict[str, float] = {}
         self.brought_any = False  # set once the strategy adds prospects (rows with its source)
 
-    def target_rows(self, model: LifecycleModel, customers: np.ndarray) -> np.ndarray:
-        """Rows of the customers matching the target this month (hold-out included)."""
-        pop = model.population
-        mask = customers.copy()
-        for column, lut in self._luts.items():
-            if not lut.all():  # an unrestricted category costs nothing
-                codes = getattr(pop, column)
-                mask &= lut[codes]
-        for label in self.spec.target.labels or []:
-            mask &= getattr(pop, label)
-        if self.where is not None:
-            mask &= np.asarray(self.where.evaluate(pop.columns(), len(pop)), bool)
-        if self.respects_opt_out:
-            mask &= ~pop.marketing_opt_out
-        return np.flatnonzero(mask)
-
     def act(self, model: LifecycleModel, customers: np.ndarray) -> None:
         """Target, assign newcomers to treated or control, and let the strategy act."""
         pop = model.population
-        targeted = self.target_rows(model, customers)
-        cohort = getattr(pop, self.cohort_column)
+        extra = np.ones(0, np.bool_)  # labels and ``where``, when the target has them
+        if self.spec.target.labels or self.where is not None:
+            extra = np.ones(len(pop), np.bool_)
+            for label in self.spec.target.labels or []:
+                extra &= getattr(pop, label)
+            if self.where is not None:
+                extra &= np.asarray(self.where.evaluate(pop.columns(), len(pop)), bool)
         # the hold-out draw is keyed by id alone (month 0): a customer's group never changes,
-        # so only customers targeted for the first time need it
-        newcomers = targeted[cohort[targeted] == NOT_TARGETED]
-        draw = keyed_uniform(model.seed_value, model.replication, f"holdout/{self.name}", 0,
-                             pop.id[newcomers])
-        control = draw < self.spec.holdout
-        cohort[newcomers] = np.where(control, CONTROL, TREATED)
-        n_control = int(control.sum())
-        self.cohort_sizes[TREATED] += len(newcomers) - n_control
-        self.cohort_sizes[CONTROL] += n_control
-        rows = targeted[cohort[targeted] == TREATED]
-        n_targeted, n_treated = len(targeted), len(rows)
+        # so only customers targeted for the first time draw (in the kernel, which also
+        # writes their group into the cohort column)
+        key = draw_key(model.seed_value, model.replication, f"holdout/{self.name}", 0)
+        luts = self._luts
+        rows, n_targeted, new_treated, new_control = kernels.select_targets(
+            customers, extra, pop.stage, luts["stage"], pop.segment, luts["segment"],
+            pop.tier, luts["tier"], pop.channel, luts["channel"], pop.marketing_opt_out,
+            self.respects_opt_out, pop.id, key, float(self.spec.holdout),
+            getattr(pop, self.cohort_column))
+        self.cohort_sizes[TREATED] += int(new_treated)
+        self.cohort_sizes[CONTROL] += int(new_control)
+        n_targeted, n_treated = int(n_targeted), len(rows)
         self.month_counts = dict.fromkeys(("funded", "contacts_requested",
                                            "contacts_delivered"), 0.0)
         self.month_counts.update(targeted=float(n_targeted),

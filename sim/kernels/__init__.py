@@ -15,7 +15,8 @@ compilation (about 7 s).
   phases of ``month`` and ``tallies`` fused);
 * :mod:`sim.kernels.tallies` — census, masked sums, cohort tallies;
 * :mod:`sim.kernels.allocation` — budget priority order, branch visitors,
-  a strategy's rows copied out and back.
+  a strategy's rows copied out and back;
+* :mod:`sim.kernels.targeting` — a strategy's targets, hold-out and treated rows.
 
 Numba's cache notices a change to a kernel's own module only, but kernels
 inline helpers from other modules here (``draws``, ``month``, ``tallies``).
@@ -44,6 +45,7 @@ from sim.kernels.month import (
     transition_stages,
 )
 from sim.kernels.tallies import CHUNK, census, cohort_tallies, masked_sum
+from sim.kernels.targeting import select_targets
 
 __all__ = [
     "AS241",
@@ -63,6 +65,7 @@ __all__ = [
     "respond_rows",
     "scatter",
     "segment_rows",
+    "select_targets",
     "settle_transitions",
     "stable_argsort",
     "tiers_rows",

@@ -329,3 +329,46 @@ def test_the_close_pass_row_arithmetic_against_numpy_definitions() -> None:
                                    pop.revenue_month[member].sum(), pop.cost_month[member].sum()],
                 rtol=1e-9)
     assert tallies[:, 1, 0].sum() > 0
+
+
+@pytest.mark.parametrize(("with_extra", "respects_opt_out"), [(False, True), (True, False)])
+def test_select_targets_is_the_numpy_targeting_and_hold_out(
+    with_extra: bool, respects_opt_out: bool
+) -> None:
+    """The fused targeting kernel against the NumPy passes it replaced, over several chunks."""
+    from sim import kernels
+
+    rng = np.random.default_rng(11)
+    n = 3 * kernels.CHUNK + 123
+    customers = rng.random(n) < 0.8
+    stage, channel = rng.integers(0, 6, n).astype(np.int8), rng.integers(0, 4, n).astype(np.int8)
+    segment = rng.integers(-1, 4, n).astype(np.int8)  # -1: none, reads the table's last entry
+    tier = rng.integers(-1, 5, n).astype(np.int8)
+    luts = [rng.random(size) < 0.7 for size in (6, 5, 6, 4)]
+    luts[1][-1] = True  # segment "none" targeted: code -1 must read it
+    opt_out = rng.random(n) < 0.2
+    extra = rng.random(n) < 0.6 if with_extra else np.ones(0, np.bool_)
+    ids = rng.integers(0, 2**40, n)
+    cohort = rng.choice(np.array([0, 0, 1, 2], np.int8), n)  # earlier months' groups
+    key, holdout = np.uint64(0x1234_5678_9ABC), 0.25
+
+    mask = customers & luts[0][stage] & luts[1][segment] & luts[2][tier] & luts[3][channel]
+    if with_extra:
+        mask &= extra
+    if respects_opt_out:
+        mask &= ~opt_out
+    targeted = np.flatnonzero(mask)
+    expected_cohort = cohort.copy()
+    newcomers = targeted[expected_cohort[targeted] == 0]
+    control = uniform_from_key(ids[newcomers], key) < holdout
+    expected_cohort[newcomers] = np.where(control, 2, 1)
+    expected_rows = targeted[expected_cohort[targeted] == 1]
+
+    rows, n_targeted, new_treated, new_control = kernels.select_targets(
+        customers, extra, stage, luts[0], segment, luts[1], tier, luts[2], channel, luts[3],
+        opt_out, respects_opt_out, ids, key, holdout, cohort)
+    np.testing.assert_array_equal(rows, expected_rows)
+    np.testing.assert_array_equal(cohort, expected_cohort)
+    assert n_targeted == len(targeted) > 0
+    assert (new_treated, new_control) == (len(newcomers) - control.sum(), control.sum())
+    assert 0 < new_control < new_treated

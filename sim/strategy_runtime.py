@@ -308,11 +308,8 @@ class StrategyContext:
                 order = kernels.stable_argsort(key[rows])  # = argsort(kind="stable")
                 return rows[order], costs[order]
             cached = self._order = (key, kernels.stable_argsort(key))
-        position = np.full(len(key), -1, np.intp)  # where each row is in ``rows``
-        position[rows] = np.arange(len(rows))
-        order = cached[1]
-        ranked = order[position[order] >= 0]
-        return ranked, costs[position[ranked]]
+        return kernels.in_order(cached[1], np.asarray(rows, np.int64),
+                                np.asarray(costs, np.float64))
 
     # -- staff and contacts
     def staff(

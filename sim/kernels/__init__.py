@@ -30,6 +30,7 @@ from sim.kernels.allocation import (
     allocate_minutes,
     branch_visits,
     gather,
+    in_order,
     scatter,
     stable_argsort,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "close_month",
     "cohort_tallies",
     "gather",
+    "in_order",
     "keyed_normal_into",
     "keyed_uniform_into",
     "market_rows",

@@ -372,3 +372,18 @@ def test_select_targets_is_the_numpy_targeting_and_hold_out(
     assert n_targeted == len(targeted) > 0
     assert (new_treated, new_control) == (len(newcomers) - control.sum(), control.sum())
     assert 0 < new_control < new_treated
+
+
+def test_in_order_picks_rows_and_their_values_in_priority_order() -> None:
+    from sim import kernels
+
+    rng = np.random.default_rng(5)
+    order = rng.permutation(10_000)
+    rows = np.sort(rng.choice(10_000, 3_000, replace=False))
+    values = rng.random(3_000)
+    position = np.full(10_000, -1)
+    position[rows] = np.arange(len(rows))
+    expected = order[position[order] >= 0]
+    ranked, ranked_values = kernels.in_order(order, rows, values)
+    np.testing.assert_array_equal(ranked, expected)
+    np.testing.assert_array_equal(ranked_values, values[position[expected]])

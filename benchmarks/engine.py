@@ -74,6 +74,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.reference_agents import ReferenceModel
+from sim.memory import reuse_freed_memory
 from sim.model import LifecycleModel
 from sim.scenario import load_scenario, read_scenario_dict
 from sim.schema import Scenario
@@ -567,6 +568,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the table and the ratio; return the exit status."""
     args = parse_args(argv)
+    reuse_freed_memory()  # as clmsim does (sim/memory.py)
     console = Console(width=None if sys.stdout.isatty() else 140)
 
     def progress(m: Measurement) -> None:

@@ -78,6 +78,7 @@ from benchmarks.engine import (
     machine_info,
     measure,
 )
+from sim.memory import reuse_freed_memory
 from sim.model import LifecycleModel
 from sim.scenario import load_scenario
 
@@ -319,6 +320,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Check, measure, print the table and the ratios; return the exit status."""
     args = parse_args(argv)
+    reuse_freed_memory()  # as clmsim does (sim/memory.py)
     python = find_venv_python(args.venv)
     if python is None:
         where = args.venv or " or ".join(str(v) for v in DEFAULT_VENVS)

@@ -26,6 +26,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.engine import baseline_overrides
+from sim.memory import reuse_freed_memory
 from sim.model import LifecycleModel
 from sim.scenario import load_scenario
 
@@ -74,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warm", type=int, default=24, help="untimed months first (default 24)")
     parser.add_argument("--months", type=int, default=12, help="timed months (default 12)")
     args = parser.parse_args(argv)
+    reuse_freed_memory()  # as clmsim does (sim/memory.py)
     total, phases = profile(args.scenario, args.size, args.warm, args.months)
     print(f"{args.scenario.name} at {args.size:,} customers, months {args.warm + 1}-"
           f"{args.warm + args.months}: {total:.0f} ms a month")

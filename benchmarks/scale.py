@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sim.memory import reuse_freed_memory
+
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -145,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"write JSON to {RESULTS.relative_to(ROOT)}/scale-<date>.json")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one size
     args = parser.parse_args(argv)
+    reuse_freed_memory()  # as clmsim does (sim/memory.py); the sizes' processes inherit it
     if args.one is not None:
         print(json.dumps(measure_one(args.one, args.months, args.scenario)))
         return 0

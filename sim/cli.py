@@ -31,6 +31,7 @@ from sim.cli_experiments import (
     run_compare,
     run_sweep_command,
 )
+from sim.memory import reuse_freed_memory
 from sim.scenario import ScenarioError, load_scenario, scenario_hash
 from sim.shards import ShardError, check_shards
 from sim.summary import HEADLINE, STRATEGY_COLUMNS, summary_strategies
@@ -262,6 +263,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``clmsim`` command; returns the exit code."""
+    reuse_freed_memory()  # large populations: no page faults for every temporary
     try:
         args = _parser().parse_args(argv)
     except _UsageError as exc:

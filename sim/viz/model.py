@@ -178,6 +178,18 @@ class VizModel(LifecycleModel):
         super().__init__(scenario)
         self.flows = pd.DataFrame(0, index=self.stage_names, columns=self.stage_names)
         self.arrivals = pd.Series(0, index=self.stage_names)
+        self._frame: tuple[int, pd.DataFrame] | None = None
+
+    def monthly_frame(self) -> pd.DataFrame:
+        """Monthly metrics so far, built once a month and shared (do not modify it).
+
+        The page's counter and each of its charts read it after every step;
+        building it from the data collector costs more than the small model's
+        step, so it is built once per month.
+        """
+        if self._frame is None or self._frame[0] != self.month:
+            self._frame = (self.month, super().monthly_frame())
+        return self._frame[1]
 
     def step(self) -> None:
         """Simulate one month and record its stage-to-stage flows."""

@@ -52,6 +52,17 @@ def test_flows_account_for_every_row_and_levers_change_the_model() -> None:
     draw_dots(model)
 
 
+def test_the_page_builds_the_monthly_frame_once_a_month() -> None:
+    sizes = "population.size=1000\npopulation.prospects=100\nhorizon_months=6"
+    model = VizModel(path=str(SCENARIOS / "voucher.yaml"), overrides=sizes)
+    first = model.monthly_frame()
+    assert model.monthly_frame() is first  # the counter and the charts share one frame
+    model.step()
+    after = model.monthly_frame()
+    assert after is not first and len(after) == len(first) + 1 == 2
+    assert after.equals(super(VizModel, model).monthly_frame())
+
+
 def test_server_environment_is_offline_and_names_the_scenario() -> None:
     env = viz_environment(SCENARIOS / "voucher.yaml", ["seed=3"])
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"

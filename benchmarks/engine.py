@@ -116,8 +116,10 @@ class Measurement:
         step_seconds: Time spent inside ``model.step()``.
         bytes_per_row: Vectorised: bytes of the population arrays per table row.
             Reference: bytes traced by ``tracemalloc`` while building, per agent.
-        step_peak_bytes_per_row: Vectorised only: peak extra memory allocated
-            during one further (untimed) month, per table row.
+        step_peak_bytes_per_row: Vectorised only: peak memory allocated during one
+            further (untimed) month, per table row (``tracemalloc``: a month whose
+            arrivals outgrow the spare room, or that compacts, counts the table's
+            new buffers, about the table's size, though the old ones are freed).
         background_cores: CPU used by *other* processes on the machine while
             this run stepped, in cores (from ``/proc/stat``; ``None`` elsewhere).
             More than a few tenths means the timing is pessimistic.
@@ -508,8 +510,10 @@ def render(report: Report, console: Console) -> None:
     if top.step_peak_bytes_per_row is not None:
         console.print(
             f"memory at {top.customers:,} customers: {top.bytes_per_row:.0f} bytes/row of "
-            f"population arrays, +{top.step_peak_bytes_per_row:.0f} bytes/row of temporaries "
-            f"in a step; reference {ref.bytes_per_row:,.0f} bytes/agent; "
+            f"population arrays, +{top.step_peak_bytes_per_row:.0f} bytes/row allocated at "
+            "most during one more step (a month whose arrivals outgrow the table's spare room "
+            "counts the table's new buffers too, ≈ the table's size); "
+            f"reference {ref.bytes_per_row:,.0f} bytes/agent; "
             f"peak RSS {info['peak_rss_mb']:,.0f} MB",
             soft_wrap=True,
         )

@@ -109,7 +109,7 @@ def levers(scenario: Scenario) -> dict[str, dict[str, Any]]:
     for name, key, label, low, high, step in (
         ("voucher", "face_value", "voucher face value (CNY)", 0, 2000, 50),
         ("outreach", "contacts_per_month.phone", "outreach: RM calls a month", 0, 6, 1),
-        ("pricing_subsidy", "bump_bp", "price subsidy (bp)", 0, 60, 5),
+        ("pricing_subsidy", "bump_bp", "price subsidy (bp; 0 = none)", 0, 60, 5),
     ):
         i = _strategy_index(scenario, name)
         if i is None:
@@ -133,6 +133,9 @@ _LEVER_OF = {"voucher": "voucher_value", "outreach": "outreach_calls",
 _PATH_OF = {"voucher_value": ("voucher", "face_value"),
             "outreach_calls": ("outreach", "contacts_per_month.phone"),
             "subsidy_bp": ("pricing_subsidy", "bump_bp")}
+#: Levers whose 0 means "without this strategy" (the strategy itself refuses 0: a
+#: subsidy of 0 bp is no subsidy).
+_OFF_AT_ZERO = frozenset({"subsidy_bp"})
 
 
 def lever_overrides(scenario: Scenario, values: dict[str, Any]) -> list[str]:
@@ -140,6 +143,8 @@ def lever_overrides(scenario: Scenario, values: dict[str, Any]) -> list[str]:
     out = []
     for lever, (name, key) in _PATH_OF.items():
         i = _strategy_index(scenario, name)
+        if lever in _OFF_AT_ZERO and values.get(lever) == 0:
+            continue  # the strategy is dropped instead (VizModel); 0 would not validate
         if values.get(lever) is not None and i is not None:
             out.append(f"strategies.{i}.params.{key}={int(values[lever])}")
     if values.get("tellers") is not None and getattr(scenario, "channels", None) is not None:
@@ -173,8 +178,10 @@ class VizModel(LifecycleModel):
         extra = lever_overrides(scenario, values)
         if extra:
             scenario = page_scenario(Path(path), [*base, *extra])
-        if not strategies_on:
-            scenario = scenario.model_copy(update={"strategies": []})
+        off = {_PATH_OF[lever][0] for lever in _OFF_AT_ZERO if values[lever] == 0}
+        if not strategies_on or off:
+            kept = [s for s in scenario.strategies if strategies_on and s.name not in off]
+            scenario = scenario.model_copy(update={"strategies": kept})
         super().__init__(scenario)
         self.flows = pd.DataFrame(0, index=self.stage_names, columns=self.stage_names)
         self.arrivals = pd.Series(0, index=self.stage_names)

@@ -4,7 +4,15 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.viz.model import PAGE_POPULATION, VizModel, draw_dots, draw_flows, levers, page_scenario
+from sim.viz.model import (
+    DOTS,
+    PAGE_POPULATION,
+    VizModel,
+    draw_dots,
+    draw_flows,
+    levers,
+    page_scenario,
+)
 from sim.viz.serve import viz_environment
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -92,3 +100,60 @@ def test_levers_show_the_strategy_default_when_the_scenario_leaves_it_out() -> N
     params = levers(page)
     assert params["voucher_value"]["value"] == Voucher().face_value == 500
     assert params["subsidy_bp"]["value"] == PricingSubsidy().bump_bp == 20
+
+
+SMALL = "population.size=1500\npopulation.prospects=200\nhorizon_months=6"
+
+
+def _after(months: int, **levers_set: int) -> VizModel:
+    model = VizModel(path=str(SCENARIOS / "abc_d_playbook.yaml"), overrides=SMALL,
+                     **levers_set)  # type: ignore[arg-type]  # (the levers are ints or None)
+    for _ in range(months):
+        model.step()
+    return model
+
+
+def test_a_zero_subsidy_runs_the_page_without_the_subsidy() -> None:
+    """The teaching plan moves the subsidy slider to 0; the strategy refuses 0 bp, so the
+    page drops it (it failed to build the model before)."""
+    off = _after(1, subsidy_bp=0)
+    names = [s.name for s in off.scenario.strategies]
+    assert "pricing_subsidy" not in names and "voucher" in names
+    assert "cost_strategy_pricing_subsidy" not in off.monthly_frame()
+    on = _after(1, subsidy_bp=40)
+    assert on.monthly_frame()["cost_strategy_pricing_subsidy"].iloc[-1] > 0
+
+
+def test_the_levers_change_what_the_model_does() -> None:
+    few, many = _after(2, outreach_calls=0), _after(2, outreach_calls=4)
+    calls = "strategy_outreach_contacts_requested"
+    assert many.monthly_frame()[calls].sum() > few.monthly_frame()[calls].sum() > 0  # SMS too
+    low, high = _after(2, subsidy_bp=10), _after(2, subsidy_bp=50)
+    cost = "cost_strategy_pricing_subsidy"
+    assert high.monthly_frame()[cost].sum() > 3 * low.monthly_frame()[cost].sum() > 0
+    branches = str(SCENARIOS / "branches.yaml")
+    short = VizModel(tellers=1, path=branches, overrides=SMALL)
+    staffed = VizModel(tellers=6, path=branches, overrides=SMALL)
+    for model in (short, staffed):
+        model.step()
+    wait = "channels_mean_wait"
+    assert short.monthly_frame()[wait].iloc[-1] > staffed.monthly_frame()[wait].iloc[-1]
+
+
+def test_flow_and_dot_pictures_show_the_model() -> None:
+    from matplotlib.patches import FancyArrowPatch
+
+    model = _after(1)
+    fig = draw_flows(model)
+    moved = model.flows.to_numpy().copy()
+    np.fill_diagonal(moved, 0)
+    arrows = [p for p in fig.axes[0].patches if isinstance(p, FancyArrowPatch)]
+    assert len(arrows) == np.count_nonzero(moved) > 0  # one arrow per stage-to-stage flow
+    stock = np.bincount(model.population.stage, minlength=len(model.stage_names))
+    texts = {t.get_text() for t in fig.axes[0].texts}
+    for name, count in zip(model.stage_names, stock, strict=True):
+        assert f"{name}\n{count:,}" in texts
+    dots = draw_dots(model)
+    shown = sum(len(c.get_offsets()) for c in dots.axes[0].collections)
+    assert shown == min(int(model.is_customer().sum()), DOTS)
+    assert dots.axes[0].get_title() == f"{shown} customers, coloured by stage"

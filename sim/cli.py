@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -31,6 +32,7 @@ from sim.cli_experiments import (
     run_compare,
     run_sweep_command,
 )
+from sim.executors import WorkerLostError
 from sim.memory import reuse_freed_memory
 from sim.scenario import ScenarioError, load_scenario, scenario_hash
 from sim.shards import ShardError, check_shards
@@ -40,6 +42,7 @@ from strategies.registry import StrategyConfigError
 __all__ = ["main"]
 
 EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1  # a run that failed on good input (its workers kept dying)
 
 
 class _UsageError(Exception):
@@ -310,6 +313,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # e.g. a path under --out that is a file, or a full disk
         where = exc.filename or getattr(args, "results_dir", None) or _source(args)
         return _fail(f"{where}: {exc.strerror or exc}")
+    except (WorkerLostError, BrokenProcessPool) as exc:  # the input was fine: exit 1, not 2
+        print(f"clmsim: error: workers lost: {str(exc) or 'a worker process died twice'}; "
+              "finished replications are kept (use --resume)", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("clmsim: interrupted; finished replications are kept (use --resume)", file=sys.stderr)
         return 130

@@ -30,7 +30,8 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any, Literal, TypeVar
 
-__all__ = ["EXECUTORS", "ExecutorName", "dask_client", "default_workers", "map_unordered"]
+__all__ = ["EXECUTORS", "ExecutorName", "WorkerLostError", "dask_client", "default_workers",
+           "map_unordered"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -38,6 +39,10 @@ ExecutorName = Literal["serial", "processes", "dask"]
 EXECUTORS: tuple[str, ...] = ("serial", "processes", "dask")
 #: How many times Dask retries a run whose worker was lost.
 DASK_RETRIES = 2
+
+
+class WorkerLostError(RuntimeError):
+    """A run kept losing its workers: retried as often as allowed and still lost."""
 
 
 def default_workers(n_items: int | None = None) -> int:

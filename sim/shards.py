@@ -41,6 +41,7 @@ per customer and independent across shards.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from sim.channels import complaint_desk, desk_capacity_per_day
+from sim.executors import DASK_RETRIES, WorkerLostError
 from sim.shard_metrics import combine_frames
 from sim.streams import stream
 
@@ -376,9 +378,10 @@ class ShardedRun:
                                       for i in range(shards)]
         else:  # the futures keep the actors alive; one shard per worker, in turn
             addresses = sorted(client.scheduler_info()["workers"])
-            self._futures = [
+            self._futures = [  # another worker if this one is gone (a lost worker's shards)
                 client.submit(ShardWorker, scenario, replication, i, shards, actor=True,
-                              workers=[addresses[i % len(addresses)]], pure=False)
+                              workers=[addresses[i % len(addresses)]],
+                              allow_other_workers=True, pure=False)
                 for i in range(shards)]
             self.shards = [f.result() for f in self._futures]
         self.coordinator = Coordinator(scenario, shards)
@@ -407,6 +410,10 @@ class ShardedRun:
             frame["channels_complaints_backlog"] = self.coordinator.backlogs
         return frame
 
+    def lost_worker(self) -> bool:
+        """Whether a shard's Dask worker has been lost (its actor's task is no longer held)."""
+        return any(f.status not in ("finished", "pending") for f in self._futures)
+
     def close(self) -> None:
         """Let the shards go (Dask actors are deleted with their futures)."""
         self.shards, self._futures = [], []
@@ -418,26 +425,93 @@ def run_sharded(
 ) -> pd.DataFrame:
     """Simulate one replication of the bank split into ``shards`` shards.
 
+    On Dask, a replication that loses a worker (a shard's actor can no longer
+    be reached) is run again from month 0 on the workers then available, at
+    most :data:`~sim.executors.DASK_RETRIES` times; a replication is
+    deterministic, so the result is the one an undisturbed run gives.
+
     Args:
         scenario: The bank's scenario.
         replication: Replication number.
         shards: Number of shards (>= 2).
         client: A ``distributed.Client`` (shards as Dask actors), or None (in process).
-        on_month: Called with 1 after each month, for a progress bar.
+        on_month: Called with 1 after each month, for a progress bar (a month run
+            again after a lost worker is not reported twice).
 
     Returns:
         The tidy monthly frame of the bank, as :func:`sim.runner.run_replication`'s.
+
+    Raises:
+        WorkerLostError: Workers were lost in every attempt.
     """
-    run = ShardedRun(scenario, replication, shards, client)
-    try:
-        for _ in range(scenario.horizon_months):
-            run.step()
-            if on_month is not None:
+    attempts = 1 if client is None else DASK_RETRIES + 1
+    workers = 0 if client is None else len(client.scheduler_info()["workers"])
+    reported = 0  # months already given to on_month
+    for attempt in range(1, attempts + 1):
+        month = 0
+
+        def tick(_: int) -> None:
+            nonlocal month, reported
+            month += 1
+            if on_month is not None and month > reported:
                 on_month(1)
-        frame = run.monthly_frame()
-    finally:
-        run.close()
+            reported = max(reported, month)
+
+        try:
+            frame = _run_once(scenario, replication, shards, client, tick)
+            break
+        except _WorkerGone as exc:
+            if attempt == attempts:
+                raise WorkerLostError(
+                    f"replication {replication}: a Dask worker was lost in each of {attempts} "
+                    f"attempts (last: {exc}); replications already written are kept, "
+                    "--resume runs the rest") from exc
+            _await_workers(client, workers)
     n = len(frame)
     keys = pd.DataFrame({"scenario": [scenario.name] * n, "replication": replication,
                          "seed": scenario.seed})
     return pd.concat([keys, frame], axis=1)
+
+
+class _WorkerGone(Exception):
+    """A shard's worker was lost during an attempt (see :func:`_run_once`)."""
+
+
+def _run_once(scenario: Scenario, replication: int, shards: int, client: Any,
+              tick: Progress) -> pd.DataFrame:
+    """One attempt at a sharded replication: every month, then the combined frame.
+
+    On Dask, an error that comes from a lost worker (its actor cannot be reached,
+    or its actor's task failed with it) becomes :class:`_WorkerGone`; an error
+    the model raised is passed on as it is.
+    """
+    lost: tuple[type[BaseException], ...] = () if client is None else _worker_lost()
+    try:
+        run = ShardedRun(scenario, replication, shards, client)
+    except lost as exc:
+        raise _WorkerGone(str(exc)) from exc
+    try:
+        for _ in range(scenario.horizon_months):
+            run.step()
+            tick(1)
+        return run.monthly_frame()
+    except Exception as exc:
+        if client is not None and (isinstance(exc, lost) or run.lost_worker()):
+            raise _WorkerGone(str(exc)) from exc
+        raise
+    finally:
+        run.close()
+
+
+def _worker_lost() -> tuple[type[BaseException], ...]:
+    """What a lost worker raises: its actor unreachable (OSError), or its task killed."""
+    from distributed import KilledWorker
+
+    return (OSError, KilledWorker)
+
+
+def _await_workers(client: Any, wanted: int, timeout: float = 60.0) -> None:
+    """Give a lost worker time to come back (a nanny restarts it); go on with fewer if not."""
+    # on a timeout the shards go to the workers that are left (allow_other_workers)
+    with contextlib.suppress(TimeoutError):
+        client.wait_for_workers(n_workers=wanted, timeout=timeout)

@@ -227,6 +227,57 @@ def test_runner_writes_a_sharded_run_like_an_unsharded_one(cluster: Any, tmp_pat
     assert manifest["shards"] == 2
 
 
+def _worker_addresses(dask_scheduler: Any) -> list[str]:
+    return list(dask_scheduler.workers)
+
+
+def test_a_lost_worker_reruns_the_replication_with_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker killed in month 3: the replication runs again on the restarted workers and
+    gives the undisturbed result; the progress bar hears of each month once."""
+    import contextlib
+    import os
+    import time
+
+    from distributed import Client, LocalCluster
+
+    import sim.shards
+
+    scenario = small_bank(size=2000, months=6)
+    local = run_sharded(scenario, 1, 2)
+    attempts = []
+
+    class Counted(sim.shards.ShardedRun):
+        def __init__(self, *args: Any) -> None:
+            attempts.append(1)
+            super().__init__(*args)
+
+    monkeypatch.setattr(sim.shards, "ShardedRun", Counted)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        victim = sorted(client.scheduler_info()["workers"])[1]
+        months: list[int] = []
+
+        def on_month(n: int) -> None:
+            months.append(n)
+            if len(months) == 3 and len(attempts) == 1:
+                with contextlib.suppress(Exception):  # it dies before it can answer
+                    client.run(os._exit, 1, workers=[victim])
+                # between months no call is in flight; once the scheduler knows, the next
+                # call fails at once (a call in flight when a worker dies waits for Dask's
+                # comm timeout, ~30 s, before failing: too slow for a test)
+                for _ in range(200):
+                    if victim not in client.run_on_scheduler(_worker_addresses):
+                        break
+                    time.sleep(0.05)
+
+        remote = run_sharded(scenario, 1, 2, client=client, on_month=on_month)
+    assert len(attempts) == 2  # the kill broke the first attempt
+    assert months == [1] * 6
+    pd.testing.assert_frame_equal(local, remote, check_exact=True)
+
+
 # -- command line -----------------------------------------------------------------------------
 
 SMALL = ["--set", "population.size=2000", "--set", "population.prospects=300",
@@ -270,3 +321,44 @@ def test_cli_refuses_bad_shards_in_one_line(
     assert len(result.err_lines) == 1 and expected in result.err_lines[0], result.err
     assert "Traceback" not in result.err
     assert not any(tmp_path.iterdir())
+
+
+def test_a_replication_that_keeps_losing_workers_fails_after_the_retries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sim.shards
+    from sim.executors import DASK_RETRIES, WorkerLostError
+
+    tries, waits = [], []
+
+    def lose(*_: Any) -> pd.DataFrame:
+        tries.append(1)
+        raise sim.shards._WorkerGone("Unable to contact Actor's worker")
+
+    class Client:  # what run_sharded asks of a distributed.Client before it runs
+        def scheduler_info(self) -> dict[str, Any]:
+            return {"workers": {"a": {}, "b": {}}}
+
+    monkeypatch.setattr(sim.shards, "_run_once", lose)
+    monkeypatch.setattr(sim.shards, "_await_workers", lambda client, n: waits.append(n))
+    with pytest.raises(WorkerLostError, match=r"replication 4: .* each of 3 attempts"):
+        run_sharded(small_bank(size=2000, months=2), 4, 2, client=Client())
+    assert len(tries) == DASK_RETRIES + 1 == 3
+    assert waits == [2] * DASK_RETRIES  # waited for both workers between attempts
+
+
+def test_cli_reports_lost_workers_in_one_line_and_exit_1(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sim.runner
+    from sim.executors import WorkerLostError
+
+    def lost(*_: Any, **__: Any) -> None:
+        raise WorkerLostError("replication 0: a Dask worker was lost in each of 3 attempts")
+
+    monkeypatch.setattr(sim.runner, "run_scenario", lost)
+    result = cli("run", SCENARIOS / "branches.yaml", "--shards", "2", "--executor", "dask",
+                 *SMALL, "--out", tmp_path, "--run-id", "lost")
+    assert result.code == 1  # the input was fine: not 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and "workers lost" in lines[0] and "--resume" in lines[0]

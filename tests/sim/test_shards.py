@@ -347,13 +347,18 @@ def test_a_replication_that_keeps_losing_workers_fails_after_the_retries(
     assert waits == [2] * DASK_RETRIES  # waited for both workers between attempts
 
 
+@pytest.mark.parametrize("error", ["dask", "processes"])
 def test_cli_reports_lost_workers_in_one_line_and_exit_1(
-    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: str,
 ) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
     import sim.runner
     from sim.executors import WorkerLostError
 
     def lost(*_: Any, **__: Any) -> None:
+        if error == "processes":  # what map_unordered raises when the pool breaks twice
+            raise BrokenProcessPool("A process in the process pool was terminated abruptly")
         raise WorkerLostError("replication 0: a Dask worker was lost in each of 3 attempts")
 
     monkeypatch.setattr(sim.runner, "run_scenario", lost)

@@ -143,6 +143,22 @@ def complaint_desk(
     return handling_days, backlog
 
 
+def _pooled(pools: list[DayPool | None]) -> tuple[np.ndarray, ...]:
+    """The branches' pooled visits in one array per field, segment ``2 b + desk`` at a time.
+
+    Returns:
+        Waits, balks, and each segment's offset and size (a branch without
+        visits has empty segments).
+    """
+    parts = [(pool.wait[d], pool.balked[d]) if pool is not None
+             else (np.zeros(0), np.zeros(0, np.bool_)) for pool in pools for d in (0, 1)]
+    sizes = np.array([len(p[0]) for p in parts], np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    wait = np.concatenate([p[0] for p in parts] + [np.zeros(0)]).astype(np.float64)
+    balked = np.concatenate([p[1] for p in parts] + [np.zeros(0, np.bool_)]).astype(np.bool_)
+    return wait, balked, offsets, sizes
+
+
 class ChannelSystem:
     """The bank's branches, call centre and complaint desk for one model run.
 
@@ -230,7 +246,7 @@ class ChannelSystem:
         # group keeps its mean, so visits_per_customer_month stays the calibrated average
         rows, visits = kernels.branch_visits(
             customers, pop.channel, pop.activity_rate, pop.id,
-            draw_key(model.seed_value, model.replication, "channels/visits", model.month),
+            self._key(model, "channels/visits"),
             np.asarray(self.visit_rate, np.float64), float(spec.visits_activity_elasticity),
             pop.visit_weight)
         own_machine = self.machine_user[pop.channel[rows]]
@@ -238,18 +254,24 @@ class ChannelSystem:
         staff_visits = np.bincount(branch, weights=visits * ~own_machine, minlength=n)
         machine_visits = np.bincount(branch, weights=visits * own_machine, minlength=n)
         pools = [self._pool(b, staff_visits[b], machine_visits[b]) for b in range(n)]
-        routed = self._draw(model, "channels/route", rows) < self._route_share()[branch]
-        has_vtm = np.array([c.vtms > 0 for c in self.configs])
-        segment = 2 * branch + ((own_machine | routed) & has_vtm[branch])  # no VTM: a teller
-        wait, balked = self._outcomes(pools, segment, self._draw(model, "channels/outcome", rows))
-        pop.wait_minutes[:] = 0.0
-        pop.wait_minutes[rows] = np.where(balked, spec.balk_perceived_wait_minutes, wait)
+        # each visitor's desk (no VTM: a teller), simulated visit and wait, in one pass
+        pool_wait, pool_balked, offsets, sizes = _pooled(pools)
+        wait, balked = kernels.visit_outcomes(
+            rows, pop.id, pop.branch, pop.channel, self.machine_user, self._route_share(),
+            np.array([c.vtms > 0 for c in self.configs]), self._key(model, "channels/route"),
+            self._key(model, "channels/outcome"), pool_wait, pool_balked, offsets, sizes,
+            float(spec.balk_perceived_wait_minutes), pop.wait_minutes)
         self._online(model, customers)
         filed = self._complaints(model, rows, wait, balked)
         self._branch_metrics(pools, staff_visits + machine_visits, pop.branch[filed])
         self._bank_metrics(model, wait[~balked], float(customers.sum()))
         self._book(model)
         self.seconds += time.perf_counter() - started
+
+    @staticmethod
+    def _key(model: LifecycleModel, purpose: str) -> np.uint64:
+        """The month's key of ``purpose``'s keyed draws (for the compiled passes)."""
+        return draw_key(model.seed_value, model.replication, purpose, model.month)
 
     @staticmethod
     def _draw(model: LifecycleModel, purpose: str, rows: np.ndarray) -> np.ndarray:
@@ -296,29 +318,6 @@ class ChannelSystem:
         self._cache[key] = (day, pool)
         self.days_simulated += spec.sampled_days
         return pool
-
-    @staticmethod
-    def _outcomes(pools: list[DayPool | None], segment: np.ndarray,
-                  u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each row's wait and balk: one visit of its (branch, desk) segment, picked by ``u``.
-
-        A reneged visit's wait is its time in the queue, as in the simulated day.
-        """
-        parts: list[tuple[np.ndarray, np.ndarray]] = []
-        for pool in pools:
-            for d in (0, 1):
-                if pool is None:
-                    parts.append((np.zeros(0), np.zeros(0, bool)))
-                else:
-                    parts.append((pool.wait[d], pool.balked[d]))
-        sizes = np.array([p[0].size for p in parts])
-        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        wait = np.concatenate([p[0] for p in parts] + [np.zeros(1)])
-        balked = np.concatenate([p[1] for p in parts] + [np.zeros(1, bool)])
-        size = sizes[segment]
-        pick = offsets[segment] + np.minimum((u * size).astype(np.intp), size - 1)
-        pick = np.where(size > 0, pick, wait.size - 1)  # no simulated visit: no wait
-        return wait[pick], balked[pick]
 
     def _complaints(self, model: LifecycleModel, rows: np.ndarray, wait: np.ndarray,
                     balked: np.ndarray) -> np.ndarray:

@@ -16,7 +16,8 @@ compilation (about 7 s).
 * :mod:`sim.kernels.tallies` — census, masked sums, cohort tallies;
 * :mod:`sim.kernels.allocation` — budget priority order, branch visitors,
   a strategy's rows copied out and back;
-* :mod:`sim.kernels.targeting` — a strategy's targets, hold-out and treated rows.
+* :mod:`sim.kernels.targeting` — a strategy's targets, hold-out and treated rows;
+* :mod:`sim.kernels.visits` — branch visitors' desks, simulated visits and waits.
 
 Numba's cache notices a change to a kernel's own module only, but kernels
 inline helpers from other modules here (``draws``, ``month``, ``tallies``).
@@ -47,6 +48,7 @@ from sim.kernels.month import (
 )
 from sim.kernels.tallies import CHUNK, census, cohort_tallies, masked_sum
 from sim.kernels.targeting import select_targets
+from sim.kernels.visits import visit_outcomes
 
 __all__ = [
     "AS241",
@@ -72,4 +74,5 @@ __all__ = [
     "stable_argsort",
     "tiers_rows",
     "transition_stages",
+    "visit_outcomes",
 ]

@@ -387,3 +387,45 @@ def test_in_order_picks_rows_and_their_values_in_priority_order() -> None:
     ranked, ranked_values = kernels.in_order(order, rows, values)
     np.testing.assert_array_equal(ranked, expected)
     np.testing.assert_array_equal(ranked_values, values[position[expected]])
+
+
+def test_visit_outcomes_is_the_numpy_desk_and_visit_draw() -> None:
+    """The compiled visit pass against the NumPy it replaced: routing draw, desk, the pooled
+    visit the outcome draw picks (empty segments: no wait), waits written to the table."""
+    from sim import kernels
+
+    rng = np.random.default_rng(3)
+    n, n_branches = 5000, 4
+    ids = rng.integers(0, 2**40, n)
+    branch = rng.integers(0, n_branches, n).astype(np.int16)
+    channel = rng.integers(0, 3, n).astype(np.int8)
+    machine_user = np.array([False, True, False])
+    route_share = np.array([0.3, 0.0, 0.5, 0.2])
+    has_vtm = np.array([True, False, True, True])  # branch 1 has no machines
+    sizes = np.array([50, 20, 40, 0, 0, 0, 30, 10], np.int64)  # branch 2: no visits at all
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    pool_wait = rng.exponential(5.0, sizes.sum())
+    pool_balked = rng.random(sizes.sum()) < 0.1
+    rows = np.sort(rng.choice(n, 1500, replace=False))
+    keys = np.uint64(0xABCDEF), np.uint64(0x123456)
+    wait_minutes = rng.random(n).astype(np.float32)  # last month's: must be cleared
+
+    b = branch[rows].astype(np.intp)
+    routed = uniform_from_key(ids[rows], keys[0]) < route_share[b]
+    segment = 2 * b + ((machine_user[channel[rows]] | routed) & has_vtm[b])
+    size = sizes[segment]
+    pick = offsets[segment] + np.minimum(
+        (uniform_from_key(ids[rows], keys[1]) * size).astype(np.intp), size - 1)
+    pick = np.where(size > 0, pick, len(pool_wait))
+    expected_wait = np.append(pool_wait, 0.0)[pick]
+    expected_balked = np.append(pool_balked, False)[pick]
+    expected_minutes = np.zeros(n, np.float32)
+    expected_minutes[rows] = np.where(expected_balked, 45.0, expected_wait)
+
+    wait, balked = kernels.visit_outcomes(
+        rows, ids, branch, channel, machine_user, route_share, has_vtm, keys[0], keys[1],
+        pool_wait, pool_balked, offsets, sizes, 45.0, wait_minutes)
+    np.testing.assert_array_equal(wait, expected_wait)
+    np.testing.assert_array_equal(balked, expected_balked)
+    np.testing.assert_array_equal(wait_minutes, expected_minutes)
+    assert (size == 0).any() and expected_balked.any() and (segment % 2 == 1).any()

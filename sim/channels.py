@@ -232,16 +232,19 @@ class ChannelSystem:
             np.asarray(contacts, np.float64), self.rm_left, self.contacts_requested,
             self.contacts_delivered)
 
-    def serve(self, model: LifecycleModel) -> None:
+    def serve(self, model: LifecycleModel, customers: np.ndarray | None = None) -> None:
         """Serve this month's visits; set waits and complaints; book costs; fill metrics.
 
         Keyed draws are taken only for the rows that need them (customers who
         may visit, visitors, bad experiences): a draw depends on the customer's
         id, not on which other rows are drawn, so this changes no result.
+        ``customers``: the mask of customers, if the caller has it (default:
+        ``model.is_customer()``).
         """
         started = time.perf_counter()
         pop, spec, n = model.population, self.spec, self.n_branches
-        customers = model.is_customer()
+        if customers is None:
+            customers = model.is_customer()
         # the more active visit more (DOMAIN §2: A very active, C inactive); each channel
         # group keeps its mean, so visits_per_customer_month stays the calibrated average
         rows, visits = kernels.branch_visits(
@@ -428,7 +431,8 @@ class ChannelSystem:
         failed_share = 0.0 if capacity is None or sessions <= capacity else 1 - capacity / sessions
         m["channels_online_sessions"] = sessions
         m["channels_online_utilisation"] = online_utilisation(sessions, capacity)
-        failed = users[self._draw(model, "channels/online", users) < failed_share]
+        failed = (users[self._draw(model, "channels/online", users) < failed_share]
+                  if failed_share > 0 else users[:0])  # within capacity: no draws needed
         pop.wait_minutes[failed] = on.failure_perceived_wait_minutes
         m["channels_online_failed"] = float(failed.size)
 

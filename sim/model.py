@@ -199,8 +199,8 @@ class LifecycleModel(mesa.Model):
         for runtime in sorted(self.strategies, key=lambda r: r.respects_opt_out):
             customers = _pad(customers, len(pop))  # rows a strategy added are prospects
             runtime.act(self, customers)
-        if self.channels is not None:
-            self.channels.serve(self)
+        if self.channels is not None:  # stages have not changed since the market
+            self.channels.serve(self, _pad(customers, len(pop)))
         if len(old_aum) < len(pop):  # rows a strategy added: their AUM is not new money
             old_aum = np.concatenate([old_aum, pop.aum[len(old_aum):]])
         flows, customers, census, tallies = self._close(_pad(was_customer, len(pop)), old_aum)

@@ -167,7 +167,7 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
 def _dask(
     fn: Callable[[T], R], items: Sequence[T], workers: int | None, scheduler: str | None
 ) -> Iterator[tuple[int, R]]:
-    from distributed import as_completed
+    from distributed import KilledWorker, as_completed
 
     with dask_client(workers or default_workers(len(items)), scheduler) as client:
         futures = client.map(fn, list(items), retries=DASK_RETRIES, pure=False)
@@ -175,7 +175,10 @@ def _dask(
         completed = as_completed(futures)
         del futures  # as_completed holds each future until it is done, then lets it go
         for future in completed:
-            result = future.result()
+            try:
+                result = future.result()
+            except KilledWorker as exc:  # its workers died each time the scheduler ran it
+                raise WorkerLostError(f"a run's Dask workers kept dying ({exc})") from exc
             future.release()
             yield index.pop(future.key), result
 

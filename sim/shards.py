@@ -464,8 +464,7 @@ def run_sharded(
             if attempt == attempts:
                 raise WorkerLostError(
                     f"replication {replication}: a Dask worker was lost in each of {attempts} "
-                    f"attempts (last: {exc}); replications already written are kept, "
-                    "--resume runs the rest") from exc
+                    f"attempts (last: {exc})") from exc
             _await_workers(client, workers)
     n = len(frame)
     keys = pd.DataFrame({"scenario": [scenario.name] * n, "replication": replication,
@@ -485,33 +484,47 @@ def _run_once(scenario: Scenario, replication: int, shards: int, client: Any,
     or its actor's task failed with it) becomes :class:`_WorkerGone`; an error
     the model raised is passed on as it is.
     """
-    lost: tuple[type[BaseException], ...] = () if client is None else _worker_lost()
     try:
         run = ShardedRun(scenario, replication, shards, client)
-    except lost as exc:
-        raise _WorkerGone(str(exc)) from exc
+    except Exception as exc:
+        if client is not None and _lost_worker(exc):
+            raise _WorkerGone(str(exc)) from exc
+        raise
     try:
         for _ in range(scenario.horizon_months):
             run.step()
             tick(1)
         return run.monthly_frame()
     except Exception as exc:
-        if client is not None and (isinstance(exc, lost) or run.lost_worker()):
+        if client is not None and (_lost_worker(exc) or run.lost_worker()):
             raise _WorkerGone(str(exc)) from exc
         raise
     finally:
         run.close()
 
 
-def _worker_lost() -> tuple[type[BaseException], ...]:
-    """What a lost worker raises: its actor unreachable (OSError), or its task killed."""
-    from distributed import KilledWorker
+def _lost_worker(exc: BaseException) -> bool:
+    """Whether ``exc`` is Dask's own sign of a lost worker, not an error a shard raised.
 
-    return (OSError, KilledWorker)
+    A lost connection, a task killed with its worker, or an actor whose worker
+    cannot be contacted; any other error (an ``OSError`` a strategy raised in a
+    shard included) is the model's and is passed on, not retried.
+    """
+    from distributed import KilledWorker
+    from distributed.comm import CommClosedError
+
+    return (isinstance(exc, CommClosedError | KilledWorker)
+            or (type(exc) is OSError and "Actor's worker" in str(exc)))  # distributed.actor
 
 
 def _await_workers(client: Any, wanted: int, timeout: float = 60.0) -> None:
-    """Give a lost worker time to come back (a nanny restarts it); go on with fewer if not."""
+    """Give a lost worker time to come back (a nanny restarts it); go on with fewer if not.
+
+    Raises:
+        WorkerLostError: No worker is left after ``timeout`` seconds.
+    """
     # on a timeout the shards go to the workers that are left (allow_other_workers)
     with contextlib.suppress(TimeoutError):
         client.wait_for_workers(n_workers=wanted, timeout=timeout)
+    if not client.scheduler_info()["workers"]:
+        raise WorkerLostError(f"no Dask worker left after waiting {timeout:.0f} s for one")

@@ -49,3 +49,23 @@ def test_process_workers_use_one_blas_thread(monkeypatch: pytest.MonkeyPatch) ->
     got = dict(map_unordered(_threads, [0, 1], executor="processes", workers=2))
     assert got == {0: "1", 1: "1"}
     assert "OPENBLAS_NUM_THREADS" not in os.environ  # the parent is left as it was
+
+
+def _always_die(_: int) -> int:
+    os.kill(os.getpid(), signal.SIGKILL)
+    return 0
+
+
+def test_a_dask_run_whose_workers_keep_dying_ends_in_worker_lost() -> None:
+    """Dask gives up on a task whose workers keep dying (KilledWorker); the executor says
+    so as WorkerLostError, which ``clmsim`` reports in one line with exit code 1."""
+    import dask
+    from distributed import LocalCluster
+
+    from sim.executors import WorkerLostError
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True,
+            dashboard_address=None) as cluster, pytest.raises(WorkerLostError, match="dying"):
+        list(map_unordered(_always_die, [0], executor="dask",
+                           scheduler=cluster.scheduler_address))

@@ -323,6 +323,32 @@ def test_cli_refuses_bad_shards_in_one_line(
     assert not any(tmp_path.iterdir())
 
 
+def test_an_error_a_shard_raises_on_dask_is_the_models_not_a_lost_worker(
+    cluster: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An OSError raised inside a shard (a plugin's missing file, say) reaches the caller at
+    once: it is not retried as if the worker had been lost."""
+    from distributed import Client
+
+    import sim.shards
+
+    attempts = []
+
+    class Counted(sim.shards.ShardedRun):
+        def __init__(self, *args: Any) -> None:
+            attempts.append(1)
+            super().__init__(*args)
+
+    def broken(self: Any, coupling: Any) -> None:
+        raise FileNotFoundError("strategy table.csv")
+
+    monkeypatch.setattr(sim.shards, "ShardedRun", Counted)
+    monkeypatch.setattr(sim.shards.ShardWorker, "step", broken)  # the workers are threads here
+    with Client(cluster) as client, pytest.raises(FileNotFoundError, match=r"table\.csv"):
+        run_sharded(small_bank(size=2000, months=3), 1, 2, client=client)
+    assert len(attempts) == 1
+
+
 def test_a_replication_that_keeps_losing_workers_fails_after_the_retries(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -263,7 +263,7 @@ class StrategyContext:
         Returns:
             Boolean mask of the rows paid for; the cost is booked.
         """
-        rows = np.flatnonzero(wanted)
+        rows = self._wanted_rows(wanted)
         costs = np.broadcast_to(np.asarray(cost_each, float), wanted.shape)[rows]
         self._runtime.demand_month += float(costs.sum())  # issue 7: shards share by demand
         left = self._runtime.remaining()
@@ -283,6 +283,16 @@ class StrategyContext:
         amount = min(float(amount), self._runtime.remaining())
         self._runtime.charge(self._model, kind, amount)
         return amount
+
+    def _wanted_rows(self, wanted: np.ndarray) -> np.ndarray:
+        """The rows a mask over this context's population selects.
+
+        The shape is checked: the compiled allocation trusts the rows it is given.
+        """
+        if np.shape(wanted) != (len(self.population),):
+            raise ValueError(f"strategy {self.name!r}: a mask of shape {np.shape(wanted)} "
+                             f"for {len(self.population)} rows")
+        return np.flatnonzero(wanted)
 
     def _in_priority(self, rows: np.ndarray, costs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``rows`` and their ``costs`` in the budget's priority order.
@@ -326,7 +336,7 @@ class StrategyContext:
         calls needs twice the minutes). Returns the mask of customers whose
         contacts were delivered; requested and delivered contacts are counted.
         """
-        rows = np.flatnonzero(wanted)
+        rows = self._wanted_rows(wanted)
         minutes = np.broadcast_to(np.asarray(minutes_each, float), wanted.shape)[rows]
         contacts = np.broadcast_to(np.asarray(contacts_each, float), wanted.shape)[rows]
         counts = self._runtime.month_counts

@@ -63,7 +63,9 @@ def select_targets(
     by_stage, by_channel = not lut_stage.all(), not lut_channel.all()
     by_segment, by_tier = not lut_segment.all(), not lut_tier.all()
     has_extra = extra.shape[0] > 0
-    found = np.empty(n, np.int64)  # each chunk's treated rows, from the chunk's first slot
+    # each chunk's treated rows, as offsets in the chunk (CHUNK = 2**16: two bytes a row),
+    # from the chunk's first slot
+    found = np.empty(n, np.uint16)
     counts = np.zeros((n_chunks, 4), np.int64)  # targeted, treated, new treated, new control
     for k in numba.prange(n_chunks):
         targeted = treated = new_treated = new_control = 0
@@ -94,7 +96,7 @@ def select_targets(
                 cohort[i] = group
             # compaction without a data branch: the slot is overwritten unless the row is
             # kept (slot first + treated <= i, never past the chunk)
-            found[first + treated] = i
+            found[first + treated] = i - first
             treated += int(m & np.uint8(group == _TREATED))
         counts[k, 0], counts[k, 1] = targeted, treated
         counts[k, 2], counts[k, 3] = new_treated, new_control
@@ -103,6 +105,8 @@ def select_targets(
         start[k + 1] = start[k] + counts[k, 1]
     rows = np.empty(start[n_chunks], np.int64)
     for k in numba.prange(n_chunks):
-        rows[start[k]:start[k + 1]] = found[k * CHUNK:k * CHUNK + counts[k, 1]]
+        base = np.int64(k) * CHUNK
+        for t in range(counts[k, 1]):
+            rows[start[k] + t] = base + np.int64(found[base + t])
     total = counts.sum(axis=0)
     return rows, total[0], total[2], total[3]

@@ -139,7 +139,11 @@ _OFF_AT_ZERO = frozenset({"subsidy_bp"})
 
 
 def lever_overrides(scenario: Scenario, values: dict[str, Any]) -> list[str]:
-    """``--set`` overrides for lever values (``None`` = leave the scenario's value)."""
+    """``--set`` overrides for lever values (``None`` = leave the scenario's value).
+
+    A lever in :data:`_OFF_AT_ZERO` at 0 gives no override: the strategy is
+    dropped instead (:class:`VizModel` does it), as it would refuse 0.
+    """
     out = []
     for lever, (name, key) in _PATH_OF.items():
         i = _strategy_index(scenario, name)
@@ -191,8 +195,8 @@ class VizModel(LifecycleModel):
         """Monthly metrics so far, built once a month and shared (do not modify it).
 
         The page's counter and each of its charts read it after every step;
-        building it from the data collector costs more than the small model's
-        step, so it is built once per month.
+        each build from the data collector takes about half as long as the
+        page model's step, so it is built once a month, not five times.
         """
         if self._frame is None or self._frame[0] != self.month:
             self._frame = (self.month, super().monthly_frame())

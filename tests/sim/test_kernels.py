@@ -331,20 +331,22 @@ def test_the_close_pass_row_arithmetic_against_numpy_definitions() -> None:
     assert tallies[:, 1, 0].sum() > 0
 
 
-@pytest.mark.parametrize(("with_extra", "respects_opt_out"), [(False, True), (True, False)])
+@pytest.mark.parametrize(("n", "with_extra", "respects_opt_out", "everyone"), [
+    (3 * 65536 + 123, False, True, False), (3 * 65536 + 123, True, False, False),
+    (1000, False, False, True), (0, False, True, False)])
 def test_select_targets_is_the_numpy_targeting_and_hold_out(
-    with_extra: bool, respects_opt_out: bool
+    n: int, with_extra: bool, respects_opt_out: bool, everyone: bool
 ) -> None:
-    """The fused targeting kernel against the NumPy passes it replaced, over several chunks."""
+    """The fused targeting kernel against the NumPy passes it replaced: several chunks, less
+    than one, none; restricted categories or none (every look-up table true)."""
     from sim import kernels
 
     rng = np.random.default_rng(11)
-    n = 3 * kernels.CHUNK + 123
     customers = rng.random(n) < 0.8
     stage, channel = rng.integers(0, 6, n).astype(np.int8), rng.integers(0, 4, n).astype(np.int8)
     segment = rng.integers(-1, 4, n).astype(np.int8)  # -1: none, reads the table's last entry
     tier = rng.integers(-1, 5, n).astype(np.int8)
-    luts = [rng.random(size) < 0.7 for size in (6, 5, 6, 4)]
+    luts = [rng.random(size) < (1.0 if everyone else 0.7) for size in (6, 5, 6, 4)]
     luts[1][-1] = True  # segment "none" targeted: code -1 must read it
     opt_out = rng.random(n) < 0.2
     extra = rng.random(n) < 0.6 if with_extra else np.ones(0, np.bool_)
@@ -369,9 +371,10 @@ def test_select_targets_is_the_numpy_targeting_and_hold_out(
         opt_out, respects_opt_out, ids, key, holdout, cohort)
     np.testing.assert_array_equal(rows, expected_rows)
     np.testing.assert_array_equal(cohort, expected_cohort)
-    assert n_targeted == len(targeted) > 0
+    assert n_targeted == len(targeted)
     assert (new_treated, new_control) == (len(newcomers) - control.sum(), control.sum())
-    assert 0 < new_control < new_treated
+    if n:
+        assert 0 < new_control < new_treated
 
 
 def test_in_order_picks_rows_and_their_values_in_priority_order() -> None:

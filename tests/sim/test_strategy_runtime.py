@@ -200,3 +200,19 @@ def test_state_columns_of_any_dtype_survive_subsets_and_compaction() -> None:
     before = pop.probe_half[keep].copy()
     pop.keep(keep)
     np.testing.assert_array_equal(pop.probe_half, before)
+
+
+def test_a_mask_of_the_wrong_length_is_refused_before_any_allocation() -> None:
+    """fund and staff hand their rows to compiled loops that trust them: a plugin's mask
+    longer than its population must be an error, not a write past an array's end."""
+    from sim.strategy_runtime import StrategyContext
+
+    model = LifecycleModel(load_scenario(SCENARIOS / "voucher.yaml", SMALL))
+    runtime = model.strategies[0]
+    pop = model.population
+    ctx = StrategyContext(model, runtime, pop, np.ones(len(pop), bool), np.ones(len(pop), bool))
+    too_long = np.ones(len(pop) + 5, bool)
+    with pytest.raises(ValueError, match=r"voucher.*shape"):
+        ctx.fund("voucher", too_long, 1.0)
+    with pytest.raises(ValueError, match=r"voucher.*shape"):
+        ctx.staff(too_long, 10.0)

@@ -231,6 +231,8 @@ def _worker_addresses(dask_scheduler: Any) -> list[str]:
     return list(dask_scheduler.workers)
 
 
+# a restarted worker asks for the default dashboard port, which another cluster may hold
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use:UserWarning")
 def test_a_lost_worker_reruns_the_replication_with_the_same_result(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -7,8 +7,8 @@ a float column 400 MB), so every one of them is mapped, faulted in and
 zeroed by the kernel afresh. Measured on ``playbook_branches`` at 50M
 customers (2 cores): a month took 17.7 s, a third of it system time;
 with freed blocks kept for the next temporary, 12.0 s, about as much per
-customer as at 1M (0.26 s against 0.23 s per million customers a month), for
-about 0.9 GiB more peak memory (``docs/performance.md``).
+customer as at 1M (0.24 s against 0.23 s per million customers a month), for
+0.85 GiB more peak memory (``docs/performance.md``).
 
 :func:`reuse_freed_memory` raises glibc's mmap and trim thresholds in this
 process (``mallopt``) and, through the environment, in the worker
@@ -32,6 +32,7 @@ __all__ = ["ENVIRONMENT", "THRESHOLD", "reuse_freed_memory"]
 #: value ``mallopt`` takes, so every temporary of a 50M-customer table is reused.
 THRESHOLD = 2**31 - 1
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+_applied = False  # set once this process has raised the thresholds itself
 #: The same settings for child processes (glibc reads them at start-up).
 ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": str(THRESHOLD),
                "MALLOC_TRIM_THRESHOLD_": str(THRESHOLD)}
@@ -46,6 +47,9 @@ def reuse_freed_memory() -> bool:
     ``GLIBC_TUNABLES``. An older glibc whose ``mallopt`` refuses a threshold
     above 32 MiB keeps its own behaviour (False).
     """
+    global _applied
+    if _applied:
+        return True
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     if any(name in os.environ for name in ENVIRONMENT) or "glibc.malloc." in os.environ.get(
@@ -56,4 +60,5 @@ def reuse_freed_memory() -> bool:
         return False
     libc.mallopt(_M_TRIM_THRESHOLD, THRESHOLD)
     os.environ.update(ENVIRONMENT)  # worker processes started from here do the same
+    _applied = True
     return True

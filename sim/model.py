@@ -175,6 +175,17 @@ class LifecycleModel(mesa.Model):
         self.tally["arrivals"] += count
 
     # ----------------------------------------------------------------- helpers
+    def _with_added(self, customers: np.ndarray) -> np.ndarray:
+        """The customer mask extended to rows a strategy appended since it was taken.
+
+        They arrive in the arrival stage, which may be a customer stage (e.g.
+        ``four_stage.yaml``'s exploration), so their role is looked up.
+        """
+        n = len(customers)
+        if n == len(self.population):
+            return customers
+        return np.concatenate([customers, self.is_customer_stage[self.population.stage[n:]]])
+
     def is_customer(self) -> np.ndarray:
         """Mask of rows that are customers now (not prospects, not absorbed)."""
         return self.is_customer_stage[self.population.stage]
@@ -197,10 +208,10 @@ class LifecycleModel(mesa.Model):
         self._reset_month()
         # strategies that opt customers out of marketing (abandon_d) act first
         for runtime in sorted(self.strategies, key=lambda r: r.respects_opt_out):
-            customers = _pad(customers, len(pop))  # rows a strategy added are prospects
+            customers = self._with_added(customers)
             runtime.act(self, customers)
         if self.channels is not None:  # stages have not changed since the market
-            self.channels.serve(self, _pad(customers, len(pop)))
+            self.channels.serve(self, self._with_added(customers))
         if len(old_aum) < len(pop):  # rows a strategy added: their AUM is not new money
             old_aum = np.concatenate([old_aum, pop.aum[len(old_aum):]])
         flows, customers, census, tallies = self._close(_pad(was_customer, len(pop)), old_aum)

@@ -378,6 +378,9 @@ class ShardedRun:
                                       for i in range(shards)]
         else:  # the futures keep the actors alive; one shard per worker, in turn
             addresses = sorted(client.scheduler_info()["workers"])
+            if not addresses:
+                raise WorkerLostError(f"no Dask worker to place the {shards} shards on "
+                                      "(has the cluster started its workers?)")
             self._futures = [  # another worker if this one is gone (a lost worker's shards)
                 client.submit(ShardWorker, scenario, replication, i, shards, actor=True,
                               workers=[addresses[i % len(addresses)]],

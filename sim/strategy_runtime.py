@@ -121,7 +121,9 @@ class StrategyRuntime:
         if self.strategy.scope == "bank":
             treated = np.zeros(len(pop), bool)
             treated[rows] = True
-            self.strategy.apply(StrategyContext(model, self, pop, treated, customers))
+            live = customers.view()
+            live.flags.writeable = False  # the model's mask: later strategies and branches use it
+            self.strategy.apply(StrategyContext(model, self, pop, treated, live))
             return
         subset = pop.subset(rows)
         everyone = np.ones(n_treated, bool)

@@ -21,6 +21,7 @@ from sim.kernels.tallies import CHUNK
 __all__ = ["select_targets"]
 
 _NOT_TARGETED, _TREATED, _CONTROL = 0, 1, 2  # = sim.strategy_runtime's cohort codes
+assert CHUNK <= 1 << 16, "select_targets keeps offsets within a chunk in two bytes"
 
 
 @numba.njit(inline="always")

@@ -22,6 +22,7 @@ if sys.argv[1] == "reuse":
     if not reuse_freed_memory():
         print("refused")  # an older glibc's mallopt: thresholds above 32 MiB refused
         sys.exit(0)
+    assert reuse_freed_memory()  # a second call: already applied here
 np.ones(8_000_000).sum()  # 64 MB: above glibc's default mmap threshold (32 MiB)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(20):
@@ -57,6 +58,7 @@ def test_large_temporaries_reuse_memory_instead_of_faulting_it_in() -> None:
 def test_the_users_own_settings_are_left_alone(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str
 ) -> None:
+    monkeypatch.setattr(memory, "_applied", False)  # as in a fresh process
     for other in (*memory.ENVIRONMENT, "GLIBC_TUNABLES"):
         monkeypatch.delenv(other, raising=False)
     monkeypatch.setenv(name, value)
@@ -66,6 +68,7 @@ def test_the_users_own_settings_are_left_alone(
 
 
 def test_elsewhere_than_glibc_it_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memory, "_applied", False)
     for other in memory.ENVIRONMENT:
         monkeypatch.delenv(other, raising=False)
     monkeypatch.setattr(memory.platform, "libc_ver", lambda: ("musl", "1.2"))

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from sim.model import LifecycleModel
+from sim.scenario import load_scenario
 from tests.sim.util import SCENARIOS, scaled
 
 
@@ -137,3 +138,30 @@ def test_columns_never_share_memory() -> None:
         for b in arrays[i + 1:]:
             assert not np.shares_memory(a, b)
     assert model.metrics["contacts"] == 0.0
+
+
+def test_rows_a_strategy_adds_in_a_customer_stage_count_as_customers_that_month(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """four_stage's arrivals enter a customer stage: referrals a strategy adds are customers
+    at once, for the strategies after it and for the branches (not padded as prospects)."""
+    from sim.model import LifecycleModel as Model
+
+    scenario = load_scenario(SCENARIOS / "four_stage.yaml", [
+        "population.size=5000", "horizon_months=3",
+        "strategies=[{name: referral, target: {stages: [formation, stability]}},"
+        " {name: voucher, target: {stages: [exploration]}}]"])
+    extended = []
+    real = Model._with_added
+
+    def checked(self: Model, customers: np.ndarray) -> np.ndarray:
+        out = real(self, customers)
+        np.testing.assert_array_equal(out, self.is_customer())
+        extended.append(len(out) - len(customers))
+        return out
+
+    monkeypatch.setattr(Model, "_with_added", checked)
+    model = Model(scenario)
+    for _ in range(3):
+        model.step()
+    assert max(extended) > 0  # referrals were added within a month and counted

@@ -395,3 +395,14 @@ def test_cli_reports_lost_workers_in_one_line_and_exit_1(
     assert result.code == 1  # the input was fine: not 2
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and "workers lost" in lines[0] and "--resume" in lines[0]
+
+
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use:UserWarning")
+def test_a_cluster_without_workers_is_one_clear_error() -> None:
+    from distributed import Client, LocalCluster
+
+    from sim.executors import WorkerLostError
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as empty, Client(
+            empty) as client, pytest.raises(WorkerLostError, match="no Dask worker"):
+        run_sharded(small_bank(size=2000, months=2), 0, 2, client=client)

@@ -406,3 +406,18 @@ def test_a_cluster_without_workers_is_one_clear_error() -> None:
     with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as empty, Client(
             empty) as client, pytest.raises(WorkerLostError, match="no Dask worker"):
         run_sharded(small_bank(size=2000, months=2), 0, 2, client=client)
+
+
+def test_no_worker_back_after_a_loss_is_one_clear_error() -> None:
+    import sim.shards
+    from sim.executors import WorkerLostError
+
+    class Gone:  # a client whose lost worker never comes back, and no other is left
+        def wait_for_workers(self, n_workers: int, timeout: float) -> None:
+            raise TimeoutError
+
+        def scheduler_info(self) -> dict[str, Any]:
+            return {"workers": {}}
+
+    with pytest.raises(WorkerLostError, match="no Dask worker left"):
+        sim.shards._await_workers(Gone(), 2, timeout=0.1)

@@ -41,7 +41,8 @@ from sim.executors import ExecutorName, dask_client, default_workers, map_unorde
 from sim.model import LifecycleModel
 from sim.scenario import scenario_hash, scenario_to_yaml
 from sim.schema import Scenario
-from sim.shards import check_shards, run_sharded
+from sim.shard_run import run_sharded
+from sim.shards import check_shards
 from sim.summary import summarise
 
 __all__ = ["RunResult", "atomic_write", "run_replication", "run_scenario"]
@@ -55,7 +56,7 @@ def run_replication(
     """Simulate one replication and return its tidy monthly frame.
 
     With ``shards`` > 1 the bank is split by branch into shards run in this
-    process (:func:`sim.shards.run_sharded`).
+    process (:func:`sim.shard_run.run_sharded`).
     """
     if shards > 1:
         return run_sharded(scenario, replication, shards, on_month=on_month)

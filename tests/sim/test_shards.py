@@ -22,12 +22,11 @@ from scipy import stats
 from sim.model import LifecycleModel
 from sim.runner import run_replication, run_scenario
 from sim.schema import Scenario
+from sim.shard_run import ShardedRun, run_sharded
 from sim.shards import (
     SHARD_ID_SHIFT,
-    ShardedRun,
     ShardError,
     check_shards,
-    run_sharded,
     shard_branches,
 )
 from sim.summary import per_replication
@@ -244,18 +243,18 @@ def test_a_lost_worker_reruns_the_replication_with_the_same_result(
 
     from distributed import Client, LocalCluster
 
-    import sim.shards
+    import sim.shard_run
 
     scenario = small_bank(size=2000, months=6)
     local = run_sharded(scenario, 1, 2)
     attempts = []
 
-    class Counted(sim.shards.ShardedRun):
+    class Counted(sim.shard_run.ShardedRun):
         def __init__(self, *args: Any) -> None:
             attempts.append(1)
             super().__init__(*args)
 
-    monkeypatch.setattr(sim.shards, "ShardedRun", Counted)
+    monkeypatch.setattr(sim.shard_run, "ShardedRun", Counted)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         victim = sorted(client.scheduler_info()["workers"])[1]
@@ -332,11 +331,11 @@ def test_an_error_a_shard_raises_on_dask_is_the_models_not_a_lost_worker(
     once: it is not retried as if the worker had been lost."""
     from distributed import Client
 
-    import sim.shards
+    import sim.shard_run
 
     attempts = []
 
-    class Counted(sim.shards.ShardedRun):
+    class Counted(sim.shard_run.ShardedRun):
         def __init__(self, *args: Any) -> None:
             attempts.append(1)
             super().__init__(*args)
@@ -344,8 +343,8 @@ def test_an_error_a_shard_raises_on_dask_is_the_models_not_a_lost_worker(
     def broken(self: Any, coupling: Any) -> None:
         raise FileNotFoundError("strategy table.csv")
 
-    monkeypatch.setattr(sim.shards, "ShardedRun", Counted)
-    monkeypatch.setattr(sim.shards.ShardWorker, "step", broken)  # the workers are threads here
+    monkeypatch.setattr(sim.shard_run, "ShardedRun", Counted)
+    monkeypatch.setattr(sim.shard_run.ShardWorker, "step", broken)  # the workers are threads here
     with Client(cluster) as client, pytest.raises(FileNotFoundError, match=r"table\.csv"):
         run_sharded(small_bank(size=2000, months=3), 1, 2, client=client)
     assert len(attempts) == 1
@@ -354,21 +353,21 @@ def test_an_error_a_shard_raises_on_dask_is_the_models_not_a_lost_worker(
 def test_a_replication_that_keeps_losing_workers_fails_after_the_retries(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import sim.shards
+    import sim.shard_run
     from sim.executors import DASK_RETRIES, WorkerLostError
 
     tries, waits = [], []
 
     def lose(*_: Any) -> pd.DataFrame:
         tries.append(1)
-        raise sim.shards._WorkerGone("Unable to contact Actor's worker")
+        raise sim.shard_run._WorkerGone("Unable to contact Actor's worker")
 
     class Client:  # what run_sharded asks of a distributed.Client before it runs
         def scheduler_info(self) -> dict[str, Any]:
             return {"workers": {"a": {}, "b": {}}}
 
-    monkeypatch.setattr(sim.shards, "_run_once", lose)
-    monkeypatch.setattr(sim.shards, "_await_workers", lambda client, n: waits.append(n))
+    monkeypatch.setattr(sim.shard_run, "_run_once", lose)
+    monkeypatch.setattr(sim.shard_run, "_await_workers", lambda client, n: waits.append(n))
     with pytest.raises(WorkerLostError, match=r"replication 4: .* each of 3 attempts"):
         run_sharded(small_bank(size=2000, months=2), 4, 2, client=Client())
     assert len(tries) == DASK_RETRIES + 1 == 3
@@ -409,7 +408,7 @@ def test_a_cluster_without_workers_is_one_clear_error() -> None:
 
 
 def test_no_worker_back_after_a_loss_is_one_clear_error() -> None:
-    import sim.shards
+    import sim.shard_run
     from sim.executors import WorkerLostError
 
     class Gone:  # a client whose lost worker never comes back, and no other is left
@@ -420,4 +419,4 @@ def test_no_worker_back_after_a_loss_is_one_clear_error() -> None:
             return {"workers": {}}
 
     with pytest.raises(WorkerLostError, match="no Dask worker left"):
-        sim.shards._await_workers(Gone(), 2, timeout=0.1)
+        sim.shard_run._await_workers(Gone(), 2, timeout=0.1)

@@ -260,7 +260,7 @@ class ChannelSystem:
         # each visitor's desk (no VTM: a teller), simulated visit and wait, in one pass
         pool_wait, pool_balked, offsets, sizes = _pooled(pools)
         wait, balked = kernels.visit_outcomes(
-            rows, pop.id, pop.branch, pop.channel, self.machine_user, self._route_share(),
+            rows, pop.id, branch, own_machine, self._route_share(),
             np.array([c.vtms > 0 for c in self.configs]), self._key(model, "channels/route"),
             self._key(model, "channels/outcome"), pool_wait, pool_balked, offsets, sizes,
             float(spec.balk_perceived_wait_minutes), pop.wait_minutes)

@@ -20,16 +20,16 @@ __all__ = ["visit_outcomes"]
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def visit_outcomes(
-    rows: np.ndarray, ids: np.ndarray, branch: np.ndarray, channel: np.ndarray,
-    machine_user: np.ndarray, route_share: np.ndarray, has_vtm: np.ndarray,
+    rows: np.ndarray, ids: np.ndarray, branch: np.ndarray, own_machine: np.ndarray,
+    route_share: np.ndarray, has_vtm: np.ndarray,
     route_key: np.uint64, outcome_key: np.uint64, pool_wait: np.ndarray,
     pool_balked: np.ndarray, offsets: np.ndarray, sizes: np.ndarray, balk_wait: float,
     wait_minutes: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     """Each visitor's desk, simulated visit and wait; ``wait_minutes`` written.
 
-    Visitor ``rows[j]`` of branch ``b`` goes to the machines (desk 1) if its
-    channel is a machine channel (``machine_user``) or its draw under
+    Visitor ``rows[j]`` of branch ``b = branch[j]`` goes to the machines (desk 1)
+    if it uses them anyway (``own_machine[j]``: a machine channel) or its draw under
     ``route_key`` is below ``route_share[b]``, and the branch has machines
     (``has_vtm``); to a teller (desk 0) otherwise. Segment ``2 b + desk`` holds
     ``sizes[s]`` pooled visits from ``offsets[s]`` in ``pool_wait`` and
@@ -46,10 +46,9 @@ def visit_outcomes(
     for i in numba.prange(wait_minutes.shape[0]):
         wait_minutes[i] = 0.0
     for j in numba.prange(n):
-        r = rows[j]
-        b = branch[r]
+        r, b = rows[j], branch[j]
         routed = _uniform(ids[r], route_key) < route_share[b]
-        segment = 2 * b + (1 if (machine_user[channel[r]] or routed) and has_vtm[b] else 0)
+        segment = 2 * b + (1 if (own_machine[j] or routed) and has_vtm[b] else 0)
         size = sizes[segment]
         w, walked = 0.0, False
         if size > 0:

@@ -426,7 +426,7 @@ def test_visit_outcomes_is_the_numpy_desk_and_visit_draw() -> None:
     expected_minutes[rows] = np.where(expected_balked, 45.0, expected_wait)
 
     wait, balked = kernels.visit_outcomes(
-        rows, ids, branch, channel, machine_user, route_share, has_vtm, keys[0], keys[1],
+        rows, ids, b, machine_user[channel[rows]], route_share, has_vtm, keys[0], keys[1],
         pool_wait, pool_balked, offsets, sizes, 45.0, wait_minutes)
     np.testing.assert_array_equal(wait, expected_wait)
     np.testing.assert_array_equal(balked, expected_balked)

@@ -102,8 +102,7 @@ class MonthlyMetrics:
             m.update(model.channels.metrics)
         if model.strategies:  # every strategy's cohort tallies in one pass
             if tallies is None:
-                cohorts = np.stack([getattr(pop, s.cohort_column) for s in model.strategies])
-                tallies = kernels.cohort_tallies(cohorts, customers, pop.aum,
+                tallies = kernels.cohort_tallies(model.cohort_codes(), customers, pop.aum,
                                                  pop.revenue_month, pop.cost_month)
             for s, tally in zip(model.strategies, tallies, strict=True):
                 m.update(s.metrics(model, customers, tally))

@@ -186,6 +186,13 @@ class LifecycleModel(mesa.Model):
             return customers
         return np.concatenate([customers, self.is_customer_stage[self.population.stage[n:]]])
 
+    def cohort_codes(self) -> np.ndarray:
+        """Every strategy's cohort column, one row each (shape strategies × rows)."""
+        pop = self.population
+        if not self.strategies:
+            return np.zeros((0, len(pop)), np.int8)
+        return np.stack([getattr(pop, s.cohort_column) for s in self.strategies])
+
     def is_customer(self) -> np.ndarray:
         """Mask of rows that are customers now (not prospects, not absorbed)."""
         return self.is_customer_stage[self.population.stage]
@@ -289,8 +296,7 @@ class LifecycleModel(mesa.Model):
             r.wallet_adjustment, self.driver_reference["satisfaction"]], np.float64)
         sizes = np.array([len(self.stage_names), len(SEGMENTS), len(self.tier_names),
                           len(self.channel_names)])
-        cohorts = (np.stack([getattr(pop, s.cohort_column) for s in self.strategies])
-                   if self.strategies else np.zeros((0, len(pop)), np.int8))
+        cohorts = self.cohort_codes()
         customers = np.empty(len(pop), np.bool_)
         keys = np.array([self._key("satisfaction"), self._key("transitions")])
         reference = np.array([self.driver_reference.get(d, 0.0) for d in DRIVERS])

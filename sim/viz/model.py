@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,27 +101,48 @@ def _shrink(base: Scenario, size: int, keys: set[str], user_size: bool) -> list[
             for key, value in extra.items() if key == "population.size" or key not in keys]
 
 
+@dataclass(frozen=True)
+class _Lever:
+    """A slider over one strategy parameter."""
+
+    strategy: str
+    key: str  #: the parameter, dotted into mappings (``contacts_per_month.phone``)
+    label: str
+    low: int
+    high: int
+    step: int
+    off_at_zero: bool = False  #: 0 means "without the strategy" (which refuses 0)
+
+
+#: The page's strategy levers by keyword of :class:`VizModel`. Slider ranges are the
+#: page's choice, from off to three or four times each parameter's default (voucher
+#: 500 CNY, outreach 2 calls, subsidy 20 bp: the strategies' docstrings give sources).
+_LEVERS = {
+    "voucher_value": _Lever("voucher", "face_value", "voucher face value (CNY)", 0, 2000, 50),
+    "outreach_calls": _Lever("outreach", "contacts_per_month.phone",
+                             "outreach: RM calls a month", 0, 6, 1),
+    "subsidy_bp": _Lever("pricing_subsidy", "bump_bp", "price subsidy (bp; 0 = none)",
+                         0, 60, 5, off_at_zero=True),  # a subsidy of 0 bp is no subsidy
+}
+
+
 def levers(scenario: Scenario) -> dict[str, dict[str, Any]]:
     """SolaraViz ``model_params`` for the levers this scenario has, at its own values."""
     params: dict[str, dict[str, Any]] = {}
     if scenario.strategies:
         params["strategies_on"] = {"type": "Checkbox", "value": True,
                                    "label": "strategies on"}
-    for name, key, label, low, high, step in (
-        ("voucher", "face_value", "voucher face value (CNY)", 0, 2000, 50),
-        ("outreach", "contacts_per_month.phone", "outreach: RM calls a month", 0, 6, 1),
-        ("pricing_subsidy", "bump_bp", "price subsidy (bp; 0 = none)", 0, 60, 5),
-    ):
-        i = _strategy_index(scenario, name)
+    for lever, spec in _LEVERS.items():
+        i = _strategy_index(scenario, spec.strategy)
         if i is None:
             continue
         # the strategy as built, so a parameter the scenario leaves out shows its default
-        value: Any = registry.build(name, dict(scenario.strategies[i].params))
-        for part in key.split("."):
-            value = value.get(part, low) if isinstance(value, Mapping) else getattr(
-                value, part, low)
-        params[_LEVER_OF[name]] = {"type": "SliderInt", "value": int(value), "label": label,
-                                   "min": low, "max": high, "step": step}
+        value: Any = registry.build(spec.strategy, dict(scenario.strategies[i].params))
+        for part in spec.key.split("."):
+            value = value.get(part, spec.low) if isinstance(value, Mapping) else getattr(
+                value, part, spec.low)
+        params[lever] = {"type": "SliderInt", "value": int(value), "label": spec.label,
+                         "min": spec.low, "max": spec.high, "step": spec.step}
     channels = getattr(scenario, "channels", None)
     if channels is not None:
         params["tellers"] = {"type": "SliderInt", "value": int(channels.default.tellers),
@@ -128,29 +150,19 @@ def levers(scenario: Scenario) -> dict[str, dict[str, Any]]:
     return params
 
 
-_LEVER_OF = {"voucher": "voucher_value", "outreach": "outreach_calls",
-             "pricing_subsidy": "subsidy_bp"}
-_PATH_OF = {"voucher_value": ("voucher", "face_value"),
-            "outreach_calls": ("outreach", "contacts_per_month.phone"),
-            "subsidy_bp": ("pricing_subsidy", "bump_bp")}
-#: Levers whose 0 means "without this strategy" (the strategy itself refuses 0: a
-#: subsidy of 0 bp is no subsidy).
-_OFF_AT_ZERO = frozenset({"subsidy_bp"})
-
-
 def lever_overrides(scenario: Scenario, values: dict[str, Any]) -> list[str]:
     """``--set`` overrides for lever values (``None`` = leave the scenario's value).
 
-    A lever in :data:`_OFF_AT_ZERO` at 0 gives no override: the strategy is
+    A lever that is ``off_at_zero`` gives no override at 0: the strategy is
     dropped instead (:class:`VizModel` does it), as it would refuse 0.
     """
     out = []
-    for lever, (name, key) in _PATH_OF.items():
-        i = _strategy_index(scenario, name)
-        if lever in _OFF_AT_ZERO and values.get(lever) == 0:
+    for lever, spec in _LEVERS.items():
+        i = _strategy_index(scenario, spec.strategy)
+        if spec.off_at_zero and values.get(lever) == 0:
             continue  # the strategy is dropped instead (VizModel); 0 would not validate
         if values.get(lever) is not None and i is not None:
-            out.append(f"strategies.{i}.params.{key}={int(values[lever])}")
+            out.append(f"strategies.{i}.params.{spec.key}={int(values[lever])}")
     if values.get("tellers") is not None and getattr(scenario, "channels", None) is not None:
         out.append(f"channels.default.tellers={int(values['tellers'])}")
     return out
@@ -182,7 +194,8 @@ class VizModel(LifecycleModel):
         extra = lever_overrides(scenario, values)
         if extra:
             scenario = page_scenario(Path(path), [*base, *extra])
-        off = {_PATH_OF[lever][0] for lever in _OFF_AT_ZERO if values[lever] == 0}
+        off = {spec.strategy for lever, spec in _LEVERS.items()
+               if spec.off_at_zero and values[lever] == 0}
         if not strategies_on or off:
             kept = [s for s in scenario.strategies if strategies_on and s.name not in off]
             scenario = scenario.model_copy(update={"strategies": kept})

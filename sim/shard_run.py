@@ -23,7 +23,12 @@ from sim.shards import Coordinator, ShardError, ShardReport, ShardWorker, check_
 if TYPE_CHECKING:
     from sim.schema import Scenario
 
-__all__ = ["ShardedRun", "run_sharded"]
+__all__ = ["RESTART_WAIT_SECONDS", "ShardedRun", "run_sharded"]
+
+#: How long a retry waits for a lost worker to come back. A nanny restarts one in a few
+#: seconds here (about 1.3 s measured, most of it importing clmsim); a minute leaves room
+#: for a loaded machine before the shards go to the workers that are left.
+RESTART_WAIT_SECONDS = 60.0
 
 Progress = Callable[[int], None]
 
@@ -196,7 +201,7 @@ def _lost_worker(exc: BaseException) -> bool:
             or (type(exc) is OSError and "Actor's worker" in str(exc)))  # distributed.actor
 
 
-def _await_workers(client: Any, wanted: int, timeout: float = 60.0) -> None:
+def _await_workers(client: Any, wanted: int, timeout: float = RESTART_WAIT_SECONDS) -> None:
     """Give a lost worker time to come back (a nanny restarts it); go on with fewer if not.
 
     Raises:

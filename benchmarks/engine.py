@@ -76,7 +76,8 @@ from rich.table import Table
 from benchmarks.reference_agents import ReferenceModel
 from sim.memory import reuse_freed_memory
 from sim.model import LifecycleModel
-from sim.scenario import load_scenario, read_scenario_dict
+from sim.scaling import scale_overrides
+from sim.scenario import load_scenario
 from sim.schema import Scenario
 
 __all__ = ["Measurement", "Report", "baseline_overrides", "main", "measure", "reference_live",
@@ -238,41 +239,15 @@ class Report:
         }
 
 
-def _three_figures(x: float) -> float:
-    return float(f"{x:.3g}")
-
-
 def baseline_overrides(size: int, months: int, path: Path = BASELINE) -> list[str]:
     """Overrides that scale the scenario's bank to ``size`` customers for ``months``.
 
-    Prospects, arrivals, RM hours and strategy budgets scale with the
-    population (three significant figures); so do branches when the scenario
-    has channels.
+    Everything counted for the whole bank scales with the population, to
+    three significant figures (:func:`sim.scaling.scale_overrides`): prospects,
+    arrivals, RM hours, strategy budgets and, with channels, branches,
+    call-centre agents, online capacity and complaint handlers.
     """
-    data = read_scenario_dict(path)
-    factor = size / data["population"]["size"]
-    prospects = int(_three_figures(data["population"].get("prospects", 0) * factor))
-    arrivals = _three_figures(data["market"]["prospect_arrivals_per_month"] * factor)
-    overrides = [
-        f"population.size={size}",
-        f"population.prospects={prospects}",
-        f"market.prospect_arrivals_per_month={arrivals:g}",
-        f"horizon_months={months}",
-    ]
-    hours = (data.get("capacity") or {}).get("rm_hours_per_month")
-    if hours is not None:
-        overrides.append(f"capacity.rm_hours_per_month={_three_figures(hours * factor):g}")
-    for i, strategy in enumerate(data.get("strategies") or []):
-        budget = strategy.get("budget")
-        if isinstance(budget, int | float) and not isinstance(budget, bool):  # a total
-            overrides.append(f"strategies.{i}.budget={_three_figures(budget * factor):g}")
-        elif isinstance(budget, dict):
-            overrides += [f"strategies.{i}.budget.{key}={_three_figures(budget[key] * factor):g}"
-                          for key in ("monthly", "total") if budget.get(key) is not None]
-    if data.get("channels"):  # the same load per branch: more customers, more branches
-        branches = max(1, round(data["population"].get("branches", 1) * factor))
-        overrides.append(f"population.branches={branches}")
-    return overrides
+    return [*scale_overrides(load_scenario(path), size, digits=3), f"horizon_months={months}"]
 
 
 def vectorised_live(model: LifecycleModel) -> int:

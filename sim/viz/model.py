@@ -27,6 +27,7 @@ from matplotlib.patches import FancyArrowPatch
 
 from sim.model import LifecycleModel
 from sim.palette import stage_colours
+from sim.scaling import scale_overrides
 from sim.scenario import load_scenario
 from sim.schema import Scenario
 from strategies import registry
@@ -53,7 +54,8 @@ def page_scenario(path: Path, overrides: list[str]) -> Scenario:
     explicitly), so a customer meets the same bank, only less of it:
     prospects and monthly arrivals, RM outreach hours, strategy budgets, and,
     with channels, the number of branches (whole branches, so each keeps its
-    load and queues), call-centre agents and online capacity.
+    load and queues), call-centre agents, online capacity and complaint
+    handlers (:func:`sim.scaling.scale_overrides`).
     """
     keys = {o.split("=", 1)[0].strip() for o in overrides}
     scenario = load_scenario(path, overrides)
@@ -65,40 +67,8 @@ def page_scenario(path: Path, overrides: list[str]) -> Scenario:
         base, size = scenario, min(scenario.population.size, PAGE_POPULATION)
     if size == base.population.size:
         return scenario
-    extra = _shrink(base, size, keys, user_size="population.size" in keys)
+    extra = scale_overrides(base, size, keep=keys, whole_branches="population.size" not in keys)
     return load_scenario(path, [*overrides, *extra])
-
-
-def _shrink(base: Scenario, size: int, keys: set[str], user_size: bool) -> list[str]:
-    """``--set`` overrides making ``base`` a bank of about ``size`` customers."""
-    pop = base.population
-    extra: dict[str, float | int] = {}
-    channels = getattr(base, "channels", None)
-    if channels is not None and "population.branches" not in keys:
-        overridden = (i + 1 for i in channels.branches)  # keep branches the file overrides
-        branches = max(1, round(pop.branches * size / pop.size), *overridden)
-        extra["population.branches"] = branches
-        if not user_size:  # whole branches at the file's load per branch
-            size = round(pop.size * branches / pop.branches)
-    scale = size / pop.size
-    extra["population.size"] = size
-    extra["population.prospects"] = round(pop.prospects * scale)
-    extra["market.prospect_arrivals_per_month"] = base.market.prospect_arrivals_per_month * scale
-    extra["capacity.rm_hours_per_month"] = base.capacity.rm_hours_per_month * scale
-    for i, strategy in enumerate(base.strategies):
-        for part in ("monthly", "total"):
-            value = getattr(strategy.budget, part)
-            if value is not None:
-                extra[f"strategies.{i}.budget.{part}"] = value * scale
-    if channels is not None:
-        if channels.call_centre.agents:
-            extra["channels.call_centre.agents"] = max(1, round(channels.call_centre.agents
-                                                               * scale))
-        if channels.online.capacity_sessions_per_month is not None:
-            extra["channels.online.capacity_sessions_per_month"] = (
-                channels.online.capacity_sessions_per_month * scale)
-    return [f"{key}={value:.6g}" if isinstance(value, float) else f"{key}={value}"
-            for key, value in extra.items() if key == "population.size" or key not in keys]
 
 
 @dataclass(frozen=True)

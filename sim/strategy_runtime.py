@@ -241,17 +241,27 @@ class StrategyContext:
         return self._model.tier_names.index(name)
 
     # -- randomness
-    def uniform(self, purpose: str = "") -> np.ndarray:
-        """One U(0, 1) draw per row, keyed by customer id, month and this strategy."""
-        m = self._model
-        return keyed_uniform(m.seed_value, m.replication, f"strategy/{self.name}/{purpose}",
-                             m.month, self.population.id)
+    def uniform(self, purpose: str = "", rows: np.ndarray | None = None) -> np.ndarray:
+        """One U(0, 1) draw per row, keyed by customer id, month and this strategy.
 
-    def normal(self, purpose: str = "") -> np.ndarray:
-        """One N(0, 1) draw per row, keyed by customer id, month and this strategy."""
+        ``rows``: only these rows' draws (indices), the same values as
+        ``uniform(purpose)[rows]``: a draw depends on the customer's id alone.
+        A bank-scope strategy that needs draws for a few rows saves the rest.
+        """
         m = self._model
+        ids = self.population.id if rows is None else self.population.id[rows]
+        return keyed_uniform(m.seed_value, m.replication, f"strategy/{self.name}/{purpose}",
+                             m.month, ids)
+
+    def normal(self, purpose: str = "", rows: np.ndarray | None = None) -> np.ndarray:
+        """One N(0, 1) draw per row, keyed by customer id, month and this strategy.
+
+        ``rows``: only these rows' draws, as for :meth:`uniform`.
+        """
+        m = self._model
+        ids = self.population.id if rows is None else self.population.id[rows]
         return keyed_normal(m.seed_value, m.replication, f"strategy/{self.name}/{purpose}",
-                            m.month, self.population.id)
+                            m.month, ids)
 
     # -- money
     def fund(self, kind: str, wanted: np.ndarray, cost_each: np.ndarray | float) -> np.ndarray:

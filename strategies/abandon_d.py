@@ -101,10 +101,15 @@ class AbandonD(Strategy):
         if branch < 0:
             return
         online, devices = ctx.channel_code("online"), ctx.channel_code("self_service")
-        destination = np.where(pop.digital_adoption >= self.online_threshold, online, devices)
-        wanted = (ctx.targets & (pop.channel == branch) & (destination >= 0)
-                  & (ctx.uniform("migrate") < self.migration_rate))
-        moved = ctx.fund("migration", wanted, self.migration_cost)
-        pop.channel[moved] = destination[moved]
+        # the targeted branch users only: a quarter of the bank at most (whole-table passes
+        # for a destination and a draw per row were half of this strategy's time)
+        users = np.flatnonzero(ctx.targets & (pop.channel == branch))
+        destination = np.where(pop.digital_adoption[users] >= self.online_threshold,
+                               online, devices)
+        wanted = np.zeros(len(pop), bool)
+        wanted[users] = (destination >= 0) & (ctx.uniform("migrate", users)
+                                              < self.migration_rate)
+        moved = np.flatnonzero(ctx.fund("migration", wanted, self.migration_cost))
+        pop.channel[moved] = destination[np.searchsorted(users, moved)]
         pop.satisfaction_base[moved] = np.maximum(
             pop.satisfaction_base[moved] - self.satisfaction_penalty, 0.0)

@@ -121,7 +121,7 @@ class Referral(Strategy):
         deterred = int((dissatisfied & (ctx.uniform("deter") < deter_chance)).sum())
         if deterred:
             rows = np.flatnonzero(refers)
-            cancelled = rows[np.argsort(ctx.uniform("cancel")[rows], kind="stable")[:deterred]]
+            cancelled = rows[np.argsort(ctx.uniform("cancel", rows), kind="stable")[:deterred]]
             refers[cancelled] = False
         rewarded = ctx.fund("referral_reward", refers, self.reward)
         ctx.add_prospects(int(rewarded.sum()))

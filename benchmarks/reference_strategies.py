@@ -42,6 +42,7 @@ from sim.strategy_runtime import strategy_metric_names as engine_metric_names
 from strategies import registry
 from strategies._common import CHANNELS, DEFAULT_COST_PER_CONTACT, DEFAULT_RM_MINUTES
 from strategies.cross_sell import DEFAULT_ACCEPTANCE
+from strategies.voucher import REFERENCE_VALUE
 
 if TYPE_CHECKING:
     from benchmarks.reference_agents import Customer, ReferenceModel
@@ -362,8 +363,9 @@ class Voucher(ReferenceStrategy):
     def setup(self) -> None:
         p = self.params
         self.threshold, self.face_value = p["threshold"], p["face_value"]
-        self.base_redemption, self.cooldown = p["base_redemption"], p["cooldown_months"]
-        self.bump = p["satisfaction_bump"]
+        self.cooldown, self.bump = p["cooldown_months"], p["satisfaction_bump"]
+        value = self.face_value / self.threshold / REFERENCE_VALUE  # the plugin's equation
+        self.scale = p["base_redemption"] * value ** p["value_elasticity"]
         self.key = f"{self.name}/last_redeemed"
 
     def apply(self, targets: list[Customer]) -> None:
@@ -372,7 +374,7 @@ class Voucher(ReferenceStrategy):
         redeem = [c for c in targets
                   if c.total_wealth - c.aum >= self.threshold
                   and month - c.marketing.last.get(key, NEVER) >= self.cooldown
-                  and rnd.random() < self.base_redemption * c.price_sensitivity]
+                  and rnd.random() < min(self.scale * c.price_sensitivity, 1.0)]
         for i in self.fund("voucher", redeem, self.face_value):
             c = redeem[i]
             moved = self.threshold / c.total_wealth

@@ -3,8 +3,16 @@
 B-class customers hold most of their wealth at other banks and are price
 sensitive; A bank proposed targeted investment vouchers to pull that money
 over. Each month a targeted customer with at least ``threshold`` CNY held
-elsewhere redeems with probability ``base_redemption × price_sensitivity``
-(so money elsewhere and price sensitivity both matter). Redeeming moves
+elsewhere redeems with probability::
+
+    base_redemption × price_sensitivity × (value / REFERENCE_VALUE) ** value_elasticity
+
+(at most 1), where ``value = face_value / threshold`` is what the voucher
+is worth per CNY invested and ``REFERENCE_VALUE`` is DOMAIN §2's 500 per
+100,000, at which ``base_redemption`` is set. So money elsewhere, price
+sensitivity and the size of the voucher all matter: a bigger voucher, or
+the same voucher for a smaller investment, persuades more customers, each
+extra CNY fewer than the one before (``value_elasticity`` 0.5). Redeeming moves
 ``threshold`` CNY into the bank — share of wallet and wallet propensity rise
 — and lifts satisfaction a little. The face value is paid only on
 redemption, within the budget; a customer can redeem once per
@@ -17,8 +25,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from strategies._common import check_number
 from strategies.base import Strategy
 from strategies.registry import register
+
+#: DOMAIN §2's voucher, 500 CNY off for investing 100,000 more: the value per CNY invested
+#: at which ``base_redemption`` holds.
+REFERENCE_VALUE = 500.0 / 100_000.0
 
 
 @register
@@ -33,6 +46,12 @@ class Voucher(Strategy):
         cooldown_months: Months before the same customer can redeem again (default 12).
         satisfaction_bump: Lasting rise of the customer's baseline satisfaction
             on redemption (default 0.02, an assumption).
+        value_elasticity: How redemption follows the voucher's value per CNY
+            invested, relative to DOMAIN §2's 500 per 100,000 (default 0.5, a
+            modelling assumption: three times the value, √3 ≈ 1.7 times the
+            redemptions; 1 is proportional, 0 makes the value irrelevant).
+            Calibrate it with a redemption curve by face value if the bank has
+            one.
     """
 
     name = "voucher"
@@ -46,16 +65,24 @@ class Voucher(Strategy):
         base_redemption: float = 0.10,
         cooldown_months: int = 12,
         satisfaction_bump: float = 0.02,
+        value_elasticity: float = 0.5,
     ) -> None:
         if threshold <= 0 or face_value < 0 or cooldown_months < 0:
             raise ValueError("threshold must be > 0, face_value and cooldown_months >= 0")
         if not 0 <= base_redemption <= 1:
             raise ValueError(f"base_redemption must be a probability, got {base_redemption}")
+        check_number("value_elasticity", value_elasticity, 0.0, 3.0)
         self.threshold = threshold
         self.face_value = face_value
         self.base_redemption = base_redemption
         self.cooldown_months = cooldown_months
         self.satisfaction_bump = satisfaction_bump
+        self.value_elasticity = value_elasticity
+
+    def redemption_scale(self) -> float:
+        """``base_redemption`` times the voucher's value effect (1 for DOMAIN §2's voucher)."""
+        value = self.face_value / self.threshold / REFERENCE_VALUE
+        return self.base_redemption * value**self.value_elasticity
 
     def apply(self, ctx: Any) -> None:
         """Offer vouchers to the targets; pay and move money for those who redeem."""
@@ -64,7 +91,7 @@ class Voucher(Strategy):
         elsewhere = pop.total_wealth - pop.aum
         eligible = (ctx.targets & (elsewhere >= self.threshold)
                     & (ctx.month - last >= self.cooldown_months))
-        chance = self.base_redemption * pop.price_sensitivity
+        chance = np.minimum(self.redemption_scale() * pop.price_sensitivity, 1.0)
         redeem = eligible & (ctx.uniform("redeem") < chance)
         paid = ctx.fund("voucher", redeem, self.face_value)
         moved = self.threshold / pop.total_wealth[paid]

@@ -61,7 +61,8 @@ def test_hold_out_is_never_treated() -> None:
     assert (last[control] < 0).all()
 
 
-@pytest.mark.parametrize("params", ["{threshold: -1}", "{base_redemption: 1.5}"])
+@pytest.mark.parametrize("params", ["{threshold: -1}", "{base_redemption: 1.5}",
+                                    "{value_elasticity: -1}"])
 def test_bad_parameters_fail_at_load_time(params: str) -> None:
     assert_refused_at_load(PATH, f"strategies.0.params={params}", match=r"strategies\.0\.params")
 
@@ -69,3 +70,37 @@ def test_bad_parameters_fail_at_load_time(params: str) -> None:
 def test_defaults_cite_the_documents() -> None:
     v = Voucher()
     assert (v.threshold, v.face_value) == (100_000.0, 500.0)  # DOMAIN §2
+
+
+def _funded(*overrides: str, months: int, size: int = 20_000) -> np.ndarray:
+    base = small(size, round(3_500 * size / 20_000), 315 * size / 20_000, months=12)
+    model = small_model(PATH, *overrides, base=base)
+    return finish(model, months).strategy_voucher_funded.to_numpy()
+
+
+def test_a_bigger_voucher_persuades_more_customers_less_than_in_proportion() -> None:
+    """Month 1 (no one on cooldown yet): three times the value, √3 times the redemptions.
+
+    The same seed draws the same uniforms, so 1,500's redeemers include 500's;
+    the extra ones are about Poisson with mean 0.73 × the first count (~460
+    here), so the ratio's standard error is about 0.04: the bounds are ±4 of it.
+    """
+    low, high = (_funded(f"strategies.0.params.face_value={v}", months=1, size=80_000)[-1]
+                 for v in (500, 1500))
+    assert low > 300
+    assert 1.55 < high / low < 1.90  # √3 = 1.73
+
+
+def test_value_elasticity_zero_makes_the_face_value_cost_only() -> None:
+    """The model before the value effect: same redeemers at any face value, more cost."""
+    plain = [_funded(f"strategies.0.params={{face_value: {v}, value_elasticity: 0}}", months=6)
+             for v in (500, 1500)]
+    np.testing.assert_array_equal(*plain)
+
+
+def test_redemption_scale_is_the_documented_equation() -> None:
+    assert Voucher().redemption_scale() == 0.10  # DOMAIN §2's voucher: base_redemption itself
+    assert Voucher(face_value=2000).redemption_scale() == pytest.approx(0.10 * 4**0.5)
+    assert Voucher(threshold=50_000).redemption_scale() == pytest.approx(0.10 * 2**0.5)
+    assert Voucher(face_value=0).redemption_scale() == 0.0
+    assert Voucher(face_value=1500, value_elasticity=1).redemption_scale() == pytest.approx(0.3)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +84,21 @@ class CliResult:
     def err_lines(self) -> list[str]:
         """Non-empty lines written to standard error."""
         return [line for line in self.err.splitlines() if line.strip()]
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """Each test leaves ``os.environ`` as it found it.
+
+    ``clmsim``'s ``main`` sets glibc's ``MALLOC_*`` variables for the
+    processes it starts (``sim.memory.reuse_freed_memory``); tests calling
+    it in-process would otherwise pass them on to later tests' subprocesses.
+    """
+    saved = dict(os.environ)
+    yield
+    if dict(os.environ) != saved:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.fixture

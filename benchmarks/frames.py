@@ -1,6 +1,8 @@
 """clmsim vs mesa-frames on the same model: customer-months per second (issue 7).
 
-Runs clmsim's vectorised model on the baseline in this process (with
+Runs clmsim's vectorised model on a scenario (``--scenario``, default the
+baseline; ``scenarios/abc_d_playbook.yaml`` for the playbook's seven
+strategies) in this process (with
 :func:`benchmarks.engine.measure`, so the definitions are the engine
 benchmark's) and :mod:`benchmarks.frames_reference` — the same monthly
 dynamics on mesa-frames 0.1.0a0 — in a subprocess in its own virtual
@@ -8,8 +10,12 @@ environment (mesa-frames needs numpy 1.26; clmsim's environment has numpy 2),
 at the same sizes and months, and prints a table with the ratio
 clmsim / mesa-frames per customer-month.
 
-Before timing, it checks that the two are the same model: both run the
-baseline scaled to ``--check-size`` customers for ``--check-months`` months
+Before anything, it checks that the strategy parameter defaults restated in
+``benchmarks/frames_scenario.py`` (the mesa-frames side cannot import the
+plugins) equal the plugins' own, and the hold-out, priority and RM-hour
+defaults ``sim/schema.py``'s; a difference exits 1. Before timing, it checks
+that the two are the same model: both run the
+scenario scaled to ``--check-size`` customers for ``--check-months`` months
 with ``--check-seeds`` seeds, and their outcomes are compared with tests whose
 error is sampling alone (customers do not interact), each rejecting at
 ``ALPHA`` = 0.001:
@@ -22,7 +28,14 @@ error is sampling alone (customers do not interact), each rejecting at
 * satisfaction, share of wallet and log wealth of the customers at the end:
   Welch's t-test on the pooled customers;
 * each monthly metric (customers, prospects, AUM, revenue, cost, profit...)
-  summed over the months, one value per seed: Welch's t-test across seeds.
+  summed over the months, one value per seed: Welch's t-test across seeds;
+  with strategies also each strategy's cost (``cost_strategy_<name>``) and
+  treated and funded counts, the total strategy cost and the contacts
+  (34 tests on the baseline, 57 on the playbook).
+
+Customers interact only through the strategies' budgets and RM minutes,
+which bind on the playbook: the count tests then assume a little more
+independence than there is; the Welch tests across seeds do not.
 
 Polars runs on a thread pool (one thread per core by default); clmsim is
 numpy, single-threaded except that its ``aum @ mask`` sums go to OpenBLAS's
@@ -39,10 +52,13 @@ one (2026-11-26, load average 5). Usage::
     python benchmarks/frames.py                          # 100k and 1M × 24 months
     python benchmarks/frames.py --sizes 100000 --months 24 --polars-threads default 1
     python benchmarks/frames.py --sizes 1000000 --months 12 --no-check --save
+    python benchmarks/frames.py --scenario scenarios/abc_d_playbook.yaml --sizes 100000
     OPENBLAS_NUM_THREADS=1 python benchmarks/frames.py --polars-threads default 1
 
-``--save`` writes ``benchmarks/results/frames-<date>T<hhmm>.json`` (git-ignored).
-Exit status: 0, 1 if the agreement check failed, 2 if the mesa-frames
+``--save`` writes ``benchmarks/results/frames-<date>T<hhmm>.json`` (git-ignored;
+``-<scenario>`` added for another scenario than the baseline).
+Exit status: 0, 1 if the agreement check failed or the restated defaults
+differ, 2 if the mesa-frames
 environment is missing.
 """
 
@@ -55,7 +71,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -78,11 +94,14 @@ from benchmarks.engine import (
     machine_info,
     measure,
 )
+from benchmarks.frames_scenario import COST_KINDS, SPEC_DEFAULTS, STRATEGY_DEFAULTS
 from sim.memory import reuse_freed_memory
 from sim.model import LifecycleModel
 from sim.scenario import load_scenario
+from sim.schema import Budget, Scenario, StrategySpec
+from strategies import registry
 
-__all__ = ["find_venv_python", "main"]
+__all__ = ["find_venv_python", "main", "restated_default_differences", "strategy_monthly"]
 
 FRAMES_SCRIPT = ROOT / "benchmarks" / "frames_reference.py"
 REQUIREMENTS = "benchmarks/requirements-mesa-frames.txt"
@@ -99,6 +118,52 @@ MONTHLY = ("customers", "prospects", "initial_customers_active", "arrivals", "ac
            "aum_churned", "mean_satisfaction", "mean_share_of_wallet", "revenue_interest_margin",
            "revenue_fees", "cost_servicing_branch", "cost_transaction_branch",
            "cost_acquisition", "revenue", "cost", "profit")
+#: With strategies, also compared: per strategy these monthly metrics, and the totals below.
+STRATEGY_MONTHLY = ("cost_strategy_{name}", "strategy_{name}_treated", "strategy_{name}_funded")
+STRATEGY_TOTALS = ("strategy_cost_total", "contacts")
+
+
+def strategy_monthly(scenario: Scenario) -> tuple[str, ...]:
+    """The monthly metrics the agreement check adds for the scenario's strategies."""
+    if not scenario.strategies:
+        return ()
+    return (*(key.format(name=s.name) for s in scenario.strategies for key in STRATEGY_MONTHLY),
+            *STRATEGY_TOTALS)
+
+
+def _plain(value: Any) -> Any:
+    """Mappings as dicts, recursively (plugins keep some defaults in read-only mappings)."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def restated_default_differences() -> list[str]:
+    """Where ``frames_scenario``'s restated defaults differ from clmsim's own (empty: none).
+
+    Compared: each strategy's parameter defaults with its plugin's constructor
+    defaults, its cost kinds with the plugin's ``cost_kinds``, the hold-out,
+    budget priority and RM hours defaults with ``sim/schema.py``'s.
+    """
+    problems = []
+    for name in sorted(set(STRATEGY_DEFAULTS) | set(COST_KINDS)):
+        plugin = registry.get(name)
+        own = _plain(plugin().get_params())
+        restated = _plain(STRATEGY_DEFAULTS.get(name))
+        if own != restated:
+            problems.append(f"{name}: parameter defaults {restated} != the plugin's {own}")
+        if tuple(plugin.cost_kinds) != COST_KINDS.get(name):
+            problems.append(f"{name}: cost kinds {COST_KINDS.get(name)} != the plugin's "
+                            f"{tuple(plugin.cost_kinds)}")
+    schema = {"holdout": StrategySpec.model_fields["holdout"].default,
+              "priority": Budget().priority,
+              "rm_hours_per_month":
+                  Scenario.model_fields["capacity"].get_default(call_default_factory=True)
+                  .rm_hours_per_month}
+    for key, value in schema.items():
+        if SPEC_DEFAULTS.get(key) != value:
+            problems.append(f"{key}: default {SPEC_DEFAULTS.get(key)!r} != sim.schema's {value!r}")
+    return problems
 
 
 @dataclass
@@ -134,7 +199,8 @@ def find_venv_python(venv: Path | None) -> Path | None:
 
 
 def run_frames(python: Path, size: int, months: int, seeds: Sequence[int],
-               threads: int | None, detail: bool = False) -> dict[str, Any]:
+               threads: int | None, detail: bool = False,
+               scenario: Path = BASELINE) -> dict[str, Any]:
     """Run ``frames_reference.py`` in the mesa-frames environment; return its JSON."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "POLARS_MAX_THREADS")}
     if threads is not None:
@@ -142,7 +208,7 @@ def run_frames(python: Path, size: int, months: int, seeds: Sequence[int],
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "frames.json"
         cmd = [str(python), str(FRAMES_SCRIPT), "--size", str(size), "--months", str(months),
-               "--seeds", *map(str, seeds), "--out", str(out)]
+               "--seeds", *map(str, seeds), "--scenario", str(scenario), "--out", str(out)]
         if detail:
             cmd.append("--detail")
         done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
@@ -152,15 +218,40 @@ def run_frames(python: Path, size: int, months: int, seeds: Sequence[int],
         return json.loads(out.read_text(encoding="utf-8"))
 
 
+def scaled(path: Path, size: int, months: int) -> Scenario:
+    """The scenario at ``path`` scaled to ``size`` customers (``baseline_overrides``)."""
+    return load_scenario(path, baseline_overrides(size, months, path))
+
+
+def clmsim_scaling(scenario: Scenario) -> dict[str, Any]:
+    """What clmsim's scaled scenario holds, as ``frames_scenario.scaling_summary`` reports it."""
+    return {
+        "prospects": scenario.population.prospects,
+        "arrivals_per_month": scenario.market.prospect_arrivals_per_month,
+        "rm_hours_per_month": scenario.capacity.rm_hours_per_month,
+        "strategies": [{"name": s.name, "monthly": s.budget.monthly, "total": s.budget.total,
+                        "priority": s.budget.priority, "holdout": s.holdout}
+                       for s in scenario.strategies],
+    }
+
+
+def check_scaling(doc: dict[str, Any], scenario: Scenario) -> None:
+    """Raise RuntimeError unless mesa-frames scaled the bank as ``baseline_overrides`` did.
+
+    Prospects, arrivals, RM hours, and each strategy's name, budgets,
+    priority and hold-out.
+    """
+    expected = clmsim_scaling(scenario)
+    got = {key: doc.get(key) for key in expected}
+    if got != expected:
+        raise RuntimeError(f"mesa-frames scaled the bank differently: {got} != {expected}")
+
+
 def measure_frames(python: Path, size: int, months: int, seed: int, repeat: int,
-                   threads: int | None) -> FramesRun:
+                   threads: int | None, path: Path = BASELINE) -> FramesRun:
     """Time the mesa-frames model; check it scaled the bank as ``baseline_overrides`` does."""
-    doc = run_frames(python, size, months, [seed] * repeat, threads)
-    scenario = load_scenario(BASELINE, baseline_overrides(size, months))
-    expected = (scenario.population.prospects, scenario.market.prospect_arrivals_per_month)
-    if (doc["prospects"], doc["arrivals_per_month"]) != expected:
-        raise RuntimeError(f"mesa-frames scaled the bank differently: "
-                           f"{doc['prospects'], doc['arrivals_per_month']} != {expected}")
+    doc = run_frames(python, size, months, [seed] * repeat, threads, scenario=path)
+    check_scaling(doc, scaled(path, size, months))
     best = max(doc["runs"], key=lambda r: r["rate"])
     return FramesRun(size, doc["prospects"], doc["arrivals_per_month"], months,
                      best["customer_months"], best["build_seconds"], best["step_seconds"],
@@ -168,9 +259,9 @@ def measure_frames(python: Path, size: int, months: int, seed: int, repeat: int,
                      [r["rate"] for r in doc["runs"]])
 
 
-def measure_clmsim(size: int, months: int, repeat: int) -> Measurement:
+def measure_clmsim(size: int, months: int, repeat: int, path: Path = BASELINE) -> Measurement:
     """Best of ``repeat`` runs of clmsim's vectorised model (``benchmarks.engine.measure``)."""
-    scenario = load_scenario(BASELINE, baseline_overrides(size, months))
+    scenario = scaled(path, size, months)
     runs = [measure(scenario, months, "vectorised") for _ in range(repeat)]
     best = max(runs, key=lambda m: m.rate)
     best.all_rates = [m.rate for m in runs]
@@ -178,9 +269,9 @@ def measure_clmsim(size: int, months: int, repeat: int) -> Measurement:
 
 
 # ------------------------------------------------------------------ agreement
-def clmsim_outcome(size: int, months: int, seed: int) -> dict[str, Any]:
+def clmsim_outcome(size: int, months: int, seed: int, path: Path = BASELINE) -> dict[str, Any]:
     """What the agreement check compares, from one clmsim run (as frames_reference's end_state)."""
-    model = LifecycleModel(load_scenario(BASELINE, baseline_overrides(size, months)), seed=seed)
+    model = LifecycleModel(scaled(path, size, months), seed=seed)
     for _ in range(months):
         model.step()
     pop, frame = model.population, model.monthly_frame()
@@ -217,8 +308,13 @@ def _pooled(runs: list[dict[str, Any]], key: str) -> tuple[float, float, int]:
     return mean, math.sqrt(max(squares - n * mean**2, 0.0) / (n - 1)), n
 
 
-def agreement(clmsim: list[dict[str, Any]], frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every test of the module docstring: name, clmsim value, mesa-frames value, p, passed."""
+def agreement(clmsim: list[dict[str, Any]], frames: list[dict[str, Any]],
+              extra_monthly: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Every test of the module docstring: name, clmsim value, mesa-frames value, p, passed.
+
+    ``extra_monthly``: more monthly metrics to compare summed over the months
+    (the strategies', :func:`strategy_monthly`).
+    """
     rows: list[dict[str, Any]] = []
 
     def add(name: str, a: Any, b: Any, p: float) -> None:
@@ -245,7 +341,7 @@ def agreement(clmsim: list[dict[str, Any]], frames: list[dict[str, Any]]) -> lis
         (ma, sa, na), (mb, sb, nb) = _pooled(clmsim, key), _pooled(frames, key)
         p = stats.ttest_ind_from_stats(ma, sa, na, mb, sb, nb, equal_var=False).pvalue
         add(f"{key} of customers at the end (Welch)", round(ma, 4), round(mb, 4), float(p))
-    for key in MONTHLY:
+    for key in (*MONTHLY, *extra_monthly):
         a, b = monthly(clmsim, key).sum(axis=1), monthly(frames, key).sum(axis=1)
         if a.std() == 0 and b.std() == 0:
             p = 1.0 if a.mean() == b.mean() else 0.0
@@ -256,13 +352,15 @@ def agreement(clmsim: list[dict[str, Any]], frames: list[dict[str, Any]]) -> lis
 
 
 def run_check(python: Path, size: int, months: int, seeds: Sequence[int],
-              console: Console) -> tuple[bool, list[dict[str, Any]]]:
+              console: Console, path: Path = BASELINE) -> tuple[bool, list[dict[str, Any]]]:
     """Run both models on the check's seeds, print the tests; return whether all passed."""
-    console.print(f"agreement check: baseline at {size:,} customers × {months} months, "
+    console.print(f"agreement check: {path.stem} at {size:,} customers × {months} months, "
                   f"seeds {list(seeds)} …", soft_wrap=True)
-    frames = run_frames(python, size, months, seeds, threads=None, detail=True)["runs"]
-    clmsim = [clmsim_outcome(size, months, seed) for seed in seeds]
-    rows = agreement(clmsim, frames)
+    doc = run_frames(python, size, months, seeds, threads=None, detail=True, scenario=path)
+    scenario = scaled(path, size, months)
+    check_scaling(doc, scenario)
+    clmsim = [clmsim_outcome(size, months, seed, path) for seed in seeds]
+    rows = agreement(clmsim, doc["runs"], strategy_monthly(scenario))
     table = Table(title=f"same model? clmsim vs mesa-frames, {len(seeds)} seeds each "
                         f"(each test rejects at p < {ALPHA:g})")
     for header in ("test", "clmsim", "mesa-frames", "rel. diff", "p", ""):
@@ -297,6 +395,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sizes", nargs="+", type=int, default=[100_000, 1_000_000],
                         help="customers at month 0 (default 100000 1000000)")
     parser.add_argument("--months", type=int, default=24, help="months per run (default 24)")
+    parser.add_argument("--scenario", type=Path, default=BASELINE,
+                        help="the scenario both models run (default scenarios/baseline.yaml; "
+                        "e.g. scenarios/abc_d_playbook.yaml: the playbook's seven strategies)")
     parser.add_argument("--venv", type=Path, default=None,
                         help="the mesa-frames virtual environment (default: .venv-mf, else "
                         "/work/venv-mesa-frames)")
@@ -313,7 +414,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--check-seeds", type=int, nargs="+", default=list(range(11, 19)))
     parser.add_argument("--no-check", action="store_true", help="skip the agreement check")
     parser.add_argument("--save", action="store_true",
-                        help=f"write {RESULTS.relative_to(ROOT)}/frames-<date>T<hhmm>.json")
+                        help=f"write {RESULTS.relative_to(ROOT)}/frames-<date>T<hhmm>"
+                        "[-<scenario>].json")
     return parser.parse_args(argv)
 
 
@@ -327,23 +429,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"frames.py: no mesa-frames environment at {where}; create it with: {SETUP}",
               file=sys.stderr)
         return 2
+    problems = restated_default_differences()
+    if problems:  # frames_reference.py would run other parameters than clmsim's plugins
+        print("frames.py: frames_scenario.py's restated defaults differ from clmsim's:\n  "
+              + "\n  ".join(problems), file=sys.stderr)
+        return 1
     console = Console(width=None if sys.stdout.isatty() else 170)
     info = machine_info()
+    info["scenario"] = args.scenario.stem
     info["loadavg_start"] = _loadavg()
     info["blas_threads"] = {k: os.environ[k] for k in BLAS_VARIABLES if k in os.environ}
     passed, checks = True, []
     if not args.no_check:
         passed, checks = run_check(python, args.check_size, args.check_months,
-                                   args.check_seeds, console)
-    seed = args.seed if args.seed is not None else load_scenario(BASELINE).seed
+                                   args.check_seeds, console, args.scenario)
+    seed = args.seed if args.seed is not None else load_scenario(args.scenario).seed
     clmsim, frames = [], []
     for size in args.sizes:
-        m = measure_clmsim(size, args.months, args.repeat)
+        m = measure_clmsim(size, args.months, args.repeat, args.scenario)
         clmsim.append(m)
         console.print(f"  clmsim at {size:,} × {args.months}: {m.rate / 1e6:.3f} M cm/s "
                       f"(load average {_loadavg()})", soft_wrap=True)
         for threads in args.polars_threads:
-            f = measure_frames(python, size, args.months, seed, args.repeat, threads)
+            f = measure_frames(python, size, args.months, seed, args.repeat, threads,
+                               args.scenario)
             frames.append(f)
             console.print(f"  mesa-frames at {size:,} × {args.months}, {f.polars_threads} polars "
                           f"threads: {f.rate / 1e6:.3f} M cm/s (load average {_loadavg()})",
@@ -352,7 +461,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     render(clmsim, frames, info, console)
     if args.save:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"frames-{info['date'][:16].replace(':', '')}.json"
+        stem = "" if args.scenario == BASELINE else f"-{args.scenario.stem}"
+        path = RESULTS / f"frames-{info['date'][:16].replace(':', '')}{stem}.json"
         doc = {"machine": info,
                "clmsim": [{**asdict(m), "rate": m.rate, "cpu_rate": _cpu_rate(m)}
                           for m in clmsim],
@@ -392,7 +502,8 @@ def render(clmsim: list[Measurement], frames: list[FramesRun], info: dict[str, A
            console: Console) -> None:
     """The table: one row per run, the ratios clmsim / mesa-frames on each mesa-frames row."""
     blas = " ".join(f"{k}={v}" for k, v in info["blas_threads"].items()) or "BLAS threads default"
-    table = Table(title=f"clmsim vs mesa-frames — {info['date']} — {info['cpu']}, "
+    table = Table(title=f"clmsim vs mesa-frames on {info['scenario']} — {info['date']} — "
+                        f"{info['cpu']}, "
                         f"{info['cores']} cores, commit {info['commit']}"
                         + (" (sim/ modified)" if info["sim_modified"] else "") + f" — {blas}")
     for header in ("engine", "customers", "months", "customer-months", "build s", "step s",

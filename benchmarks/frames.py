@@ -94,12 +94,18 @@ from benchmarks.engine import (
     machine_info,
     measure,
 )
-from benchmarks.frames_scenario import COST_KINDS, SPEC_DEFAULTS, STRATEGY_DEFAULTS
+from benchmarks.frames_scenario import (
+    COST_KINDS,
+    SPEC_DEFAULTS,
+    STRATEGY_DEFAULTS,
+    VOUCHER_REFERENCE_VALUE,
+)
 from sim.memory import reuse_freed_memory
 from sim.model import LifecycleModel
 from sim.scenario import load_scenario
 from sim.schema import Budget, Scenario, StrategySpec
 from strategies import registry
+from strategies.voucher import REFERENCE_VALUE
 
 __all__ = ["find_venv_python", "main", "restated_default_differences", "strategy_monthly"]
 
@@ -155,6 +161,9 @@ def restated_default_differences() -> list[str]:
         if tuple(plugin.cost_kinds) != COST_KINDS.get(name):
             problems.append(f"{name}: cost kinds {COST_KINDS.get(name)} != the plugin's "
                             f"{tuple(plugin.cost_kinds)}")
+    if VOUCHER_REFERENCE_VALUE != REFERENCE_VALUE:
+        problems.append(f"voucher: reference value {VOUCHER_REFERENCE_VALUE} != the plugin's "
+                        f"{REFERENCE_VALUE}")
     schema = {"holdout": StrategySpec.model_fields["holdout"].default,
               "priority": Budget().priority,
               "rm_hours_per_month":

@@ -126,7 +126,13 @@ from mesa_frames import AgentSetPolars, ModelDF
 
 if str(Path(__file__).resolve().parent) not in sys.path:  # frames_scenario sits beside us
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-from frames_scenario import COST_KINDS, STRATEGY_DEFAULTS, read_scenario, scaling_summary
+from frames_scenario import (
+    COST_KINDS,
+    STRATEGY_DEFAULTS,
+    VOUCHER_REFERENCE_VALUE,
+    read_scenario,
+    scaling_summary,
+)
 
 __all__ = ["FRAMES_STRATEGIES", "Customers", "FramesModel", "FramesStrategy", "main",
            "read_baseline", "run"]
@@ -634,8 +640,10 @@ class Voucher(FramesStrategy):
     def setup(self) -> None:
         p = self.params
         self.threshold, self.face_value = p["threshold"], p["face_value"]
-        self.base_redemption, self.cooldown = p["base_redemption"], p["cooldown_months"]
-        self.bump = p["satisfaction_bump"]
+        self.cooldown, self.bump = p["cooldown_months"], p["satisfaction_bump"]
+        # the plugin's value effect: DOMAIN's 500 per 100,000 is where base_redemption holds
+        value = self.face_value / self.threshold / VOUCHER_REFERENCE_VALUE
+        self.scale = p["base_redemption"] * value ** p["value_elasticity"]
 
     def apply(self, frame: pl.DataFrame, treated: pl.Series) -> pl.DataFrame:
         col, last = pl.col, self.memory["last_redeemed"]
@@ -643,7 +651,7 @@ class Voucher(FramesStrategy):
         eligible = treated & frame.select(
             ((col("total_wealth") - col("aum")) >= self.threshold)
             & ((month - col(last).cast(pl.Int32)) >= self.cooldown)).to_series()
-        chance = self.base_redemption * frame["price_sensitivity"]
+        chance = (self.scale * frame["price_sensitivity"]).clip(upper_bound=1.0)
         redeem = eligible & (self.model.uniform(eligible) < chance)
         paid = self.fund(frame, "voucher", redeem, self.face_value)
         moved = self.threshold / col("total_wealth")

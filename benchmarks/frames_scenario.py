@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 __all__ = ["COST_KINDS", "SPEC_DEFAULTS", "STRATEGY_DEFAULTS", "SUPPORTED_TARGETS",
+           "VOUCHER_REFERENCE_VALUE",
            "deep_merge", "read_merged", "read_scenario", "scaling_summary", "strategy_params",
            "three_figures"]
 
@@ -39,6 +40,8 @@ __all__ = ["COST_KINDS", "SPEC_DEFAULTS", "STRATEGY_DEFAULTS", "SUPPORTED_TARGET
 _COST_PER_CONTACT = {"phone": 5.0, "sms": 0.05, "push": 0.01, "visit": 100.0}
 _RM_MINUTES = {"phone": 10.0, "visit": 60.0}
 _MANAGED_TIERS = ("200k_1m", "1m_5m", "5m_6m", "private")
+#: strategies/voucher.py: the value per CNY invested at which ``base_redemption`` holds.
+VOUCHER_REFERENCE_VALUE = 500.0 / 100_000.0
 
 #: Each strategy's parameters when the scenario's ``params`` leave them out.
 STRATEGY_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -50,7 +53,7 @@ STRATEGY_DEFAULTS: dict[str, dict[str, Any]] = {
                    "satisfaction_effect": 4.0, "satisfaction_reference": 0.7,
                    "onboarding_cost": 50.0},
     "voucher": {"threshold": 100_000.0, "face_value": 500.0, "base_redemption": 0.10,
-                "cooldown_months": 12, "satisfaction_bump": 0.02},
+                "cooldown_months": 12, "satisfaction_bump": 0.02, "value_elasticity": 0.5},
     "pricing_subsidy": {"bump_bp": 20.0},
     "outreach": {"contacts_per_month": {"phone": 2, "sms": 4, "push": 0, "visit": 0},
                  "by_segment": None, "by_tier": None, "cost_per_contact": _COST_PER_CONTACT,

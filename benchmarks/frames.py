@@ -37,15 +37,15 @@ Customers interact only through the strategies' budgets and RM minutes,
 which bind on the playbook: the count tests then assume a little more
 independence than there is; the Welch tests across seeds do not.
 
-Polars runs on a thread pool (one thread per core by default); clmsim is
-numpy, single-threaded except that its ``aum @ mask`` sums go to OpenBLAS's
-threaded dot product. ``--polars-threads default 1`` measures mesa-frames both
-ways (``POLARS_MAX_THREADS``); ``OPENBLAS_NUM_THREADS=1 python
-benchmarks/frames.py …`` runs clmsim on one thread (the variable must be set
-before numpy starts, so set it on the command line; the table's title shows
-it). On a loaded 2-core machine OpenBLAS's threads wait for a core and a
-20,000-customer clmsim month took 137 ms with default threads and 16 ms with
-one (2026-11-26, load average 5). Usage::
+Polars runs on a thread pool (one thread per core by default); clmsim runs
+its compiled per-row loops (``sim/kernels``, Numba) on both cores and the
+rest on one. ``--polars-threads default 1`` measures mesa-frames both ways
+(``POLARS_MAX_THREADS``). ``OPENBLAS_NUM_THREADS=1`` (set on the command
+line, before numpy starts; the table's title shows it) keeps NumPy's
+remaining linear algebra off a second pool of threads: clmsim no longer sums
+through BLAS, but when it did, on a loaded 2-core machine a 20,000-customer
+month took 137 ms with default BLAS threads and 16 ms with one (2026-11-26,
+load average 5). Usage::
 
     python -m venv .venv-mf
     .venv-mf/bin/pip install -r benchmarks/requirements-mesa-frames.txt

@@ -20,6 +20,7 @@ morris     ``samples × (D + 1)`` trajectory points       μ*, σ (SALib morris)
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -103,15 +104,24 @@ class Design:
     """A named design: how to sample points and (optionally) analyse outcomes."""
 
     sample: Callable[[Sequence[ParameterSpec], int, int], np.ndarray]
+    #: How many points ``sample`` gives, known before sampling (a grid over five ranges
+    #: at 32 levels is 33.5 million points: refused before they are built).
+    count: Callable[[Sequence[ParameterSpec], int], int]
     analyse: Analyse | None = None
     needs_ranges: bool = True
     #: The index plotted in the sensitivity figure and its interval column.
     index: tuple[str, str] | None = None
 
 
+def _grid_count(params: Sequence[ParameterSpec], samples: int) -> int:
+    return math.prod(len(p.values) if p.values is not None else samples for p in params)
+
+
 DESIGNS: dict[str, Design] = {
-    "grid": Design(_grid, needs_ranges=False),
-    "lhs": Design(_lhs),
-    "sobol": Design(_sobol, _analyse_sobol, index=("ST", "ST_conf")),
-    "morris": Design(_morris, _analyse_morris, index=("mu_star", "mu_star_conf")),
+    "grid": Design(_grid, _grid_count, needs_ranges=False),
+    "lhs": Design(_lhs, lambda params, samples: samples),
+    "sobol": Design(_sobol, lambda params, samples: samples * (len(params) + 2),
+                    _analyse_sobol, index=("ST", "ST_conf")),
+    "morris": Design(_morris, lambda params, samples: samples * (len(params) + 1),
+                     _analyse_morris, index=("mu_star", "mu_star_conf")),
 }

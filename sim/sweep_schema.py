@@ -26,6 +26,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sim.designs import DESIGNS, ParameterSpec
 from sim.scenario import ScenarioError, _read_yaml, apply_overrides, load_scenario
 
+#: Most runs (points × replications) one sweep may plan: a day of one-second runs on 12
+#: cores. A larger design is almost always a mistake (a grid over many ranges), and its
+#: plan alone would fill the memory before the first run.
+MAX_RUNS = 1_000_000
+
 __all__ = ["Parameter", "SweepSpec", "load_sweep"]
 
 
@@ -64,11 +69,20 @@ class SweepSpec(BaseModel):
         if self.design not in DESIGNS:
             raise ValueError(f"design: got {self.design!r}; expected one of "
                              f"{', '.join(DESIGNS)}")
-        if DESIGNS[self.design].needs_ranges:
+        design = DESIGNS[self.design]
+        if design.needs_ranges:
             listed = [k for k, p in self.parameters.items() if p.range is None]
             if listed:
                 raise ValueError(f"parameters.{listed[0]}: design {self.design} needs "
                                  "range: [lo, hi], not values")
+        points = design.count(self.specs(), self.samples)
+        if points * self.replications > MAX_RUNS:
+            raise ValueError(
+                f"samples: design {self.design} over {len(self.parameters)} parameters at "
+                f"samples={self.samples} is {points:,} points × {self.replications} "
+                f"replications, more than {MAX_RUNS:,} runs; use fewer samples"
+                + (" (levels per range) or values: lists" if self.design == "grid" else "")
+                + ", or split the sweep")
         return self
 
     def specs(self) -> list[ParameterSpec]:

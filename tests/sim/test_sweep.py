@@ -94,6 +94,15 @@ def test_cli_sweep_sobol(tmp_path: Path) -> None:
     ("parameters: {market.competitor_yield: {range: [0.06, 0.04]}}\n", "lo < hi"),
     ("parameters: {market.no_such_key: {values: [1]}}\n", "parameters.market.no_such_key"),
     ("parameters: {market.competitor_yield: {values: [1]}}\nreplicas: 3\n", "unknown key"),
+    # a grid over ranges at 32 levels each: 32**5 = 33.5M points (this once filled 15 GiB
+    # of memory building the plan); refused before anything is built
+    ("design: grid\nsamples: 32\nparameters:\n"
+     + "".join(f"  lifecycle.driver_effects.{m}.satisfaction: {{range: [-6, -2]}}\n"
+               for m in ("maturity->decline", "decline->churned", "decline->maturity",
+                         "growth->maturity", "growth->decline")),
+     "33,554,432 points"),
+    ("design: sobol\nsamples: 1000000\n"
+     "parameters: {market.competitor_yield: {range: [0.04, 0.06]}}\n", "3,000,000 points"),
 ])
 def test_bad_sweep_files_are_one_line_exit_2(
     tmp_path: Path, body: str, message: str, capsys: pytest.CaptureFixture[str]

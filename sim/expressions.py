@@ -5,10 +5,14 @@ such as ``"channel == 'online' and payments_ytd >= 4"`` (DOMAIN §6: the
 "mobile spender" label). Expressions are parsed with :mod:`ast` and only a
 small whitelist of nodes is accepted — names of population columns and of
 labels, numbers, strings, comparisons, ``and``/``or``/``not``, arithmetic,
-``in`` over a literal list, and the functions ``abs``, ``min``, ``max``,
-``log10``. There are no attribute look-ups, subscripts, calls of anything
-else or lambdas, so an expression cannot reach any Python object: it is
-evaluated element-wise over NumPy arrays, never by :func:`eval`.
+``in`` over a literal list, and the functions ``abs(x)``, ``log10(x)``,
+``min(a, b)``, ``max(a, b)``. There are no attribute look-ups, subscripts,
+calls of anything else or lambdas, so an expression cannot reach any Python
+object: it is evaluated element-wise over NumPy arrays, never by
+:func:`eval`, and it only reads (the functions take exactly their
+arguments: NumPy's own would take a third as an output array). What each
+part evaluates to is checked before any data is seen, so ``'a' + 1`` or
+``age < 'x'`` is refused by ``clmsim validate``, not in the middle of a run.
 
 Categorical columns compare with their names: ``stage == 'maturity'``,
 ``segment in ['A', 'B']``, ``channel == 'online'``, ``tier == '200k_1m'``.
@@ -34,9 +38,17 @@ _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide,
     ast.Mod: np.mod, ast.Pow: np.power,
 }
+# wrapped, with fixed arguments: NumPy's own ufuncs take a third argument as ``out=``, so
+# ``max(satisfaction, 0, satisfaction)`` would write into the model's column
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "abs": np.abs, "min": np.minimum, "max": np.maximum, "log10": np.log10,
+    "abs": lambda x: np.abs(x),
+    "log10": lambda x: np.log10(x),
+    "min": lambda a, b: np.minimum(a, b),
+    "max": lambda a, b: np.maximum(a, b),
 }
+_ARITY = {"abs": 1, "log10": 1, "min": 2, "max": 2}
+#: What a sub-expression evaluates to, for the check before any data is seen.
+_NUMBER, _TRUTH, _TEXT, _CATEGORY, _LIST = "number", "truth value", "string", "category", "list"
 
 
 class ExpressionError(ValueError):
@@ -63,6 +75,10 @@ class Expression:
         except SyntaxError as exc:
             raise ExpressionError(f"cannot parse {self.text!r}: {exc.msg}") from None
         self._check(tree.body)
+        kind = self._kind(tree.body)
+        if kind in (_TEXT, _LIST, _CATEGORY):
+            raise ExpressionError(f"{self.text!r}: is a {kind}; expected a condition "
+                                  "such as age < 60")
         object.__setattr__(self, "_tree", tree.body)
 
     def _check(self, node: ast.AST) -> None:
@@ -81,6 +97,11 @@ class Expression:
                 raise ExpressionError(
                     f"{self.text!r}: only the functions {sorted(_FUNCTIONS)} may be called"
                 )
+            if isinstance(sub, ast.Call) and len(sub.args) != _ARITY[sub.func.id]:  # type: ignore[attr-defined]
+                name = sub.func.id  # type: ignore[attr-defined]
+                raise ExpressionError(
+                    f"{self.text!r}: {name} takes {_ARITY[name]} argument(s), "
+                    f"got {len(sub.args)}")
             if isinstance(sub, ast.Name) and sub.id not in self.names and sub.id not in _FUNCTIONS:
                 raise ExpressionError(
                     f"{self.text!r}: unknown name {sub.id!r}; expected one of {sorted(self.names)}"
@@ -92,6 +113,61 @@ class Expression:
                 for a, b in itertools.pairwise(operands):
                     self._check_categories(a, b)
                     self._check_categories(b, a)
+
+    def _kind(self, node: ast.AST) -> str:
+        """What ``node`` evaluates to; raises if the operation cannot take its operands.
+
+        Checked once, before any data: ``'a' + 1`` or ``age < 'x'`` would
+        otherwise pass ``clmsim validate`` and fail in the middle of a run.
+        """
+        def operand(sub: ast.AST, where: str) -> str:
+            kind = self._kind(sub)
+            if kind in (_TEXT, _LIST, _CATEGORY):
+                raise ExpressionError(f"{self.text!r}: a {kind} cannot be {where}")
+            return kind
+
+        if isinstance(node, ast.Constant):
+            return _TEXT if isinstance(node.value, str) else _NUMBER
+        if isinstance(node, ast.Name):
+            return _CATEGORY if node.id in self.categories else _NUMBER
+        if isinstance(node, ast.List | ast.Tuple):
+            return _LIST
+        if isinstance(node, ast.BoolOp):
+            for value in node.values:
+                operand(value, "combined with and/or")
+            return _TRUTH
+        if isinstance(node, ast.UnaryOp):
+            operand(node.operand, "negated")
+            return _TRUTH if isinstance(node.op, ast.Not) else _NUMBER
+        if isinstance(node, ast.BinOp):
+            operand(node.left, "used in arithmetic")
+            operand(node.right, "used in arithmetic")
+            return _NUMBER
+        if isinstance(node, ast.Call):
+            for arg in node.args:
+                operand(arg, "a function's argument")
+            return _NUMBER
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            for op, (a, b) in zip(node.ops, itertools.pairwise(operands), strict=True):
+                left, right = self._kind(a), self._kind(b)
+                if isinstance(op, ast.In | ast.NotIn):
+                    if right != _LIST:
+                        raise ExpressionError(f"{self.text!r}: 'in' needs a literal list")
+                    if left == _LIST:
+                        raise ExpressionError(f"{self.text!r}: a list cannot be in a list")
+                    for item in b.elts:  # type: ignore[attr-defined]
+                        if self._kind(item) == _LIST:
+                            raise ExpressionError(f"{self.text!r}: lists cannot be nested")
+                    continue
+                if _LIST in (left, right):
+                    raise ExpressionError(f"{self.text!r}: a list can only follow 'in'")
+                text = {left, right} & {_TEXT}
+                if text and not {left, right} & {_CATEGORY}:
+                    raise ExpressionError(f"{self.text!r}: a string can only be compared "
+                                          "with a categorical column")
+            return _TRUTH
+        raise ExpressionError(f"{self.text!r}: {type(node).__name__} is not allowed")
 
     def _check_categories(self, name: ast.AST, other: ast.AST) -> None:
         """A string compared with a column must be one of that column's categories."""

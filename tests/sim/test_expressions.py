@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -14,6 +17,7 @@ COLUMNS = {
     "segment": np.array([0, 1, 3]),
     "payments_ytd": np.array([5, 1, 0]),
 }
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 CATEGORIES = {"channel": ("online", "self_service", "branch"), "segment": ("A", "B", "C", "D")}
 
 
@@ -100,3 +104,39 @@ def test_wrong_categories_fail_at_load_time_not_at_run_time(expr: str, message: 
 
     with pytest.raises(ScenarioError, match=message):
         load_scenario(SCENARIOS / "baseline.yaml", [f"labels.x={expr}"])
+
+
+def test_functions_only_read_their_arguments() -> None:
+    """NumPy's ``maximum(a, b, c)`` writes into ``c``; the expressions' ``max`` cannot."""
+    columns = {name: column.copy() for name, column in COLUMNS.items()}
+    expr = Expression("max(age, 100) > 50 and min(aum, 1.0) < 2", frozenset(columns), CATEGORIES)
+    assert np.asarray(expr.evaluate(columns, 3)).tolist() == [True, True, True]
+    for name, column in COLUMNS.items():
+        np.testing.assert_array_equal(columns[name], column)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("max(age, 0.0, age) < 0", "max takes 2 argument(s), got 3"),
+    ("min(age) > 1", "min takes 2 argument(s), got 1"),
+    ("abs() > 1", "abs takes 1 argument(s), got 0"),
+    ("'a' + 1 > 0", "a string cannot be used in arithmetic"),
+    ("age < 60 < 'x'", "a string can only be compared with a categorical column"),
+    ("age == [1, 2]", "a list can only follow 'in'"),
+    ("age in 3", "'in' needs a literal list"),
+    ("channel + 1 > 0", "a category cannot be used in arithmetic"),
+    ("'online'", "expected a condition"),
+    ("-'a' < 1", "a string cannot be negated"),
+])
+def test_what_cannot_be_computed_is_refused_before_any_data(text: str, message: str) -> None:
+    with pytest.raises(ExpressionError, match=re.escape(message)):
+        Expression(text, frozenset(COLUMNS), CATEGORIES)
+
+
+def test_a_label_cannot_change_the_model(tmp_path: Path) -> None:
+    """A label that tried to write into columns leaves a run as it was (reviewer's case)."""
+    from sim.cli import main
+
+    path = tmp_path / "l.yaml"
+    path.write_text(f"extends: {SCENARIOS / 'baseline.yaml'}\nlabels:\n"
+                    "  harmless: \"max(satisfaction, 0.0, satisfaction) < 0\"\n")
+    assert main(["validate", str(path)]) == 2

@@ -67,10 +67,15 @@ class Voucher(Strategy):
         satisfaction_bump: float = 0.02,
         value_elasticity: float = 0.5,
     ) -> None:
-        if threshold <= 0 or face_value < 0 or cooldown_months < 0:
-            raise ValueError("threshold must be > 0, face_value and cooldown_months >= 0")
-        if not 0 <= base_redemption <= 1:
-            raise ValueError(f"base_redemption must be a probability, got {base_redemption}")
+        check_number("threshold", threshold)
+        if threshold == 0:
+            raise ValueError("threshold must be a number above 0, got 0")
+        check_number("face_value", face_value)
+        check_number("base_redemption", base_redemption, 0.0, 1.0)
+        check_number("cooldown_months", cooldown_months)
+        if cooldown_months != int(cooldown_months):
+            raise ValueError(f"cooldown_months must be a whole number, got {cooldown_months!r}")
+        check_number("satisfaction_bump", satisfaction_bump, 0.0, 1.0)
         check_number("value_elasticity", value_elasticity, 0.0, 3.0)
         self.threshold = threshold
         self.face_value = face_value

@@ -61,8 +61,13 @@ def test_hold_out_is_never_treated() -> None:
     assert (last[control] < 0).all()
 
 
-@pytest.mark.parametrize("params", ["{threshold: -1}", "{base_redemption: 1.5}",
-                                    "{value_elasticity: -1}"])
+@pytest.mark.parametrize("params", [
+    "{threshold: -1}", "{threshold: 0}", "{base_redemption: 1.5}", "{value_elasticity: -1}",
+    # a reviewer's cases: NaN gave vouchers away without booking their cost; text crashed
+    # a run after validate had passed it; a fraction of a month or a bool was accepted
+    "{face_value: .nan}", "{face_value: abc}", "{satisfaction_bump: abc}",
+    "{cooldown_months: 2.5}", "{threshold: true}",
+])
 def test_bad_parameters_fail_at_load_time(params: str) -> None:
     assert_refused_at_load(PATH, f"strategies.0.params={params}", match=r"strategies\.0\.params")
 

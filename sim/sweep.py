@@ -17,6 +17,7 @@ of every point uses the same seed: differences between points are sharp
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,13 @@ import yaml
 from sim.designs import DESIGNS
 from sim.executors import ExecutorName, map_unordered
 from sim.runner import atomic_write, run_replication
-from sim.scenario import apply_overrides, read_scenario_dict, scenario_from_dict
+from sim.scenario import (
+    apply_overrides,
+    load_scenario,
+    read_scenario_dict,
+    scenario_from_dict,
+    scenario_hash,
+)
 from sim.summary import per_replication
 from sim.sweep_schema import SweepSpec
 
@@ -63,7 +70,8 @@ def _one_run(job: Job) -> str:
     row: dict[str, Any] = {"point": point, "replication": rep}
     for text in sets:
         key, value = text.split("=", 1)
-        row[key] = float(yaml.safe_load(value))
+        parsed = yaml.safe_load(value)  # a number, or a name (a strategy's channel, say)
+        row[key] = float(parsed) if isinstance(parsed, int | float) else parsed
     for name in outputs:
         row[name] = float(figures.get(name, np.nan))
     atomic_write(Path(path), lambda p: pd.DataFrame([row]).to_parquet(p, index=False))
@@ -118,10 +126,16 @@ def run_sweep(
     """
     sweep_dir = sweep_dir.resolve()  # workers (maybe on other machines) write here
     points = design_points(spec)
-    text = yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
+    # the folder holds this sweep of this bank by this version: an edited base scenario (or
+    # an upgrade) must not be resumed into runs of the old one
+    identity = {**spec.model_dump(mode="json"),
+                "base_scenario_sha256": scenario_hash(load_scenario(base, spec.set)),
+                "clmsim": version("clmsim")}
+    text = yaml.safe_dump(identity, sort_keys=False)
     marker = sweep_dir / "sweep.yaml"
     if marker.exists() and marker.read_text(encoding="utf-8") != text:
-        raise FileExistsError(f"{sweep_dir} holds a different sweep; choose another --out")
+        raise FileExistsError(f"{sweep_dir} holds a different sweep (its sweep file, its base "
+                              "scenario or clmsim's version differ); choose another --out")
     sweep_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(marker, lambda p: p.write_text(text, encoding="utf-8"))
     atomic_write(sweep_dir / "design.csv", points.to_csv)

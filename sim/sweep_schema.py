@@ -103,7 +103,7 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
         elif item["type"] == "missing":
             msg = "required key is missing"
         elif item["type"] != "value_error":
-            msg = f"got {str(item.get('input'))[:60]!r}; {msg.lower()}"
+            msg = f"got {str(item.get('input'))[:60]!r}; {msg[:1].lower()}{msg[1:]}"
         problems.append((path, msg))
     return problems
 
@@ -132,11 +132,48 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> tuple[Sw
     base = (path.parent / spec.base).resolve()
     if not base.is_file():
         raise ScenarioError(str(path), [("base", f"got {spec.base!r}; no such scenario file")])
+    try:
+        load_scenario(base, spec.set)
+    except ScenarioError as exc:
+        raise ScenarioError(str(path), [("set", exc.one_line())]) from None
     for key, param in spec.parameters.items():
-        probe = param.values[0] if param.values is not None else param.range[0]  # type: ignore[index]
-        try:
-            load_scenario(base, [*spec.set, f"{key}={probe}"])
-        except ScenarioError as exc:
-            raise ScenarioError(str(path), [(f"parameters.{key}", exc.one_line())]) from None
+        for probe in _probes(param):  # every value, or a range's ends and a point inside
+            try:
+                load_scenario(base, [*spec.set, f"{key}={probe}"])
+            except ScenarioError as exc:
+                raise ScenarioError(str(path), [(f"parameters.{key}", exc.one_line())]) from None
+    unknown = sorted(set(spec.outputs) - set(output_names(base, spec.set)))
+    if unknown:
+        raise ScenarioError(str(path), [("outputs", f"unknown output(s) {unknown}; a sweep "
+                                         "records the figures of `clmsim run`'s summary.csv "
+                                         "(e.g. profit, retention_end, aum_end)")])
     return spec, base
+
+
+def _probes(param: Parameter) -> list[Any]:
+    """The values a sweep may give ``param``, as far as they can be checked beforehand.
+
+    A range's ends and a point inside that is not a whole number: a range over
+    a whole-number setting (months, counts) gets fractional points from the
+    sampling designs, and is refused here rather than in the middle of a sweep.
+    """
+    if param.values is not None:
+        return list(param.values)
+    low, high = param.range  # type: ignore[misc]
+    return [low, high, low + 0.3183 * (high - low)]
+
+
+def output_names(base: Path, sets: list[str]) -> list[str]:
+    """The figures a run of ``base`` (with ``sets``) records, from a tiny run of it.
+
+    The names depend on the scenario (its strategies, channels, labels and
+    horizon), so a bank of 200 customers is simulated over the same horizon.
+    """
+    from sim.runner import run_replication
+    from sim.scaling import scale_overrides
+    from sim.summary import per_replication
+
+    scenario = load_scenario(base, sets)
+    tiny = load_scenario(base, [*sets, *scale_overrides(scenario, 200)])
+    return list(per_replication(run_replication(tiny, 0)).columns)
 

@@ -17,9 +17,9 @@ SMALL = ["population.size=1500", "population.prospects=150",
          "market.prospect_arrivals_per_month=25", "horizon_months=12"]
 
 
-def write_sweep(tmp_path: Path, body: str) -> Path:
+def write_sweep(tmp_path: Path, body: str, sets_list: list[str] = SMALL) -> Path:
     path = tmp_path / "s.yaml"
-    sets = "".join(f"  - {s}\n" for s in SMALL)
+    sets = "".join(f"  - {s}\n" for s in sets_list)
     path.write_text(f"base: {ROOT / 'scenarios' / 'voucher.yaml'}\nset:\n{sets}{body}")
     return path
 
@@ -103,6 +103,19 @@ def test_cli_sweep_sobol(tmp_path: Path) -> None:
      "33,554,432 points"),
     ("design: sobol\nsamples: 1000000\n"
      "parameters: {market.competitor_yield: {range: [0.04, 0.06]}}\n", "3,000,000 points"),
+    # every value and both ends of a range are checked before the first run (a reviewer
+    # saw point 0 run and point 1 fail, the error naming neither the file nor the key)
+    ("parameters: {strategies.0.params.face_value: {values: [200, -5]}}\n",
+     "parameters.strategies.0.params.face_value"),
+    ("design: lhs\nparameters: {market.competitor_yield: {range: [0.04, 1.5]}}\n",
+     "parameters.market.competitor_yield"),
+    # a whole-number setting over a range gets fractional points from the sampling designs
+    ("design: lhs\nparameters: {horizon_months: {range: [6, 12]}}\n",
+     "parameters.horizon_months"),
+    ("parameters: {market.competitor_yield: {values: [0.05]}}\noutputs: [profit, proft]\n",
+     "outputs: unknown output(s) ['proft']"),
+    ("name: 'a b'\nparameters: {market.competitor_yield: {values: [0.05]}}\n",
+     "string should match pattern '^[A-Za-z0-9_.-]+$'"),
 ])
 def test_bad_sweep_files_are_one_line_exit_2(
     tmp_path: Path, body: str, message: str, capsys: pytest.CaptureFixture[str]
@@ -110,3 +123,41 @@ def test_bad_sweep_files_are_one_line_exit_2(
     assert main(["sweep", str(write_sweep(tmp_path, body))]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1, err
+
+
+def test_a_sweep_over_names_records_them(tmp_path: Path) -> None:
+    """Non-numeric values (a strategy's channel) are kept as they are, not made floats."""
+    path = tmp_path / "names.yaml"
+    sets = "".join(f"  - {s}\n" for s in SMALL)
+    path.write_text(f"base: {ROOT / 'scenarios' / 'cross_sell.yaml'}\nset:\n{sets}"
+                    "parameters:\n  strategies.0.params.offer_channel: {values: [push, sms]}\n")
+    spec, base = load_sweep(path)
+    table = pd.read_parquet(run_sweep(spec, base, tmp_path / "out", executor="serial"))
+    assert table["strategies.0.params.offer_channel"].tolist() == ["push", "sms"]
+    assert table["profit"].notna().all()
+
+
+def test_a_sweep_of_an_edited_base_scenario_is_not_resumed(tmp_path: Path) -> None:
+    """Runs of the old bank and the edited one must not be mixed in one table."""
+    base = tmp_path / "mybase.yaml"
+    base.write_text(f"extends: {ROOT / 'scenarios' / 'voucher.yaml'}\n")
+    sets = "".join(f"  - {s}\n" for s in SMALL)
+    path = tmp_path / "s.yaml"
+    path.write_text(f"base: mybase.yaml\nset:\n{sets}"
+                    "parameters: {market.competitor_yield: {values: [0.05]}}\n")
+    spec, resolved = load_sweep(path)
+    run_sweep(spec, resolved, tmp_path / "out", executor="serial")
+    base.write_text(f"extends: {ROOT / 'scenarios' / 'voucher.yaml'}\n"
+                    "market: {bank_yield: 0.03}\n")
+    with pytest.raises(FileExistsError, match="base scenario"):
+        run_sweep(spec, resolved, tmp_path / "out", executor="serial")
+
+
+def test_a_bad_set_entry_is_blamed_on_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_sweep(tmp_path, "parameters: {market.competitor_yield: {values: [0.05]}}\n",
+                       [*SMALL, "market.no_such_key=1"])
+    assert main(["sweep", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert ": set: " in err and "market.no_such_key" in err and err.count("\n") == 1, err

@@ -32,7 +32,7 @@ from sim.cli_experiments import (
     run_compare,
     run_sweep_command,
 )
-from sim.executors import WorkerLostError
+from sim.executors import SchedulerError, WorkerLostError, scheduler_problem
 from sim.memory import reuse_freed_memory
 from sim.scenario import ScenarioError, load_scenario, scenario_hash
 from sim.shards import ShardError, check_shards
@@ -151,6 +151,8 @@ def _check_executor_options(args: argparse.Namespace) -> str | None:
         return f"--scheduler: needs --executor dask, got --executor {args.executor}"
     if args.scheduler is not None and args.executor is None:
         args.executor = "dask"
+    if args.scheduler is not None and (problem := scheduler_problem(args.scheduler)):
+        return problem
     if args.out.exists() and not args.out.is_dir():
         return f"--out {args.out}: is a file, expected a directory"
     return None
@@ -304,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{_source(args)}: {exc}")
     except ShardError as exc:
         return _fail(str(exc))
-    except ExperimentInputError as exc:  # e.g. compare with one scenario
+    except (ExperimentInputError, SchedulerError) as exc:  # e.g. compare with one scenario
         return _fail(str(exc))
     except FileExistsError as exc:
         return _fail(str(exc))

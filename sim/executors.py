@@ -30,8 +30,16 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any, Literal, TypeVar
 
-__all__ = ["EXECUTORS", "ExecutorName", "WorkerLostError", "dask_client", "default_workers",
-           "map_unordered"]
+__all__ = [
+    "EXECUTORS",
+    "ExecutorName",
+    "SchedulerError",
+    "WorkerLostError",
+    "dask_client",
+    "default_workers",
+    "map_unordered",
+    "scheduler_problem",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -140,6 +148,23 @@ def _pool_round(
                 yield index, result
 
 
+class SchedulerError(ValueError):
+    """``--scheduler`` is not an address, or no scheduler answers there."""
+
+
+def scheduler_problem(address: str) -> str | None:
+    """What is wrong with a ``--scheduler`` address's form, if anything (nothing is contacted)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address, strict=False)
+        if scheme in ("tcp", "tls", "ws", "wss", "ucx"):
+            parse_host_port(location)
+    except (ValueError, TypeError) as exc:
+        return f"--scheduler: got {address!r}; expected tcp://HOST:PORT ({exc})"
+    return None
+
+
 @contextmanager
 def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
     """A ``distributed.Client``: of ``scheduler`` (``tcp://HOST:PORT``), or of a local cluster.
@@ -155,7 +180,10 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
                                dashboard_address=None)
         client = Client(cluster)
     else:
-        client = Client(scheduler, timeout="20s")
+        try:
+            client = Client(scheduler, timeout="20s")
+        except OSError as exc:  # a timeout or a refused connection: the address's fault
+            raise SchedulerError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
     try:
         yield client
     finally:

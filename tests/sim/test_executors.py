@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 import os
 import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,3 +72,28 @@ def test_a_dask_run_whose_workers_keep_dying_ends_in_worker_lost() -> None:
             dashboard_address=None) as cluster, pytest.raises(WorkerLostError, match="dying"):
         list(map_unordered(_always_die, [0], executor="dask",
                            scheduler=cluster.scheduler_address))
+
+
+def test_a_scheduler_address_that_is_not_one_is_refused_in_one_line(
+    cli: Callable[..., Any], baseline_path: Path, tmp_path: Path
+) -> None:
+    result = cli("run", baseline_path, "--scheduler", "notaurl", "--out", tmp_path / "out")
+    assert result.code == 2 and len(result.err_lines) == 1
+    assert "--scheduler: got 'notaurl'; expected tcp://HOST:PORT" in result.err
+    assert not (tmp_path / "out").exists()  # refused before anything is written
+
+
+def test_an_unreachable_scheduler_is_blamed_not_the_scenario(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import distributed
+
+    from sim.executors import SchedulerError, dask_client
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise OSError("Timed out trying to connect to tcp://127.0.0.1:1 after 20 s")
+
+    monkeypatch.setattr(distributed, "Client", refuse)
+    with (pytest.raises(SchedulerError, match=r"--scheduler tcp://127.0.0.1:1: cannot connect"),
+          dask_client(1, "tcp://127.0.0.1:1")):
+        pass

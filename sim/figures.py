@@ -20,7 +20,8 @@ import pandas as pd
 
 from sim.palette import SEGMENT_NAMES, segment_colour, stage_colours, style_slide
 
-__all__ = ["draw_channels", "draw_profit", "draw_segments", "draw_stages", "write_figures"]
+__all__ = ["draw_channels", "draw_profit", "draw_segments", "draw_stages", "drawable_title",
+           "write_figures"]
 
 
 def _band(
@@ -103,6 +104,35 @@ def draw_channels(monthly: pd.DataFrame, title: str) -> plt.Figure:
     return fig
 
 
+def drawable_title(title: str) -> tuple[str, list[str]]:
+    """``title`` as the installed fonts can draw it, and the font families to use.
+
+    A scenario may be named in Chinese (``银行.yaml``). Matplotlib's default
+    font has no CJK glyphs: an installed font that has them (Noto Sans CJK,
+    WenQuanYi, SimHei, ...) is added as a fallback; characters no installed
+    font can draw are left out, rather than drawn as empty boxes with a
+    warning for each figure.
+    """
+    from matplotlib import font_manager
+
+    families = list(plt.rcParams["font.family"])
+    default = font_manager.get_font(font_manager.findfont(font_manager.FontProperties()))
+    missing = {c for c in title if not c.isspace() and not default.get_char_index(ord(c))}
+    if not missing:
+        return title, families
+    for entry in font_manager.fontManager.ttflist:
+        if entry.name.startswith("Last Resort"):  # matplotlib's: a box for every character
+            continue
+        try:
+            font = font_manager.get_font(entry.fname)
+        except (OSError, RuntimeError):
+            continue
+        if all(font.get_char_index(ord(c)) for c in missing):
+            return title, [*families, entry.name]
+    drawable = "".join(c for c in title if c not in missing).strip(" -_·")
+    return drawable or "scenario", families
+
+
 def write_figures(monthly: pd.DataFrame, directory: Path, title: str) -> list[Path]:
     """Write ``stages.png``, ``segments.png``, ``profit.png`` (and ``channels.png``)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -111,6 +141,9 @@ def write_figures(monthly: pd.DataFrame, directory: Path, title: str) -> list[Pa
     if "channels_visits" in monthly.columns:
         figures.append(("channels", draw_channels))
     slide: Any = style_slide()  # matplotlib types rc keys as literals
+    with plt.rc_context(slide):
+        title, fonts = drawable_title(title)
+    slide["font.family"] = fonts
     for name, draw in figures:
         with plt.rc_context(slide):
             fig = draw(monthly, title)

@@ -36,6 +36,7 @@ from sim.schema import Scenario
 __all__ = [
     "ScenarioError",
     "apply_overrides",
+    "default_name",
     "load_scenario",
     "parse_override",
     "read_scenario_dict",
@@ -434,6 +435,16 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>") -> S
         raise ScenarioError(source, _problems_from_validation(exc)) from None
 
 
+def default_name(path: str | Path) -> str:
+    """The name of a scenario (or sweep) file that does not give one: its file name.
+
+    Characters a name cannot hold (spaces, say) become ``_``; a file name
+    with none it can hold gives ``scenario``.
+    """
+    name = re.sub(r"[^\w.-]+", "_", Path(path).stem).lstrip(".-").strip("_")
+    return name or "scenario"
+
+
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """Load, merge (``extends:``), override (``--set``) and validate a scenario file.
 
@@ -449,7 +460,7 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """
     overrides = list(overrides)
     data = read_scenario_dict(path)
-    data.setdefault("name", Path(path).stem)
+    data.setdefault("name", default_name(path))
     data = apply_overrides(data, overrides)
     try:
         return scenario_from_dict(data, str(path))

@@ -343,7 +343,9 @@ class Capacity(_Section):
 class Scenario(_Section):
     """A complete, validated scenario."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+    # letters of any script (a Chinese bank's scenario may be named in Chinese), digits,
+    # _ . - ; no spaces or separators: the name is a folder under results/
+    name: str = Field(pattern=r"^\w[\w.-]*$")
     description: str = ""
     seed: Count = Field(0, ge=0)
     horizon_months: Count = Field(ge=1, le=1200)

@@ -32,6 +32,7 @@ from sim.executors import ExecutorName, map_unordered
 from sim.runner import atomic_write, run_replication
 from sim.scenario import (
     apply_overrides,
+    default_name,
     load_scenario,
     read_scenario_dict,
     scenario_from_dict,
@@ -81,7 +82,7 @@ def _one_run(job: Job) -> str:
 def _jobs(spec: SweepSpec, base: Path, points: pd.DataFrame, sweep_dir: Path) -> list[Job]:
     """The runs not yet on disk (small tuples; the base mapping is shared, not copied)."""
     data = read_scenario_dict(base)
-    data.setdefault("name", base.stem)
+    data.setdefault("name", default_name(base))
     data = apply_overrides(data, spec.set)
     if spec.seed is not None:
         data["seed"] = spec.seed

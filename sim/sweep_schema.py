@@ -24,7 +24,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.designs import DESIGNS, ParameterSpec
-from sim.scenario import ScenarioError, _read_yaml, apply_overrides, load_scenario
+from sim.scenario import (
+    ScenarioError,
+    _read_yaml,
+    apply_overrides,
+    default_name,
+    load_scenario,
+)
 
 #: Most runs (points × replications) one sweep may plan: a day of one-second runs on 12
 #: cores. A larger design is almost always a mistake (a grid over many ranges), and its
@@ -54,7 +60,7 @@ class SweepSpec(BaseModel):
     """A validated sweep file."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str = Field(default="sweep", pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(default="sweep", pattern=r"^\w[\w.-]*$")  # a folder: as Scenario.name
     base: str
     set: list[str] = Field(default_factory=list)
     design: str = "grid"
@@ -124,7 +130,7 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> tuple[Sw
     """
     path = Path(path)
     data = apply_overrides(_read_yaml(path), overrides or [])
-    data.setdefault("name", path.stem)
+    data.setdefault("name", default_name(path))
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as exc:

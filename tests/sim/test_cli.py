@@ -324,3 +324,28 @@ def test_subprocess_bad_override_is_one_line(
         ">= 0.0 (from --set economics.acquisition_cost=-1)\n"
     )
     assert tree_snapshot(existing_results) == before
+
+
+def test_a_scenario_file_named_in_chinese_runs_under_its_name(
+    cli: Callable[..., Any], tmp_path: Path, tiny_set_args: list[str],
+    recwarn: pytest.WarningsRecorder,
+) -> None:
+    """The name defaults to the file name; a Chinese one is a name (a reviewer saw it refused)."""
+    source = BASELINE.read_text(encoding="utf-8").replace("name: baseline\n", "")
+    path = tmp_path / "银行 总部.yaml"
+    path.write_text(source, encoding="utf-8")
+    result = cli("run", path, *tiny_set_args, "--out", tmp_path / "out", "--quiet")
+    assert result.code == 0, result.err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["银行_总部"]
+    # figures: a title the fonts cannot draw loses those characters, without a warning each
+    assert not [w for w in recwarn if "missing from font" in str(w.message)]
+
+
+@pytest.mark.parametrize(("file", "name"), [
+    ("baseline.yaml", "baseline"), ("my bank.yaml", "my_bank"), ("银行.yaml", "银行"),
+    ("-x.yaml", "x"), ("!!!.yaml", "scenario"),
+])
+def test_default_name_is_the_file_name_made_a_name(file: str, name: str) -> None:
+    from sim.scenario import default_name
+
+    assert default_name(file) == name

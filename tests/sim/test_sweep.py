@@ -115,7 +115,7 @@ def test_cli_sweep_sobol(tmp_path: Path) -> None:
     ("parameters: {market.competitor_yield: {values: [0.05]}}\noutputs: [profit, proft]\n",
      "outputs: unknown output(s) ['proft']"),
     ("name: 'a b'\nparameters: {market.competitor_yield: {values: [0.05]}}\n",
-     "string should match pattern '^[A-Za-z0-9_.-]+$'"),
+     "string should match pattern '^\\w[\\w.-]*$'"),
 ])
 def test_bad_sweep_files_are_one_line_exit_2(
     tmp_path: Path, body: str, message: str, capsys: pytest.CaptureFixture[str]

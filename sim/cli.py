@@ -22,13 +22,14 @@ from typing import Any, NoReturn
 import numpy as np
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from sim.cli_experiments import (
     ExperimentInputError,
     add_compare_parser,
     add_sweep_parser,
+    month_columns,
     run_compare,
     run_sweep_command,
 )
@@ -248,9 +249,7 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(f"{run_dir}: already exists; choose another --run-id or pass --resume")
     console = Console(stderr=True, quiet=args.quiet)
     total = scenario.horizon_months * scenario.replications
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("months"), TimeRemainingColumn())
-    with Progress(*columns, console=console, disable=args.quiet or not console.is_terminal,
+    with Progress(*month_columns(), console=console, disable=args.quiet or not console.is_terminal,
                   transient=True) as bar:
         task = bar.add_task(f"{scenario.name}", total=total)
         result = run_scenario(

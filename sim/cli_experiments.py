@@ -31,9 +31,16 @@ __all__ = [
     "ExperimentInputError",
     "add_compare_parser",
     "add_sweep_parser",
+    "month_columns",
     "run_compare",
     "run_sweep_command",
 ]
+
+
+def month_columns() -> tuple[ProgressColumn, ...]:
+    """The progress bar's columns when it counts simulated months (run, compare)."""
+    return (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("months"), TimeRemainingColumn())
 
 
 class ExperimentInputError(ValueError):
@@ -84,8 +91,14 @@ def run_compare(args: argparse.Namespace) -> int:
     while out.exists():
         k += 1
         out = args.out / f"compare-{stamp}-{k}"
-    table = compare_scenarios(scenarios, out, executor=args.executor, workers=args.workers,
-                              scheduler=args.scheduler, figures=not args.no_figures)
+    console = Console(stderr=True, quiet=args.quiet)
+    total = sum(s.horizon_months * s.replications for s in scenarios)
+    with Progress(*month_columns(), console=console, transient=True,
+                  disable=args.quiet or not console.is_terminal) as bar:
+        task = bar.add_task(f"compare {len(scenarios)} scenarios", total=total)
+        table = compare_scenarios(scenarios, out, executor=args.executor, workers=args.workers,
+                                  scheduler=args.scheduler, figures=not args.no_figures,
+                                  progress=lambda n: bar.advance(task, n))
     if args.quiet:
         print(out)
         return 0

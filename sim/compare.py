@@ -13,7 +13,7 @@ Layout::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -96,10 +96,13 @@ def compare_scenarios(
     workers: int | None = None,
     scheduler: str | None = None,
     figures: bool = True,
+    progress: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """Run each scenario into ``out_dir/<name>`` and write ``comparison.csv``.
 
     The scenarios must share seed and replications (the caller sets them).
+    ``progress`` is called with a number of months completed, as by
+    :func:`sim.runner.run_scenario` (for a progress bar over all scenarios).
 
     Returns:
         The comparison table (see :func:`comparison_table`).
@@ -111,7 +114,7 @@ def compare_scenarios(
     reps = []
     for label, scenario in zip(labels, scenarios, strict=True):
         result = run_scenario(scenario, out_dir / label, executor=executor, workers=workers,
-                              scheduler=scheduler, figures=False)
+                              scheduler=scheduler, figures=False, progress=progress)
         reps.append(per_replication(result.monthly))
     table = comparison_table(labels, reps)
     atomic_write(out_dir / "comparison.csv", lambda p: table.to_csv(p, index=False))

@@ -71,3 +71,12 @@ def test_cli_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert "strategy_voucher_roi" in set(csv["metric"])
     assert main(["compare", str(SCENARIOS / "baseline.yaml")]) == 2
     assert "at least two" in capsys.readouterr().err
+
+
+def test_compare_reports_every_month_of_every_scenario(tmp_path: Path) -> None:
+    """The progress bar of ``clmsim compare`` counts each scenario's months once."""
+    a, b = close_pair(seed=3)
+    months: list[int] = []
+    compare_scenarios([a, b], tmp_path, executor="serial", figures=False,
+                      progress=months.append)
+    assert sum(months) == a.horizon_months * a.replications + b.horizon_months * b.replications

@@ -29,6 +29,7 @@ import platform
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -117,9 +118,11 @@ def _run_all(
         return
     jobs = [(scenario, rep, str(_replication_path(run_dir.resolve(), rep)), shards)
             for rep in todo]
-    for _ in map_unordered(_replicate, jobs, executor=executor, workers=workers,
-                           scheduler=scheduler):
-        tick(scenario.horizon_months)
+    # closing: an interrupt (Ctrl-C, SIGTERM) here stops the workers now, not at garbage collection
+    with closing(map_unordered(_replicate, jobs, executor=executor, workers=workers,
+                               scheduler=scheduler)) as finished:
+        for _ in finished:
+            tick(scenario.horizon_months)
 
 
 @dataclass(frozen=True)

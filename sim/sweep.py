@@ -17,6 +17,7 @@ of every point uses the same seed: differences between points are sharp
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -130,10 +131,12 @@ def run_sweep(
     done = total - len(jobs)
     tick = progress or (lambda d, t: None)
     tick(done, total)
-    for _ in map_unordered(_one_run, jobs, executor=executor, workers=workers,
-                           scheduler=scheduler):
-        done += 1
-        tick(done, total)
+    # closing: an interrupt (Ctrl-C, SIGTERM) here stops the workers now, not at garbage collection
+    with closing(map_unordered(_one_run, jobs, executor=executor, workers=workers,
+                               scheduler=scheduler)) as finished:
+        for _ in finished:
+            done += 1
+            tick(done, total)
     del jobs
     out = sweep_dir / "runs.parquet"
     atomic_write(out, lambda p: _collect(sweep_dir, len(points), spec.replications, p))

@@ -46,7 +46,7 @@ from sim.shard_run import run_sharded
 from sim.shards import check_shards
 from sim.summary import summarise
 
-__all__ = ["RunResult", "atomic_write", "run_replication", "run_scenario"]
+__all__ = ["RunResult", "atomic_write", "remove_temporaries", "run_replication", "run_scenario"]
 
 Progress = Callable[[int], None]
 
@@ -81,6 +81,17 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
         write(tmp)
         os.replace(tmp, path)
     finally:
+        tmp.unlink(missing_ok=True)
+
+
+def remove_temporaries(directory: Path) -> None:
+    """Remove the temporary files :func:`atomic_write` left behind in ``directory``.
+
+    A writer killed between writing and renaming (a worker stopped by Ctrl-C,
+    ``kill -9``, out of memory) leaves its ``.NAME.PID-THREAD.tmp``; nothing
+    reads it. A resumed run or sweep calls this before it starts.
+    """
+    for tmp in directory.glob(".*.tmp"):
         tmp.unlink(missing_ok=True)
 
 
@@ -185,6 +196,7 @@ def run_scenario(
     atomic_write(layout, lambda p: p.write_text(json.dumps({"shards": shards}) + "\n",
                                                 encoding="utf-8"))
     reps = range(scenario.replications)
+    remove_temporaries(run_dir / "replications")
     todo = [r for r in reps if not _replication_path(run_dir, r).exists()]
     on_workers = shards > 1 and (executor == "dask" or scheduler is not None)
     workers = workers or default_workers(max(shards if on_workers else len(todo), 1))

@@ -29,7 +29,7 @@ import yaml
 
 from sim.designs import DESIGNS
 from sim.executors import ExecutorName, map_unordered
-from sim.runner import atomic_write, run_replication
+from sim.runner import atomic_write, remove_temporaries, run_replication
 from sim.scenario import apply_overrides, read_scenario_dict, scenario_from_dict
 from sim.summary import per_replication
 from sim.sweep_schema import SweepSpec
@@ -127,6 +127,7 @@ def run_sweep(
     atomic_write(marker, lambda p: p.write_text(text, encoding="utf-8"))
     atomic_write(sweep_dir / "design.csv", points.to_csv)
     total = len(points) * spec.replications
+    remove_temporaries(sweep_dir / "runs")  # of runs killed while writing
     jobs = _jobs(spec, base, points, sweep_dir)
     done = total - len(jobs)
     tick = progress or (lambda d, t: None)

@@ -232,11 +232,16 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
     """
     from distributed import Client, LocalCluster
 
+    from sim.dask_plugins import IgnoreInterrupts
+
     cluster: Any = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)
         client = Client(cluster)
+        # A Ctrl-C reaches this process, which closes the cluster, and (in the terminal's
+        # process group) every worker process, which would print a traceback each.
+        client.register_plugin(IgnoreInterrupts(), name="clmsim-ignore-sigint")
     else:
         client = Client(scheduler, timeout="20s")
     try:
@@ -257,11 +262,17 @@ def _dask(
         index = {f.key: i for i, f in enumerate(futures)}
         completed = as_completed(futures)
         del futures  # as_completed holds each future until it is done, then lets it go
-        for future in completed:
-            try:
-                result = future.result()
-            except KilledWorker as exc:  # its workers died each time the scheduler ran it
-                raise WorkerLostError(f"a run's Dask workers kept dying ({exc})") from exc
-            future.release()
-            yield index.pop(future.key), result
+        try:
+            for future in completed:
+                try:
+                    result = future.result()
+                except KilledWorker as exc:  # its workers died each time the scheduler ran it
+                    raise WorkerLostError(f"a run's Dask workers kept dying ({exc})") from exc
+                future.release()
+                yield index.pop(future.key), result
+        except BaseException:  # Ctrl-C, SIGTERM, a failed run, the caller stopped early
+            # Runs not started are dropped from a (maybe shared) cluster at once, not when
+            # the client's connection closes; a run in progress finishes on its worker.
+            client.cancel(list(completed.futures))
+            raise
 

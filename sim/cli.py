@@ -6,14 +6,22 @@ Bad input never ends in a traceback: every problem with a scenario, an
 override or the output location is one line on standard error naming the
 file, key path, value and expectation, and the exit code is 2. Nothing
 already in ``results/`` is touched by a run that fails validation.
+
+Exit codes: 0 done, 1 workers lost, 2 bad input, 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM, ``kill PID``). ``run``, ``compare`` and ``sweep`` take
+SIGTERM as they take Ctrl-C: their worker processes are stopped, the runs
+already written are kept, and the exit is one line on standard error.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -44,6 +52,37 @@ __all__ = ["main"]
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1  # a run that failed on good input (its workers kept dying)
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT
+EXIT_TERMINATED = 143  # kill PID: 128 + SIGTERM
+
+#: Commands that start worker processes: SIGTERM stops them like Ctrl-C does.
+_STOPPABLE = ("run", "compare", "sweep")
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread: every clean-up written for Ctrl-C applies."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+@contextmanager
+def _sigterm_as_interrupt(command: str) -> Iterator[None]:
+    """Within: SIGTERM raises :class:`_Terminated` (a KeyboardInterrupt) in the main thread.
+
+    Without it ``kill PID`` ends this process at once and leaves its worker
+    processes running. The previous handler is restored on leaving (tests call
+    :func:`main` in process).
+    """
+    if command not in _STOPPABLE or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if old is None else old)
 
 
 class _UsageError(Exception):
@@ -61,6 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="clmsim",
         description="Simulate a retail bank's customer lifecycle under marketing strategies.",
+        epilog="exit codes: 0 done, 1 workers lost, 2 bad input, 130 interrupted (Ctrl-C), "
+               "143 terminated (SIGTERM); finished replications are kept on 1, 130 and 143",
     )
     parser.add_argument("--version", action="version", version=f"clmsim {version('clmsim')}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -265,6 +306,36 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command(args: argparse.Namespace) -> int:
+    """Run the parsed command; returns its exit code (bad input raises)."""
+    if args.command == "report":
+        from sim.report import build_report
+
+        try:
+            print(build_report(args.results_dir, args.out))
+        except FileNotFoundError as exc:
+            return _fail(str(exc))
+        return 0
+    if args.command == "viz":
+        from sim.viz.serve import serve
+
+        if not 0 < args.port < 65536:
+            return _fail(f"--port: got {args.port}; expected an integer from 1 to 65535")
+        _load(args)  # refuse a bad scenario here, in one line, before starting a server
+        return serve(args.scenario, list(args.overrides), args.host, args.port)
+    if args.command == "validate":
+        scenario = _load(args)
+        print(f"{args.scenario}: valid ({getattr(scenario, 'name', '')})")
+        return 0
+    if args.command == "compare":
+        problem = _check_executor_options(args)
+        return _fail(problem) if problem else run_compare(args)
+    if args.command == "sweep":
+        problem = _check_executor_options(args)
+        return _fail(problem) if problem else run_sweep_command(args)
+    return _run(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``clmsim`` command; returns the exit code."""
     reuse_freed_memory()  # large populations: no page faults for every temporary
@@ -273,32 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as exc:
         return _fail(str(exc))
     try:
-        if args.command == "report":
-            from sim.report import build_report
-
-            try:
-                print(build_report(args.results_dir, args.out))
-            except FileNotFoundError as exc:
-                return _fail(str(exc))
-            return 0
-        if args.command == "viz":
-            from sim.viz.serve import serve
-
-            if not 0 < args.port < 65536:
-                return _fail(f"--port: got {args.port}; expected an integer from 1 to 65535")
-            _load(args)  # refuse a bad scenario here, in one line, before starting a server
-            return serve(args.scenario, list(args.overrides), args.host, args.port)
-        if args.command == "validate":
-            scenario = _load(args)
-            print(f"{args.scenario}: valid ({getattr(scenario, 'name', '')})")
-            return 0
-        if args.command == "compare":
-            problem = _check_executor_options(args)
-            return _fail(problem) if problem else run_compare(args)
-        if args.command == "sweep":
-            problem = _check_executor_options(args)
-            return _fail(problem) if problem else run_sweep_command(args)
-        return _run(args)
+        with _sigterm_as_interrupt(args.command):
+            return _command(args)
     except ScenarioError as exc:
         return _fail(exc.one_line())
     except StrategyConfigError as exc:
@@ -316,11 +363,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{where}: {exc.strerror or exc}")
     except (WorkerLostError, BrokenProcessPool) as exc:  # the input was fine: exit 1, not 2
         print(f"clmsim: error: workers lost: {str(exc) or 'a worker process died twice'}; "
-              "finished replications are kept (use --resume)", file=sys.stderr)
+              f"{_kept(args)}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("clmsim: interrupted; finished replications are kept (use --resume)", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (_Terminated): workers are stopped
+        how = "terminated" if isinstance(exc, _Terminated) else "interrupted"
+        print(f"clmsim: {how}; {_kept(args)}", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
+
+
+def _kept(args: argparse.Namespace) -> str:
+    """What survives a stopped command, and how to go on, for each command."""
+    if args.command == "sweep":
+        return "finished runs are kept (run the same command again to go on)"
+    if args.command == "compare":
+        return "finished replications are kept, but a comparison starts afresh"
+    return "finished replications are kept (use --resume)"
 
 
 if __name__ == "__main__":

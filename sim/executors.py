@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+import signal
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -66,8 +68,13 @@ def map_unordered(
     executor: ExecutorName = "processes",
     workers: int | None = None,
     scheduler: str | None = None,
-) -> Iterator[tuple[int, R]]:
+) -> Generator[tuple[int, R], None, None]:
     """Apply ``fn`` to every item; yield ``(index, result)`` as each run finishes.
+
+    Interrupted (KeyboardInterrupt) or closed early, it stops at once: runs not
+    started are cancelled and local worker processes are stopped, losing the
+    runs in progress; on a Dask cluster given by ``scheduler`` a run in progress
+    finishes on its worker.
 
     Args:
         fn: A module-level (picklable) function of one argument.
@@ -136,8 +143,12 @@ def _pool_round(
     fn: Callable[[T], R], items: Sequence[T], todo: list[int], workers: int, finished: set[int]
 ) -> Iterator[tuple[int, R]]:
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(workers, len(todo)), ctx) as pool:
-        with _single_threaded_children():  # workers are spawned by the first submits
+    pool = ProcessPoolExecutor(min(workers, len(todo)), ctx, initializer=_worker_start)
+    stopped = True  # until every result is in: leaving early stops the workers
+    try:
+        # Workers are spawned by the first submits, with the stop signals held (not lost):
+        # a worker starts with them blocked and never sees a Ctrl-C meant for its parent.
+        with _single_threaded_children(), _stop_signals_held():
             pending: dict[Future[R], int] = {pool.submit(fn, items[i]): i for i in todo}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -146,6 +157,79 @@ def _pool_round(
                 result = future.result()
                 finished.add(index)
                 yield index, result
+        stopped = False
+    except Exception:  # a run failed or the pool broke: the running runs finish, the queued
+        stopped = False  # ones are cancelled (the error is reported once they are done)
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:  # KeyboardInterrupt (Ctrl-C, or SIGTERM via sim.cli), GeneratorExit: stop now
+        if stopped:
+            _stop_pool(pool)
+        else:
+            pool.shutdown(wait=True)
+
+
+#: Signals that stop a run: Ctrl-C, and ``kill``'s default (``sim.cli`` turns it into
+#: KeyboardInterrupt).
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+#: How long to wait for a killed worker (or the pool's thread) to be gone.
+STOP_WAIT_SECONDS = 10.0
+
+
+@contextmanager
+def _stop_signals_held(signals: frozenset[int] = STOP_SIGNALS) -> Iterator[None]:
+    """Hold ``signals`` (SIGINT, SIGTERM) in this thread: delivered (not lost) on leaving.
+
+    Processes started meanwhile inherit the mask, so a worker cannot be
+    interrupted before :func:`_worker_start` has set its signals up; and the
+    parent cannot be interrupted half-way through starting a worker or through
+    stopping them (which would leave a worker running without its parent).
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _worker_start() -> None:
+    """Initialise a pool worker: its parent alone decides when it stops.
+
+    Ctrl-C reaches every process of the terminal's process group: a worker
+    ignores it (no traceback from each worker, no result of an interrupted
+    run sent back) and is killed by its parent. SIGTERM ends it at once.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel the runs not started, kill the workers and wait until they are gone.
+
+    The results already yielded were written by their workers (atomically, by
+    rename); the runs in progress are lost, a resumed run does them again. A
+    worker is killed (SIGKILL) rather than asked to stop: it has nothing to
+    clean up but the temporary file of a result it may be writing, which a
+    resumed run removes. A worker still starting (importing) could not be
+    asked anyway: it holds its signals until :func:`_worker_start`.
+    """
+    with _stop_signals_held():  # a second Ctrl-C does not cut the clean-up short
+        # The pool forgets its processes and thread on shutdown: take them first.
+        # (ProcessPoolExecutor.kill_workers() does this from Python 3.14.)
+        processes: list[Any] = list((getattr(pool, "_processes", None) or {}).values())
+        manager: threading.Thread | None = getattr(pool, "_executor_manager_thread", None)
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in processes:
+            p.kill()
+        for p in processes:
+            p.join(STOP_WAIT_SECONDS)
+        if manager is not None:  # it sees the workers gone and lets the pipes go
+            manager.join(STOP_WAIT_SECONDS)
 
 
 class SchedulerError(ValueError):
@@ -174,11 +258,16 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
     """
     from distributed import Client, LocalCluster
 
+    from sim.dask_plugins import IgnoreInterrupts
+
     cluster: Any = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)
         client = Client(cluster)
+        # A Ctrl-C reaches this process, which closes the cluster, and (in the terminal's
+        # process group) every worker process, which would print a traceback each.
+        client.register_plugin(IgnoreInterrupts(), name="clmsim-ignore-sigint")
     else:
         try:
             client = Client(scheduler, timeout="20s")
@@ -202,11 +291,17 @@ def _dask(
         index = {f.key: i for i, f in enumerate(futures)}
         completed = as_completed(futures)
         del futures  # as_completed holds each future until it is done, then lets it go
-        for future in completed:
-            try:
-                result = future.result()
-            except KilledWorker as exc:  # its workers died each time the scheduler ran it
-                raise WorkerLostError(f"a run's Dask workers kept dying ({exc})") from exc
-            future.release()
-            yield index.pop(future.key), result
+        try:
+            for future in completed:
+                try:
+                    result = future.result()
+                except KilledWorker as exc:  # its workers died each time the scheduler ran it
+                    raise WorkerLostError(f"a run's Dask workers kept dying ({exc})") from exc
+                future.release()
+                yield index.pop(future.key), result
+        except BaseException:  # Ctrl-C, SIGTERM, a failed run, the caller stopped early
+            # Runs not started are dropped from a (maybe shared) cluster at once, not when
+            # the client's connection closes; a run in progress finishes on its worker.
+            client.cancel(list(completed.futures))
+            raise
 

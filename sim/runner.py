@@ -29,6 +29,7 @@ import platform
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -45,7 +46,7 @@ from sim.shard_run import run_sharded
 from sim.shards import check_shards
 from sim.summary import summarise
 
-__all__ = ["RunResult", "atomic_write", "run_replication", "run_scenario"]
+__all__ = ["RunResult", "atomic_write", "remove_temporaries", "run_replication", "run_scenario"]
 
 Progress = Callable[[int], None]
 
@@ -83,6 +84,17 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def remove_temporaries(directory: Path) -> None:
+    """Remove the temporary files :func:`atomic_write` left behind in ``directory``.
+
+    A writer killed between writing and renaming (a worker stopped by Ctrl-C,
+    ``kill -9``, out of memory) leaves its ``.NAME.PID-THREAD.tmp``; nothing
+    reads it. A resumed run or sweep calls this before it starts.
+    """
+    for tmp in directory.glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
 def _replicate(job: tuple[Scenario, int, str, int]) -> int:
     """Run one replication and write its file where it runs (a picklable job).
 
@@ -117,9 +129,11 @@ def _run_all(
         return
     jobs = [(scenario, rep, str(_replication_path(run_dir.resolve(), rep)), shards)
             for rep in todo]
-    for _ in map_unordered(_replicate, jobs, executor=executor, workers=workers,
-                           scheduler=scheduler):
-        tick(scenario.horizon_months)
+    # closing: an interrupt (Ctrl-C, SIGTERM) here stops the workers now, not at garbage collection
+    with closing(map_unordered(_replicate, jobs, executor=executor, workers=workers,
+                               scheduler=scheduler)) as finished:
+        for _ in finished:
+            tick(scenario.horizon_months)
 
 
 @dataclass(frozen=True)
@@ -182,6 +196,7 @@ def run_scenario(
     atomic_write(layout, lambda p: p.write_text(json.dumps({"shards": shards}) + "\n",
                                                 encoding="utf-8"))
     reps = range(scenario.replications)
+    remove_temporaries(run_dir / "replications")
     todo = [r for r in reps if not _replication_path(run_dir, r).exists()]
     on_workers = shards > 1 and (executor == "dask" or scheduler is not None)
     workers = workers or default_workers(max(shards if on_workers else len(todo), 1))

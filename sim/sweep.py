@@ -17,6 +17,7 @@ of every point uses the same seed: differences between points are sharp
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ import yaml
 
 from sim.designs import DESIGNS
 from sim.executors import ExecutorName, map_unordered
-from sim.runner import atomic_write, run_replication
+from sim.runner import atomic_write, remove_temporaries, run_replication
 from sim.scenario import (
     apply_overrides,
     default_name,
@@ -141,14 +142,17 @@ def run_sweep(
     atomic_write(marker, lambda p: p.write_text(text, encoding="utf-8"))
     atomic_write(sweep_dir / "design.csv", points.to_csv)
     total = len(points) * spec.replications
+    remove_temporaries(sweep_dir / "runs")  # of runs killed while writing
     jobs = _jobs(spec, base, points, sweep_dir)
     done = total - len(jobs)
     tick = progress or (lambda d, t: None)
     tick(done, total)
-    for _ in map_unordered(_one_run, jobs, executor=executor, workers=workers,
-                           scheduler=scheduler):
-        done += 1
-        tick(done, total)
+    # closing: an interrupt (Ctrl-C, SIGTERM) here stops the workers now, not at garbage collection
+    with closing(map_unordered(_one_run, jobs, executor=executor, workers=workers,
+                               scheduler=scheduler)) as finished:
+        for _ in finished:
+            done += 1
+            tick(done, total)
     del jobs
     out = sweep_dir / "runs.parquet"
     atomic_write(out, lambda p: _collect(sweep_dir, len(points), spec.replications, p))

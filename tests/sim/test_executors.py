@@ -97,3 +97,24 @@ def test_an_unreachable_scheduler_is_blamed_not_the_scenario(
     with (pytest.raises(SchedulerError, match=r"--scheduler tcp://127.0.0.1:1: cannot connect"),
           dask_client(1, "tcp://127.0.0.1:1")):
         pass
+
+
+def _fail_first(x: float) -> float:
+    import time
+
+    if x == 0:
+        raise ValueError("run 0 failed")
+    time.sleep(x)
+    return x
+
+
+def test_a_failed_run_cancels_the_queued_ones() -> None:
+    """The error is reported once the running runs end, not after every queued one."""
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(ValueError, match="run 0 failed"):
+        list(map_unordered(_fail_first, [0.0] + [2.0] * 10, executor="processes", workers=2))
+    # every queued run would be ≥ 10 s more (ten runs of 2 s on 2 workers, after one of them
+    # took its first): with them cancelled, one running run and the workers' start remain
+    assert time.monotonic() - start < 9

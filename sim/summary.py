@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["HEADLINE", "channel_figures", "per_replication", "summarise"]
+__all__ = ["HEADLINE", "UPLIFT_FIGURES", "channel_figures", "per_replication", "summarise"]
 
 #: Metrics printed after a run, in order: key, label, format, scale applied before formatting.
 HEADLINE = (
@@ -133,6 +133,11 @@ def strategy_names(columns: pd.Index) -> list[str]:
     return [c.removeprefix("cost_strategy_") for c in columns if c.startswith("cost_strategy_")]
 
 
+#: A strategy's figures that need both a treated and a control group (``strategy_<name>_...``).
+UPLIFT_FIGURES = ("uplift_retention", "uplift_aum_per_customer", "uplift_profit_per_customer",
+                  "incremental_revenue", "incremental_profit", "roi")
+
+
 def strategy_figures(name: str, last: pd.Series, flows: pd.DataFrame) -> dict[str, float]:
     """Cost, contacts, and hold-out uplift of one strategy in one replication.
 
@@ -166,16 +171,12 @@ def strategy_figures(name: str, last: pd.Series, flows: pd.DataFrame) -> dict[st
         bank_cost = (flows[f"{u}_cost_treated"].sum() / n_t
                      - flows[f"{u}_cost_control"].sum() / n_c)
         profit = (revenue - bank_cost) * n_t + brought_margin - cost
-        out.update({
-            f"{p}_uplift_retention": last[f"{u}_active_treated"] / n_t
-            - last[f"{u}_active_control"] / n_c,
-            f"{p}_uplift_aum_per_customer": last[f"{u}_aum_treated"] / n_t
-            - last[f"{u}_aum_control"] / n_c,
-            f"{p}_uplift_profit_per_customer": (profit - brought_margin) / n_t,
-            f"{p}_incremental_revenue": revenue * n_t + brought_revenue,
-            f"{p}_incremental_profit": profit,
-            f"{p}_roi": profit / cost if cost > 0 else np.nan,
-        })
+        values = (last[f"{u}_active_treated"] / n_t - last[f"{u}_active_control"] / n_c,
+                  last[f"{u}_aum_treated"] / n_t - last[f"{u}_aum_control"] / n_c,
+                  (profit - brought_margin) / n_t, revenue * n_t + brought_revenue, profit,
+                  profit / cost if cost > 0 else np.nan)
+        out.update({f"{p}_{figure}": value
+                    for figure, value in zip(UPLIFT_FIGURES, values, strict=True)})
     return out
 
 

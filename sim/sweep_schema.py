@@ -21,6 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.designs import DESIGNS, ParameterSpec
@@ -143,7 +144,7 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> tuple[Sw
     except ScenarioError as exc:
         raise ScenarioError(str(path), [("set", exc.one_line())]) from None
     for key, param in spec.parameters.items():
-        for probe in _probes(param):  # every value, or a range's ends and a point inside
+        for probe in _probes(param, spec):  # every value, or the points a range can give
             try:
                 load_scenario(base, [*spec.set, f"{key}={probe}"])
             except ScenarioError as exc:
@@ -156,16 +157,19 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> tuple[Sw
     return spec, base
 
 
-def _probes(param: Parameter) -> list[Any]:
+def _probes(param: Parameter, spec: SweepSpec) -> list[Any]:
     """The values a sweep may give ``param``, as far as they can be checked beforehand.
 
-    A range's ends and a point inside that is not a whole number: a range over
-    a whole-number setting (months, counts) gets fractional points from the
-    sampling designs, and is refused here rather than in the middle of a sweep.
+    A grid's range gives its ``samples`` levels: each is checked. The sampling
+    designs give any point of a range: its ends and a point inside that is not
+    a whole number, so a range over a whole-number setting (months, counts) is
+    refused here rather than in the middle of a sweep.
     """
     if param.values is not None:
         return list(param.values)
     low, high = param.range  # type: ignore[misc]
+    if spec.design == "grid":
+        return [float(x) for x in np.linspace(low, high, spec.samples)]
     return [low, high, low + 0.3183 * (high - low)]
 
 
@@ -177,9 +181,15 @@ def output_names(base: Path, sets: list[str]) -> list[str]:
     """
     from sim.runner import run_replication
     from sim.scaling import scale_overrides
-    from sim.summary import per_replication
+    from sim.summary import UPLIFT_FIGURES, per_replication
 
     scenario = load_scenario(base, sets)
     tiny = load_scenario(base, [*sets, *scale_overrides(scenario, 200)])
-    return list(per_replication(run_replication(tiny, 0)).columns)
+    names = list(per_replication(run_replication(tiny, 0)).columns)
+    # figures a run records only with enough months, or with both a treated and a control
+    # group: the tiny run may lack them where the sweep's points have them
+    names += ["retention_12m", "annual_attrition_year1"]
+    names += [f"strategy_{s.name}_{figure}" for s in scenario.strategies
+              for figure in UPLIFT_FIGURES]
+    return names
 

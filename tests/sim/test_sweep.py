@@ -161,3 +161,18 @@ def test_a_bad_set_entry_is_blamed_on_set(
     assert main(["sweep", str(path)]) == 2
     err = capsys.readouterr().err
     assert ": set: " in err and "market.no_such_key" in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(("body", "sets"), [
+    # a figure the base run lacks but the sweep's points record (a reviewer's cases)
+    ("parameters: {strategies.0.holdout: {values: [0.1, 0.2]}}\n"
+     "outputs: [strategy_voucher_roi]\n", ["strategies.0.holdout=0"]),
+    ("parameters: {horizon_months: {values: [12, 24]}}\noutputs: [retention_12m]\n",
+     ["horizon_months=6"]),
+    # a grid's levels over a whole-number setting are whole numbers: accepted
+    ("design: grid\nsamples: 3\n"
+     "parameters: {strategies.0.params.cooldown_months: {range: [6, 18]}}\n", []),
+])
+def test_sweeps_that_run_are_accepted(tmp_path: Path, body: str, sets: list[str]) -> None:
+    spec, _ = load_sweep(write_sweep(tmp_path, body, [*SMALL, *sets]))
+    assert len(design_points(spec)) in (2, 3)

@@ -51,6 +51,12 @@ _ARITY = {"abs": 1, "log10": 1, "min": 2, "max": 2}
 _NUMBER, _TRUTH, _TEXT, _CATEGORY, _LIST = "number", "truth value", "string", "category", "list"
 
 
+def _number(value: Any) -> Any:
+    """Truth values as 0 and 1 for arithmetic (NumPy refuses ``-`` on booleans)."""
+    array = np.asarray(value)
+    return array.astype(np.int8) if array.dtype == np.bool_ else value
+
+
 class ExpressionError(ValueError):
     """An expression uses syntax or names that are not allowed."""
 
@@ -157,8 +163,11 @@ class Expression:
                     if left == _LIST:
                         raise ExpressionError(f"{self.text!r}: a list cannot be in a list")
                     for item in b.elts:  # type: ignore[attr-defined]
-                        if self._kind(item) == _LIST:
-                            raise ExpressionError(f"{self.text!r}: lists cannot be nested")
+                        if isinstance(item, ast.UnaryOp) and isinstance(item.op, ast.USub):
+                            item = item.operand  # -1
+                        if not isinstance(item, ast.Constant):
+                            raise ExpressionError(f"{self.text!r}: the list after 'in' holds "
+                                                  "numbers or strings, not expressions")
                     continue
                 if _LIST in (left, right):
                     raise ExpressionError(f"{self.text!r}: a list can only follow 'in'")
@@ -217,12 +226,13 @@ class Expression:
             operand = self._eval(node.operand, cols)
             if isinstance(node.op, ast.Not):
                 return np.logical_not(operand)
-            return -operand if isinstance(node.op, ast.USub) else operand
+            return -_number(operand) if isinstance(node.op, ast.USub) else operand
         if isinstance(node, ast.BinOp):
-            return _BINARY[type(node.op)](self._eval(node.left, cols), self._eval(node.right, cols))
+            return _BINARY[type(node.op)](_number(self._eval(node.left, cols)),
+                                          _number(self._eval(node.right, cols)))
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
-            return _FUNCTIONS[node.func.id](*(self._eval(a, cols) for a in node.args))
+            return _FUNCTIONS[node.func.id](*(_number(self._eval(a, cols)) for a in node.args))
         if isinstance(node, ast.Compare):
             return self._compare(node, cols)
         raise ExpressionError(f"{self.text!r}: cannot evaluate {type(node).__name__}")

@@ -108,11 +108,24 @@ def test_wrong_categories_fail_at_load_time_not_at_run_time(expr: str, message: 
 
 def test_functions_only_read_their_arguments() -> None:
     """NumPy's ``maximum(a, b, c)`` writes into ``c``; the expressions' ``max`` cannot."""
+    from sim.expressions import _FUNCTIONS
+
+    age = COLUMNS["age"].copy()
+    with pytest.raises(TypeError):  # no third argument to write into
+        _FUNCTIONS["max"](age, 100.0, age)
+    np.testing.assert_array_equal(age, COLUMNS["age"])
     columns = {name: column.copy() for name, column in COLUMNS.items()}
     expr = Expression("max(age, 100) > 50 and min(aum, 1.0) < 2", frozenset(columns), CATEGORIES)
     assert np.asarray(expr.evaluate(columns, 3)).tolist() == [True, True, True]
     for name, column in COLUMNS.items():
         np.testing.assert_array_equal(columns[name], column)
+
+
+def test_truth_values_count_as_0_and_1_in_arithmetic() -> None:
+    """``-young`` or ``(age > 30) - (aum > 2)``: NumPy refuses ``-`` on booleans mid-run."""
+    assert ev("-(age < 40) < 0") == [True, False, False]
+    assert ev("(age > 30) - (aum > 20000) == 0") == [True, True, True]
+    assert ev("abs((age > 30) - 1) > 0") == [True, False, False]
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -122,6 +135,7 @@ def test_functions_only_read_their_arguments() -> None:
     ("'a' + 1 > 0", "a string cannot be used in arithmetic"),
     ("age < 60 < 'x'", "a string can only be compared with a categorical column"),
     ("age == [1, 2]", "a list can only follow 'in'"),
+    ("age in [aum, 3]", "the list after 'in' holds numbers or strings"),
     ("age in 3", "'in' needs a literal list"),
     ("channel + 1 > 0", "a category cannot be used in arithmetic"),
     ("'online'", "expected a condition"),

@@ -24,6 +24,7 @@ import hashlib
 import json
 import re
 import types
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -441,8 +442,9 @@ def default_name(path: str | Path) -> str:
     Characters a name cannot hold (spaces, say) become ``_``; a file name
     with none it can hold gives ``scenario``.
     """
-    name = re.sub(r"[^\w.-]+", "_", Path(path).stem).lstrip(".-").strip("_")
-    return name or "scenario"
+    stem = unicodedata.normalize("NFC", Path(path).stem)  # macOS writes names decomposed
+    name = re.sub(r"[^\w.-]+", "_", stem).lstrip(".-")
+    return name if name.strip("_") and re.fullmatch(r"\w[\w.-]*", name) else "scenario"
 
 
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:

@@ -54,7 +54,11 @@ SEGMENT_NAMES = ("A", "B", "C", "D")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # Python's regular expressions, as sim.scenario.default_name uses: the default engine's
+    # \w differs from Python's on some letters (², ½), so a name made from a file name
+    # could be refused
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False,
+                              regex_engine="python-re")
 
 
 class Stage(_Section):

@@ -44,7 +44,7 @@ __all__ = ["Parameter", "SweepSpec", "load_sweep"]
 class Parameter(BaseModel):
     """A swept value: ``range: [lo, hi]`` or ``values: [...]``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
     range: tuple[float, float] | None = None
     values: list[Any] | None = Field(default=None, min_length=1)
 
@@ -60,7 +60,7 @@ class Parameter(BaseModel):
 class SweepSpec(BaseModel):
     """A validated sweep file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
     name: str = Field(default="sweep", pattern=r"^\w[\w.-]*$")  # a folder: as Scenario.name
     base: str
     set: list[str] = Field(default_factory=list)

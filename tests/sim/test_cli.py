@@ -343,9 +343,21 @@ def test_a_scenario_file_named_in_chinese_runs_under_its_name(
 
 @pytest.mark.parametrize(("file", "name"), [
     ("baseline.yaml", "baseline"), ("my bank.yaml", "my_bank"), ("银行.yaml", "银行"),
-    ("-x.yaml", "x"), ("!!!.yaml", "scenario"),
+    ("-x.yaml", "x"), ("!!!.yaml", "scenario"), ("_draft.yaml", "_draft"), ("_.x.yaml", "_.x"),
+    ("cafe\u0301.yaml", "caf\u00e9"),  # decomposed (as macOS writes it) -> composed
 ])
 def test_default_name_is_the_file_name_made_a_name(file: str, name: str) -> None:
     from sim.scenario import default_name
 
     assert default_name(file) == name
+
+
+@pytest.mark.parametrize("file", ["x².yaml", "x½.yaml", "银行 总部.yaml"])
+def test_a_name_made_from_a_file_name_validates(tmp_path: Path, file: str) -> None:
+    """The schema and the default name use the same regular expressions."""
+    from sim.scenario import load_scenario
+
+    path = tmp_path / file
+    source = BASELINE.read_text(encoding="utf-8").replace("name: baseline\n", "")
+    path.write_text(source, encoding="utf-8")
+    assert load_scenario(path).name

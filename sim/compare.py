@@ -130,10 +130,23 @@ def comparison_figure(table: pd.DataFrame, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    others = table[table["scenario"] != table["scenario"].iloc[0]]
+    from sim.figures import drawable_texts
+
+    first = table["scenario"].iloc[0]
+    others = table[table["scenario"] != first]
     drawable = others.groupby("metric", sort=False)["diff"].apply(lambda d: d.notna().any())
     metrics = [m for m in dict.fromkeys(table["metric"]) if drawable.get(m, False)]
     names = list(dict.fromkeys(others["scenario"]))
+    labels, fonts = drawable_texts([first, *names])
+    with plt.rc_context({"font.family": fonts}):
+        _draw_comparison(others, metrics, names, labels, path)
+
+
+def _draw_comparison(others: pd.DataFrame, metrics: list[str], names: list[str],
+                     labels: list[str], path: Path) -> None:
+    """The figure of :func:`comparison_figure`; ``labels``: the names as the fonts draw them."""
+    import matplotlib.pyplot as plt
+
     cols = 3
     rows = max(1, -(-len(metrics) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 1.2 + 0.5 * len(names) * rows + rows),
@@ -144,11 +157,11 @@ def comparison_figure(table: pd.DataFrame, path: Path) -> None:
         err = np.vstack([sub["diff"] - sub["diff_ci95_low"], sub["diff_ci95_high"] - sub["diff"]])
         ax.errorbar(sub["diff"], y, xerr=np.nan_to_num(err), fmt="o", capsize=3)
         ax.axvline(0, color="grey", lw=0.8)
-        ax.set_yticks(y, names)
+        ax.set_yticks(y, labels[1:])
         ax.set_title(metric, fontsize=9)
     for ax in list(axes.flat)[len(metrics):]:
         ax.axis("off")
-    fig.suptitle(f"difference to {table['scenario'].iloc[0]} (paired, 95% interval)")
+    fig.suptitle(f"difference to {labels[0]} (paired, 95% interval)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))

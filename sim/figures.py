@@ -20,8 +20,8 @@ import pandas as pd
 
 from sim.palette import SEGMENT_NAMES, segment_colour, stage_colours, style_slide
 
-__all__ = ["draw_channels", "draw_profit", "draw_segments", "draw_stages", "drawable_title",
-           "write_figures"]
+__all__ = ["draw_channels", "draw_profit", "draw_segments", "draw_stages", "drawable_texts",
+           "drawable_title", "write_figures"]
 
 
 def _band(
@@ -113,13 +113,20 @@ def drawable_title(title: str) -> tuple[str, list[str]]:
     font can draw are left out, rather than drawn as empty boxes with a
     warning for each figure.
     """
+    (drawn,), families = drawable_texts([title])
+    return drawn, families
+
+
+def drawable_texts(texts: list[str]) -> tuple[list[str], list[str]]:
+    """:func:`drawable_title` for several texts (a figure's labels) at once."""
     from matplotlib import font_manager
 
     families = list(plt.rcParams["font.family"])
     default = font_manager.get_font(font_manager.findfont(font_manager.FontProperties()))
-    missing = {c for c in title if not c.isspace() and not default.get_char_index(ord(c))}
+    missing = {c for text in texts for c in text
+               if not c.isspace() and not default.get_char_index(ord(c))}
     if not missing:
-        return title, families
+        return list(texts), families
     for entry in font_manager.fontManager.ttflist:
         if entry.name.startswith("Last Resort"):  # matplotlib's: a box for every character
             continue
@@ -128,9 +135,10 @@ def drawable_title(title: str) -> tuple[str, list[str]]:
         except (OSError, RuntimeError):
             continue
         if all(font.get_char_index(ord(c)) for c in missing):
-            return title, [*families, entry.name]
-    drawable = "".join(c for c in title if c not in missing).strip(" -_·")
-    return drawable or "scenario", families
+            return list(texts), [*families, entry.name]
+    drawn = ["".join(c for c in text if c not in missing).strip(" -_·") for text in texts]
+    return [text or f"scenario {i + 1}" if len(texts) > 1 else text or "scenario"
+            for i, text in enumerate(drawn)], families
 
 
 def write_figures(monthly: pd.DataFrame, directory: Path, title: str) -> list[Path]:

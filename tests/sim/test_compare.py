@@ -80,3 +80,16 @@ def test_compare_reports_every_month_of_every_scenario(tmp_path: Path) -> None:
     compare_scenarios([a, b], tmp_path, executor="serial", figures=False,
                       progress=months.append)
     assert sum(months) == a.horizon_months * a.replications + b.horizon_months * b.replications
+
+
+def test_the_comparison_figure_draws_names_its_fonts_cannot(
+    tmp_path: Path, recwarn: pytest.WarningsRecorder
+) -> None:
+    """Chinese scenario names: a CJK font if one is installed, else the names without them."""
+    from sim.compare import comparison_figure
+
+    rows = [{"scenario": s, "metric": "profit", "diff": d, "diff_ci95_low": d - 1,
+             "diff_ci95_high": d + 1} for s, d in (("基准", 0.0), ("银行 方案", 2.0))]
+    comparison_figure(pd.DataFrame(rows), tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 0
+    assert not [w for w in recwarn if "missing from font" in str(w.message)]

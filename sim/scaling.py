@@ -31,8 +31,9 @@ def scale_overrides(
         digits: Significant figures of the scaled quantities (the benchmarks
             use 3, so their mesa-frames copy, which cannot import this, can
             round the same way).
-        keep: Key paths the user set: they are not scaled (``population.size``
-            is always set).
+        keep: Key paths the user set: they, and everything under them (a whole
+            section set at once), are not scaled (``population.size`` is always
+            set).
         whole_branches: With channels, round ``size`` to whole branches at the
             file's customers per branch, so each branch keeps its load.
 
@@ -43,7 +44,11 @@ def scale_overrides(
     """
     pop, channels = scenario.population, scenario.channels
     values: dict[str, Any] = {}
-    if channels is not None and "population.branches" not in keep:
+
+    def kept(path: str) -> bool:  # the user set it, or a section holding it
+        return any(path == k or path.startswith(f"{k}.") for k in keep)
+
+    if channels is not None and not kept("population.branches"):
         overridden = (i + 1 for i in channels.branches)  # keep the branches the file overrides
         branches = max(1, round(pop.branches * size / pop.size), *overridden)
         values["population.branches"] = branches
@@ -60,10 +65,10 @@ def scale_overrides(
     values["capacity.rm_hours_per_month"] = scaled(scenario.capacity.rm_hours_per_month)
     for i, strategy in enumerate(scenario.strategies):
         budget, path = strategy.budget, f"strategies.{i}.budget"
-        if (budget.monthly is None and budget.total is None) or path in keep:
+        if (budget.monthly is None and budget.total is None) or kept(path):
             continue
         parts = {"monthly": budget.monthly, "total": budget.total}
-        whole = {part: value if f"{path}.{part}" in keep else scaled(value)
+        whole = {part: value if kept(f"{path}.{part}") else scaled(value)
                  for part, value in parts.items() if value is not None}
         values[path] = {**whole, "priority": budget.priority}
     if channels is not None:
@@ -77,7 +82,7 @@ def scale_overrides(
             values["channels.complaints.handler_hours_per_month"] = scaled(
                 channels.complaints.handler_hours_per_month)
     out = [f"population.size={size}"]
-    out += [f"{key}={_yaml(value)}" for key, value in values.items() if key not in keep]
+    out += [f"{key}={_yaml(value)}" for key, value in values.items() if not kept(key)]
     return out
 
 

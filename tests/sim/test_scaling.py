@@ -84,3 +84,15 @@ def test_round_numbers_stay_numbers() -> None:
     assert "channels.online.capacity_sessions_per_month=1000000.0" in overrides
     bank = load_scenario(path, overrides)
     assert bank.channels.online.capacity_sessions_per_month == 1_000_000
+
+
+def test_a_section_the_user_set_whole_is_kept() -> None:
+    """``channels.call_centre={agents: 9}`` sets the agents too (a reviewer saw 1)."""
+    path = SCENARIOS / "playbook_branches.yaml"
+    sets = ["channels.call_centre={agents: 9, calls_per_customer_month: 0.1}",
+            "capacity={rm_hours_per_month: 10}"]
+    base = load_scenario(path, sets)
+    keep = {s.split("=", 1)[0] for s in sets}
+    bank = load_scenario(path, [*sets, *scale_overrides(base, 5_000, keep=keep)])
+    assert bank.channels.call_centre.agents == 9
+    assert bank.capacity.rm_hours_per_month == 10

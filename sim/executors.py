@@ -188,11 +188,37 @@ def _stop_signals_held(signals: frozenset[int] = STOP_SIGNALS) -> Iterator[None]
     if not hasattr(signal, "pthread_sigmask"):  # not POSIX
         yield
         return
+    # The mask holds a signal only in this thread: with another thread running (rich's
+    # progress bar refreshes in one) the kernel delivers it there, and Python would still
+    # raise in the main thread. So the main thread also defers its Python handlers: a
+    # signal is recorded here and raised again on leaving.
+    caught: list[int] = []
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        handlers = {s: signal.signal(s, lambda signum, frame: caught.append(signum))
+                    for s in signals}
     old = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
     try:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        _restore_handlers(list(handlers.items()), caught)
+
+
+def _restore_handlers(handlers: list[tuple[int, Any]], caught: list[int]) -> None:
+    """Put ``handlers`` back, then raise the ``caught`` signals again (once each).
+
+    A signal arriving meanwhile may run a handler just put back, which raises:
+    each restore is in a ``finally`` of the one before, so none is skipped.
+    """
+    if not handlers:
+        for signum in dict.fromkeys(caught):
+            signal.raise_signal(signum)
+        return
+    try:
+        signal.signal(*handlers[0])
+    finally:
+        _restore_handlers(handlers[1:], caught)
 
 
 def _worker_start() -> None:

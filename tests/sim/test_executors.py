@@ -118,3 +118,30 @@ def test_a_failed_run_cancels_the_queued_ones() -> None:
     # every queued run would be ≥ 10 s more (ten runs of 2 s on 2 workers, after one of them
     # took its first): with them cancelled, one running run and the workers' start remain
     assert time.monotonic() - start < 9
+
+
+def test_stop_signals_are_held_with_another_thread_running() -> None:
+    """A Ctrl-C while workers start waits until they have: also when another thread runs.
+
+    The signal mask holds a signal in one thread only; rich's progress bar refreshes in
+    another, where the kernel would deliver it (a reviewer's finding).
+    """
+    import threading
+    import time
+
+    from sim.executors import _stop_signals_held
+
+    stop = threading.Event()
+    threading.Thread(target=stop.wait, daemon=True).start()
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            with _stop_signals_held():
+                timer.start()
+                time.sleep(0.8)
+                held_until = time.monotonic() - start
+        finally:
+            stop.set()
+    assert held_until >= 0.8  # the block ran to its end
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

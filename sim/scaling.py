@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from sim.scenario import override_value
 from sim.schema import Scenario
 
 __all__ = ["scale_overrides"]
@@ -82,16 +83,5 @@ def scale_overrides(
             values["channels.complaints.handler_hours_per_month"] = scaled(
                 channels.complaints.handler_hours_per_month)
     out = [f"population.size={size}"]
-    out += [f"{key}={_yaml(value)}" for key, value in values.items() if not kept(key)]
+    out += [f"{key}={override_value(value)}" for key, value in values.items() if not kept(key)]
     return out
-
-
-def _yaml(value: Any) -> str:
-    """``value`` as a YAML scalar or flow mapping.
-
-    Floats are written with ``repr``: PyYAML reads ``1e+06`` as a string,
-    ``1000000.0`` as a number.
-    """
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_yaml(v)}" for k, v in value.items()) + "}"
-    return repr(value) if isinstance(value, float) else str(value)

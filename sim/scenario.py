@@ -39,6 +39,7 @@ __all__ = [
     "apply_overrides",
     "default_name",
     "load_scenario",
+    "override_value",
     "parse_override",
     "read_scenario_dict",
     "scenario_from_dict",
@@ -378,6 +379,16 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     except yaml.YAMLError:
         value = raw
     return keys, value
+
+
+def override_value(value: Any) -> str:
+    """``value`` as the text after ``=`` that :func:`parse_override` reads back as ``value``.
+
+    ``str(1e-05)`` is ``1e-05``, and ``str(None)`` is ``None``: YAML reads both
+    as strings. PyYAML writes ``1.0e-05`` and ``null``.
+    """
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**9)
+    return text[: -len("\n...\n")] if text.endswith("\n...\n") else text.rstrip("\n")
 
 
 def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:

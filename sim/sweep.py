@@ -35,6 +35,7 @@ from sim.scenario import (
     apply_overrides,
     default_name,
     load_scenario,
+    override_value,
     read_scenario_dict,
     scenario_from_dict,
     scenario_hash,
@@ -89,7 +90,8 @@ def _jobs(spec: SweepSpec, base: Path, points: pd.DataFrame, sweep_dir: Path) ->
         data["seed"] = spec.seed
     jobs: list[Job] = []
     for point, values in zip(points.index, points.itertuples(index=False), strict=True):
-        sets = [f"{k}={_value(v)}" for k, v in zip(points.columns, values, strict=True)]
+        sets = [f"{k}={override_value(_value(v))}"
+                for k, v in zip(points.columns, values, strict=True)]
         for rep in range(spec.replications):
             path = _run_path(sweep_dir, int(point), rep)
             if not path.exists():

@@ -435,3 +435,12 @@ def test_label_names_cannot_shadow_the_table(label: str) -> None:
 def test_tier_names_must_be_unique() -> None:
     with pytest.raises(ScenarioError, match="tiers: names must be unique"):
         load_scenario(BASELINE, ["tiers=[{name: low, min_aum: 0}, {name: low, min_aum: 1}]"])
+
+
+@pytest.mark.parametrize("value", [1e-05, 1e16, 0.1, 500.0, 3, None, True, "push", "a b",
+                                   {"monthly": 1e-05, "priority": "highest_value"}])
+def test_override_values_read_back_as_themselves(value: object) -> None:
+    """``str(1e-05)`` and ``str(None)`` read back as strings; ``override_value`` does not."""
+    from sim.scenario import override_value, parse_override
+
+    assert parse_override(f"a.b={override_value(value)}") == (["a", "b"], value)

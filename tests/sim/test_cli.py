@@ -361,3 +361,31 @@ def test_a_name_made_from_a_file_name_validates(tmp_path: Path, file: str) -> No
     source = BASELINE.read_text(encoding="utf-8").replace("name: baseline\n", "")
     path.write_text(source, encoding="utf-8")
     assert load_scenario(path).name
+
+
+def test_ctrl_c_while_the_command_line_loads_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The console script's module imports the command line inside its own handling."""
+    import importlib.abc
+
+    from sim import entry
+
+    class Interrupted(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+            if name == "sim.cli":
+                raise KeyboardInterrupt  # Ctrl-C while pandas, pydantic and Numba load
+
+    monkeypatch.delitem(sys.modules, "sim.cli")
+    monkeypatch.setattr(sys, "meta_path", [Interrupted(), *sys.meta_path])
+    assert entry.main() == 130
+    assert capsys.readouterr().err == "clmsim: interrupted while starting; nothing was run\n"
+
+
+def test_importing_the_package_does_not_load_the_model() -> None:
+    """``import sim`` is light (PEP 562): the console script starts in its own handling."""
+    code = ("import sys, sim.entry; "
+            "print(any(m in sys.modules for m in ('sim.model', 'mesa', 'pandas')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"

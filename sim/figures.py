@@ -137,7 +137,7 @@ def drawable_texts(texts: list[str]) -> tuple[list[str], list[str]]:
         if all(font.get_char_index(ord(c)) for c in missing):
             return list(texts), [*families, entry.name]
     drawn = ["".join(c for c in text if c not in missing).strip(" -_·") for text in texts]
-    return [text or f"scenario {i + 1}" if len(texts) > 1 else text or "scenario"
+    return [text or ("scenario" if len(texts) == 1 else f"scenario {i + 1}")
             for i, text in enumerate(drawn)], families
 
 

@@ -37,6 +37,9 @@ from sim.scenario import (
 #: cores. A larger design is almost always a mistake (a grid over many ranges), and its
 #: plan alone would fill the memory before the first run.
 MAX_RUNS = 1_000_000
+#: Where inside a range the sweep is probed before it runs: any share that puts a whole-number
+#: range's point between two whole numbers (1/π, not a round fraction) does.
+FRACTIONAL_POINT = 0.3183
 
 __all__ = ["Parameter", "SweepSpec", "load_sweep"]
 
@@ -170,7 +173,7 @@ def _probes(param: Parameter, spec: SweepSpec) -> list[Any]:
     low, high = param.range  # type: ignore[misc]
     if spec.design == "grid":
         return [float(x) for x in np.linspace(low, high, spec.samples)]
-    return [low, high, low + 0.3183 * (high - low)]
+    return [low, high, low + FRACTIONAL_POINT * (high - low)]
 
 
 def output_names(base: Path, sets: list[str]) -> list[str]:

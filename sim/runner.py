@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -38,7 +39,13 @@ from typing import Any
 
 import pandas as pd
 
-from sim.executors import ExecutorName, dask_client, default_workers, map_unordered
+from sim.executors import (
+    ExecutorName,
+    SchedulerError,
+    dask_client,
+    default_workers,
+    map_unordered,
+)
 from sim.model import LifecycleModel
 from sim.scenario import scenario_hash, scenario_to_yaml
 from sim.schema import Scenario
@@ -181,7 +188,26 @@ def run_scenario(
     check_shards(scenario, shards)
     if run_dir.exists() and not resume:
         raise FileExistsError(f"{run_dir} already exists; choose another --out or resume it")
+    made = [d for d in (run_dir, *run_dir.parents) if not d.exists()]  # folders this run makes
     run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run_in(scenario, run_dir, started, executor, workers, scheduler, figures,
+                       resume, progress, shards)
+    except SchedulerError:  # bad input: leave no half-made run folder behind
+        if made and not any((run_dir / "replications").glob("rep-*.parquet")):
+            shutil.rmtree(run_dir, ignore_errors=True)
+            for folder in made[1:]:  # parents it made, innermost first, while empty
+                if folder.exists() and not any(folder.iterdir()):
+                    folder.rmdir()
+        raise
+
+
+def _run_in(
+    scenario: Scenario, run_dir: Path, started: float, executor: ExecutorName | None,
+    workers: int | None, scheduler: str | None, figures: bool, resume: bool,
+    progress: Progress | None, shards: int,
+) -> RunResult:
+    """:func:`run_scenario` once its folder exists."""
     resolved = scenario_to_yaml(scenario)
     old = run_dir / "scenario.resolved.yaml"
     if resume and old.exists() and old.read_text(encoding="utf-8") != resolved:

@@ -22,6 +22,7 @@ randomness from its own arguments (ARCHITECTURE decision 5).
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -29,7 +30,7 @@ import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Literal, TypeVar
 
 __all__ = [
@@ -287,24 +288,84 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
     from sim.dask_plugins import IgnoreInterrupts
 
     cluster: Any = None
-    if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-        client = Client(cluster)
-        # A Ctrl-C reaches this process, which closes the cluster, and (in the terminal's
-        # process group) every worker process, which would print a traceback each.
-        client.register_plugin(IgnoreInterrupts(), name="clmsim-ignore-sigint")
-    else:
-        try:
-            client = Client(scheduler, timeout="20s")
-        except OSError as exc:  # a timeout or a refused connection: the address's fault
-            raise SchedulerError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+    client: Any = None
     try:
+        if scheduler is None:
+            # Workers' logs are silenced below CRITICAL: once clmsim closes the scheduler
+            # (after a Ctrl-C, say), workers still running log warnings and errors that
+            # are not the user's business (a failed run reaches clmsim as an exception).
+            # Ctrl-C while the cluster starts is held until it stands (half-made, it
+            # could not be closed); then it is closed like any other.
+            with _stop_signals_held():
+                _start_forkserver()
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
+                                       processes=True, dashboard_address=None,
+                                       silence_logs=logging.CRITICAL)
+                client = Client(cluster)
+                # Should a worker not be a fork server's (Windows), it ignores SIGINT
+                # once it runs: a Ctrl-C reaches this process, which closes the cluster.
+                client.register_plugin(IgnoreInterrupts(), name="clmsim-ignore-sigint")
+        else:
+            try:
+                client = Client(scheduler, timeout="20s")
+            except OSError as exc:  # a timeout or a refused connection: the address's fault
+                raise SchedulerError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
         yield client
-    finally:
-        client.close()
+    except BaseException:  # Ctrl-C, SIGTERM, a failed run: runs in progress are not waited for
+        if cluster is not None:
+            _kill_workers(cluster)
+        raise
+    finally:  # also when a Ctrl-C comes while the cluster starts
+        if client is not None:
+            client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _kill_workers(cluster: Any) -> None:
+    """Kill a local cluster's worker processes (SIGKILL): closing it would wait for their runs.
+
+    Their results are lost, as with the ``processes`` executor (:func:`_stop_pool`);
+    what they were writing is a temporary file a resumed run removes.
+    """
+    with _stop_signals_held():  # a second Ctrl-C does not cut this short
+        for nanny in list(getattr(cluster, "workers", {}).values()):
+            process = getattr(getattr(nanny, "process", None), "process", None)
+            pid = getattr(process, "pid", None)
+            if pid:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
+
+def _start_forkserver() -> None:
+    """Make the local cluster's workers forks of a server that ignores SIGINT from birth.
+
+    A Ctrl-C reaches every process in the terminal's process group, workers
+    still importing included, where it would print a traceback each (a
+    plugin can only ignore it once a worker runs). Workers forked from
+    multiprocessing's fork server inherit its handlers, and the server
+    inherits an ignored SIGINT from this process, which ignores SIGINT only
+    for the moment it takes to start the server (a Ctrl-C then is lost).
+    The server also imports ``distributed`` once for all workers, so they
+    start sooner. Not on Windows, which has no fork server.
+    """
+    import dask
+    from distributed.utils import get_mp_context
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
+    get_mp_context()  # sets the server's preloads
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _dask(

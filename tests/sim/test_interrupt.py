@@ -125,6 +125,47 @@ def test_a_stopped_run_ends_at_once_and_resumes(
         assert path.read_bytes() == data
 
 
+def test_a_stopped_dask_run_ends_at_once(tmp_path: Path,
+                                         reap: list[subprocess.Popen[bytes]]) -> None:
+    args = [a if a != "processes" else "dask" for a in RUN]
+    reap.append(proc := _start([*args, "--out", str(tmp_path)]))
+    _interrupt(proc, tmp_path / "baseline" / "r" / "replications", "ctrl-c")
+
+
+def test_ctrl_c_while_dask_workers_start_is_one_line(
+        tmp_path: Path, reap: list[subprocess.Popen[bytes]]) -> None:
+    """Workers still importing get the terminal's Ctrl-C too: none may print a traceback."""
+    args = [a if a != "processes" else "dask" for a in RUN]
+    reap.append(proc := _start([*args, "--out", str(tmp_path)]))
+    deadline = time.monotonic() + 180
+    while not _worker_started(proc):
+        assert proc.poll() is None, proc.communicate()[1].decode()
+        assert time.monotonic() < deadline, "no worker started in 180 s"
+        time.sleep(0.01)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    os.killpg(proc.pid, signal.SIGINT)  # a worker is starting: it is importing
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert err.decode().startswith("clmsim: interrupted") and err.decode().count("\n") == 1, \
+        err.decode()
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, f"left running: {[p.pid for p in alive]}"
+
+
+def _worker_started(proc: subprocess.Popen[bytes]) -> bool:
+    """Whether a worker process exists: spawned, or forked by a fork server (same command)."""
+    commands = [" ".join(_cmdline(p)) for p in psutil.Process(proc.pid).children(recursive=True)]
+    return (any("spawn_main" in c for c in commands)
+            or sum("forkserver" in c for c in commands) >= 2)
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:  # gone meanwhile
+        return []
+
+
 def test_a_stopped_sweep_ends_at_once(tmp_path: Path,
                                       reap: list[subprocess.Popen[bytes]]) -> None:
     sweep = tmp_path / "s.yaml"

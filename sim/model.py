@@ -211,7 +211,7 @@ class LifecycleModel(mesa.Model):
         """Simulate one month."""
         self.month += 1
         pop = self.population
-        was_customer, customers, old_aum, aum_start, aum_after_market = self._market()
+        was_customer, customers, old_aum, aum_start, aum_after_market, was_private = self._market()
         self._reset_month()
         # strategies that opt customers out of marketing (abandon_d) act first
         for runtime in sorted(self.strategies, key=lambda r: r.respects_opt_out):
@@ -221,7 +221,8 @@ class LifecycleModel(mesa.Model):
             self.channels.serve(self, self._with_added(customers))
         if len(old_aum) < len(pop):  # rows a strategy added: their AUM is not new money
             old_aum = np.concatenate([old_aum, pop.aum[len(old_aum):]])
-        flows, customers, census, tallies = self._close(_pad(was_customer, len(pop)), old_aum)
+        flows, customers, census, tallies = self._close(
+            _pad(was_customer, len(pop)), old_aum, _pad(was_private, len(pop)))
         self._evaluate_labels(customers)
         flows.update(aum_market=aum_after_market - aum_start,
                      aum_net_flow=flows.pop("aum_after_response") - aum_after_market)
@@ -229,13 +230,15 @@ class LifecycleModel(mesa.Model):
         self._collect(flows, customers, census, tallies)
         self._maybe_compact(n_absorbed)
 
-    def _market(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    def _market(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float, np.ndarray]:
         """New prospects arrive; wealth drifts, customers age and make payments.
 
         Returns:
             Per row: a customer at the start of the month, a customer now
             (arrivals included), AUM after the market (before the strategies);
-            and the AUM of the customers at the start, before and after the market.
+            the AUM of the customers at the start, before and after the market;
+            and per row whether its AUM at the start (last month's close) was at
+            or above the private-banking threshold (for the month's crossings).
         """
         pop = self.population
         n_old = len(pop)
@@ -246,6 +249,7 @@ class LifecycleModel(mesa.Model):
         self.add_prospects(arrivals, source=1, purpose="market/arrivals")
         pop = self.population
         n = len(pop)
+        was_private = pop.aum >= float(self.scenario.private_banking_threshold)
         was_customer, customers = np.empty(n, np.bool_), np.empty(n, np.bool_)
         old_aum = np.empty(n)
         mu, sigma = wealth_walk(self.scenario)
@@ -257,7 +261,7 @@ class LifecycleModel(mesa.Model):
             pop.aum, pop.activity_rate, float(self.scenario.population.activity.payment_share),
             self.month % 12 == 1, pop.payments_month, pop.payments_ytd, old_aum, was_customer,
             customers)
-        return was_customer, customers, old_aum, aum_start, aum_after
+        return was_customer, customers, old_aum, aum_start, aum_after, was_private
 
     def _reset_month(self) -> None:
         pop = self.population
@@ -271,7 +275,7 @@ class LifecycleModel(mesa.Model):
             pop.contacts_failed[:] = 0.0
 
     def _close(
-        self, was_customer: np.ndarray, old_aum: np.ndarray
+        self, was_customer: np.ndarray, old_aum: np.ndarray, was_private: np.ndarray
     ) -> tuple[dict[str, float], np.ndarray, tuple[np.ndarray, ...], np.ndarray]:
         """Response, transitions, classes and ledger of every row, in one compiled pass.
 
@@ -301,7 +305,7 @@ class LifecycleModel(mesa.Model):
         keys = np.array([self._key("satisfaction"), self._key("transitions")])
         reference = np.array([self.driver_reference.get(d, 0.0) for d in DRIVERS])
         flow_sums, money, by_servicing, by_transaction, *census, tallies = kernels.close_month(
-            pop.id, keys, self.month, pop.stage, self.roles, was_customer, old_aum,
+            pop.id, keys, self.month, pop.stage, self.roles, was_customer, old_aum, was_private,
             float(self.price_gap_points), pop.yield_bump_bp, pop.price_sensitivity,
             pop.satisfaction_base, pop.wait_minutes, pop.complaints, pop.wallet_propensity,
             np.asarray(self.wallet_share_by_stage, np.float64), pop.total_wealth, response,

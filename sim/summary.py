@@ -43,7 +43,14 @@ HEADLINE = (
 #: Bank-wide channel metrics summed over the months (the rest are averaged over months).
 CHANNEL_COUNTS = ("visits", "balks", "reneges", "complaints", "complaints_late",
                   "call_centre_calls", "rm_minutes", "rm_minutes_used", "contacts_requested",
-                  "contacts_delivered")
+                  "contacts_delivered", "online_sessions", "online_failed")
+#: Bank-wide channel metrics that are a month's mean per event: averaged over the months
+#: weighted by that event's count (a month without events reports 0, which must not count).
+CHANNEL_EVENT_MEANS = {
+    "mean_wait": "visits", "p90_wait": "visits", "share_wait_over_5": "visits",
+    "share_wait_over_10": "visits", "complaint_handling_days": "complaints",
+    "call_centre_prob_wait": "call_centre_calls", "call_centre_mean_wait": "call_centre_calls",
+}
 #: Channel costs in the ledger, added up as ``staff_cost``.
 CHANNEL_COSTS = ("cost_staff_teller", "cost_staff_relationship_manager",
                  "cost_staff_lobby_manager", "cost_machines_vtm", "cost_call_centre",
@@ -106,18 +113,20 @@ def per_replication(monthly: pd.DataFrame) -> pd.DataFrame:
 def channel_figures(flows: pd.DataFrame) -> dict[str, float]:
     """Bank-wide branch and complaint figures of one replication (months 1..end).
 
-    Counts are summed; waits and shares are weighted by the month's visits;
-    utilisations are averaged over months (RM utilisation: minutes used over
-    minutes available); the complaint backlog is the last month's.
+    Counts are summed; waits and shares are weighted by the month's visits,
+    complaint handling times by its complaints and call-centre waits by its
+    calls (:data:`CHANNEL_EVENT_MEANS`); utilisations are averaged over months
+    (RM utilisation: minutes used over minutes available); the complaint
+    backlog is the last month's.
     """
     out: dict[str, float] = {}
-    visits = flows["channels_visits"]
     for col in [c for c in flows.columns if c.startswith("channels_")]:
         name = col.removeprefix("channels_")
         if name in CHANNEL_COUNTS:
             out[col] = flows[col].sum()
-        elif name in ("mean_wait", "p90_wait", "share_wait_over_5", "share_wait_over_10"):
-            out[col] = (flows[col] * visits).sum() / visits.sum() if visits.sum() > 0 else 0.0
+        elif name in CHANNEL_EVENT_MEANS:
+            events = flows[f"channels_{CHANNEL_EVENT_MEANS[name]}"]
+            out[col] = (flows[col] * events).sum() / events.sum() if events.sum() > 0 else 0.0
         elif name == "complaints_backlog":
             out[col] = flows[col].iloc[-1]
         else:

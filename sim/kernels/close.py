@@ -41,7 +41,7 @@ _TIER_UP, _TIER_DOWN, _PB_UP, _PB_DOWN = 7, 8, 9, 10
 @numba.njit(parallel=True, cache=True, nogil=True)
 def close_month(
     ids: np.ndarray, keys: np.ndarray, month: int, stage: np.ndarray, roles: np.ndarray,
-    was_customer: np.ndarray, old_aum: np.ndarray,
+    was_customer: np.ndarray, old_aum: np.ndarray, was_private: np.ndarray,
     # response
     gap_points: float, yield_bump_bp: np.ndarray, price_sensitivity: np.ndarray,
     satisfaction_base: np.ndarray, wait_minutes: np.ndarray, complaints: np.ndarray,
@@ -78,6 +78,9 @@ def close_month(
         roles: See ``stage``.
         was_customer: Whether the row was a customer at the start of the month.
         old_aum: AUM before the strategies acted (new money = the rise from it).
+        was_private: Whether the row's AUM at the start of the month (last month's
+            close) was at or above ``private_threshold``: a staying customer whose
+            status differs now crossed the threshold this month.
         gap_points: Competitor minus bank yield, percentage points.
         yield_bump_bp: Response inputs, as :func:`respond_rows` (to ``total_wealth``).
         price_sensitivity: See ``yield_bump_bp``.
@@ -173,7 +176,7 @@ def close_month(
             inflow = max(aum[i] - old_aum[i], 0.0) if was else 0.0
             if was:
                 f[_AUM_RESP] += aum[i]
-            aum_before, tier_before = aum[i], tier[i]
+            tier_before = tier[i]
             # transition (transition_stages)
             x0, x1, x2, x3, x4, x5, x6 = _drivers(
                 i, satisfaction, share_of_wallet, yield_bump_bp, price_sensitivity, contacts,
@@ -210,9 +213,11 @@ def close_month(
                         f[_TIER_UP] += 1.0
                     elif tier[i] < tier_before:
                         f[_TIER_DOWN] += 1.0
-                    if aum_before < private_threshold <= aum[i]:
+                    # against last month's close, not this month's AUM before the
+                    # transition (a staying customer's AUM does not change there)
+                    if not was_private[i] and aum[i] >= private_threshold:
                         f[_PB_UP] += 1.0
-                    elif aum[i] < private_threshold <= aum_before:
+                    elif was_private[i] and aum[i] < private_threshold:
                         f[_PB_DOWN] += 1.0
                 if not was:
                     f[_AUM_ACQ] += aum[i]

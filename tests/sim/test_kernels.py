@@ -75,7 +75,7 @@ def _to_the_close(rows: int, month: int) -> LifecycleModel:
     for _ in range(month - 1):
         model.step()
     model.month += 1
-    model.was_customer, _, model.old_aum, *_ = model._market()
+    model.was_customer, _, model.old_aum, _, _, model.was_private = model._market()
     model._reset_month()
     customers = model.is_customer()
     for runtime in sorted(model.strategies, key=lambda r: r.respects_opt_out):
@@ -99,7 +99,8 @@ def test_close_month_is_the_separate_phases_in_one_pass(month: int) -> None:
 
     fused, separate = _to_the_close(130_000, month), _to_the_close(130_000, month)
     assert (month % fused.scenario.segments.every_months == 0) == (month == 3)
-    flows, customers, census, tallies = fused._close(fused.was_customer, fused.old_aum)
+    flows, customers, census, tallies = fused._close(fused.was_customer, fused.old_aum,
+                                                     fused.was_private)
 
     m, pop = separate, separate.population
     was = m.was_customer
@@ -107,7 +108,7 @@ def test_close_month_is_the_separate_phases_in_one_pass(month: int) -> None:
             m.driver_reference["satisfaction"], m._key("satisfaction"))
     inflow = np.maximum(pop.aum - m.old_aum, 0.0) * was
     aum_after_response = kernels.masked_sum(pop.aum, was)
-    old_tier, old_aum = pop.tier.copy(), pop.aum.copy()
+    old_tier = pop.tier.copy()
     new = m.transitions.step_columns(pop.stage, (pop.id, m._key("transitions")), pop.columns(),
                                      m.price_gap_points, m.driver_reference)
     acquired = np.empty(len(pop), np.bool_)
@@ -147,10 +148,11 @@ def test_close_month_is_the_separate_phases_in_one_pass(month: int) -> None:
     assert flows["lapsed"] == lapsed
     assert flows["tier_up"] == int((stay & (pop.tier > old_tier)).sum())
     assert flows["tier_down"] == int((stay & (pop.tier < old_tier)).sum())
+    # crossings since last month's close (m.was_private: the AUM before the market)
     assert flows["private_banking_up"] == int(
-        (stay & (old_aum < threshold) & (pop.aum >= threshold)).sum())
+        (stay & ~m.was_private & (pop.aum >= threshold)).sum())
     assert flows["private_banking_down"] == int(
-        (stay & (old_aum >= threshold) & (pop.aum < threshold)).sum())
+        (stay & m.was_private & (pop.aum < threshold)).sum())
     np.testing.assert_allclose(flows["aum_churned"], aum_churned, rtol=1e-12)
     np.testing.assert_allclose(flows["aum_after_response"], aum_after_response, rtol=1e-12)
     np.testing.assert_allclose(
@@ -270,7 +272,7 @@ def test_the_close_pass_row_arithmetic_against_numpy_definitions() -> None:
     pop, scenario = model.population, model.scenario
     before = {k: v.copy() for k, v in pop.columns().items()}
     was, old_aum = model.was_customer, model.old_aum
-    _flows, now, census, tallies = model._close(was, old_aum)
+    _flows, now, census, tallies = model._close(was, old_aum, model.was_private)
 
     r = scenario.response
     gap = ((model.price_gap_points - before["yield_bump_bp"].astype(float) / 100)

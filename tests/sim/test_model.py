@@ -165,3 +165,28 @@ def test_rows_a_strategy_adds_in_a_customer_stage_count_as_customers_that_month(
     for _ in range(3):
         model.step()
     assert max(extended) > 0  # referrals were added within a month and counted
+
+
+def test_private_banking_crossings_follow_each_customers_aum_month_to_month() -> None:
+    """private_banking_up/down count customers who stayed and whose AUM crossed the
+    threshold between last month's close and this month's (DOMAIN §3: customers near 6M
+    go in and out of private banking), recomputed here from the rows by id."""
+    scenario = scaled(SCENARIOS / "baseline.yaml", 5_000, horizon_months=12,
+                      private_banking_threshold=1_000_000)  # enough customers near it
+    model = LifecycleModel(scenario)
+    threshold = scenario.private_banking_threshold
+    ups = downs = 0
+    for _ in range(12):
+        pop = model.population
+        cust = model.is_customer()
+        before = dict(zip(pop.id[cust].tolist(), pop.aum[cust].tolist(), strict=True))
+        model.step()
+        pop, cust = model.population, model.is_customer()
+        after = dict(zip(pop.id[cust].tolist(), pop.aum[cust].tolist(), strict=True))
+        stayed = before.keys() & after.keys()
+        up = sum(before[i] < threshold <= after[i] for i in stayed)
+        down = sum(after[i] < threshold <= before[i] for i in stayed)
+        assert model.metrics["private_banking_up"] == up
+        assert model.metrics["private_banking_down"] == down
+        ups, downs = ups + up, downs + down
+    assert ups > 0 and downs > 0  # crossings really happened

@@ -669,7 +669,7 @@ class FramesModel(ModelDF):
             exprs.append((col("contacts") * customer).sum().alias("contacts"))
         if "_old_tier" in frame.columns:
             stay = customer & (col("_old_tier") >= 0)
-            old_aum = col("_aum_response")
+            old_aum = col("_aum_start")  # last month's close: private-banking crossings
             exprs += [
                 (stay & (col("tier") > col("_old_tier"))).sum().alias("tier_up"),
                 (stay & (col("tier") < col("_old_tier"))).sum().alias("tier_down"),

@@ -268,6 +268,7 @@ class Customer(mesa.Agent):
         self.tier = -1
         self.contacts = 0.0
         self.aum_market = self.aum
+        self.aum_close = self.aum  # AUM at last month's close: private-banking crossings
         self.yield_bump_bp = 0.0  # basis points a strategy added to our yield this month
         self.marketing: MarketingRecord | None = None  # from the first month a strategy targets it
 
@@ -287,6 +288,7 @@ class Customer(mesa.Agent):
         aum_market = self.total_wealth * self.share_of_wallet
         if model.roles[self.stage] == "customer":
             model.totals.aum_market += aum_market - self.aum
+        self.aum_close = self.aum
         self.aum = self.aum_market = aum_market
         self.contacts = self.yield_bump_bp = 0.0
 
@@ -303,7 +305,7 @@ class Customer(mesa.Agent):
             totals.aum_net_flow += self.aum - aum_market
             inflow = max(self.aum - aum_market, 0.0)
             totals.inflow[self.channel] += inflow
-        old_tier, old_aum = self.tier, self.aum
+        old_tier, old_aum = self.tier, self.aum_close
         if self._transition(rnd, totals):
             if self.marketing is not None:  # a cohort member who left still cost its inflow
                 self._tally_cohorts(totals, self.marketing, 0.0, inflow, live=False)

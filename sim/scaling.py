@@ -38,6 +38,10 @@ def scale_overrides(
         whole_branches: With channels, round ``size`` to whole branches at the
             file's customers per branch, so each branch keeps its load.
 
+    With channels, every branch the file overrides stays in the scaled bank
+    (which has at least that many branches); one whose number is gone takes
+    a free number, since branches differ only by their overrides.
+
     Returns:
         ``key.path=value`` strings for :func:`sim.scenario.load_scenario`.
         Budgets are written whole (``strategies.0.budget={...}``), so a budget
@@ -50,9 +54,14 @@ def scale_overrides(
         return any(path == k or path.startswith(f"{k}.") for k in keep)
 
     if channels is not None and not kept("population.branches"):
-        overridden = (i + 1 for i in channels.branches)  # keep the branches the file overrides
-        branches = max(1, round(pop.branches * size / pop.size), *overridden)
+        # every branch the file overrides stays (numbered anew if its number is gone)
+        branches = max(1, round(pop.branches * size / pop.size), len(channels.branches))
         values["population.branches"] = branches
+        moved = _renumbered(sorted(channels.branches), branches)
+        if moved and not kept("channels.branches"):
+            values["channels.branches"] = {
+                moved.get(i, i): override.model_dump(exclude_unset=True)
+                for i, override in channels.branches.items()}
         if whole_branches:
             size = round(pop.size * branches / pop.branches)
     factor = size / pop.size
@@ -85,3 +94,14 @@ def scale_overrides(
     out = [f"population.size={size}"]
     out += [f"{key}={override_value(value)}" for key, value in values.items() if not kept(key)]
     return out
+
+
+def _renumbered(overridden: list[int], branches: int) -> dict[int, int]:
+    """New numbers for overridden branches past the last of ``branches``: the free ones.
+
+    Branches are alike apart from their overrides (customers are spread over
+    them evenly), so which number a special branch has does not matter.
+    """
+    free = [i for i in range(branches) if i not in overridden]
+    gone = [i for i in overridden if i >= branches]
+    return dict(zip(gone, free, strict=False))

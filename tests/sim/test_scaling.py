@@ -96,3 +96,20 @@ def test_a_section_the_user_set_whole_is_kept() -> None:
     bank = load_scenario(path, [*sets, *scale_overrides(base, 5_000, keep=keep)])
     assert bank.channels.call_centre.agents == 9
     assert bank.capacity.rm_hours_per_month == 10
+
+
+def test_branches_the_file_overrides_stay_in_a_small_bank(tmp_path: Path) -> None:
+    """A file overriding branch 7 made the page keep 8 whole branches (118,640 customers)."""
+    path = tmp_path / "special.yaml"
+    path.write_text(f"extends: {SCENARIOS / 'branches.yaml'}\n"
+                    "channels:\n  branches:\n    7: {tellers: 6}\n    1: {vtms: 0}\n")
+    page = page_scenario(path, [])
+    # two special branches need two branches; the rest of the bank is dropped, not kept
+    assert page.population.branches == 2
+    assert page.population.size == 2 * 148_300 // 10
+    overrides = {i: o.model_dump(exclude_unset=True) for i, o in page.channels.branches.items()}
+    assert overrides == {0: {"tellers": 6}, 1: {"vtms": 0}}  # 1 keeps its number; 7 takes 0
+    # a bank large enough for every number keeps them as they are
+    bank = load_scenario(path, scale_overrides(load_scenario(path), 148_300))
+    assert {i: o.model_dump(exclude_unset=True) for i, o in bank.channels.branches.items()} == {
+        7: {"tellers": 6}, 1: {"vtms": 0}}

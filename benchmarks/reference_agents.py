@@ -311,6 +311,9 @@ class Customer(mesa.Agent):
                 self._tally_cohorts(totals, self.marketing, 0.0, inflow, live=False)
             self.remove()
             return
+        if not was_customer and model.roles[self.stage] == "customer":
+            inflow = self.aum  # an opening balance is new money too (0 for a converted prospect)
+            totals.inflow[self.channel] += inflow
         self._classify(model.segments_due)
         self._count(totals, old_tier, old_aum, inflow)
 

@@ -197,6 +197,8 @@ def close_month(
                 f[_LAPSE] += 1.0
             if acquired:
                 f[_ACQ] += 1.0
+                if not was:  # an opening balance is new money too (arrivals into a customer
+                    inflow = aum[i]  # stage hold some; a converted prospect's is still 0)
             is_customer = roles[b] == 1
             stage[i] = b
             customers[i] = is_customer

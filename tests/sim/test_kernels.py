@@ -116,6 +116,7 @@ def test_close_month_is_the_separate_phases_in_one_pass(month: int) -> None:
         pop.stage, new, m.roles, m.month, was, pop.aum, pop.share_of_wallet, pop.absorbed_month,
         pop.products, pop.months_in_stage, pop.tenure, pop.entered_month, pop.entry_stage,
         acquired)
+    inflow = np.where(acquired & ~was, pop.aum, inflow)  # an opening balance is new money
     pop.stage = new
     now = m.is_customer()
     classify(pop, m.scenario, now, segments_due=m.month % m.scenario.segments.every_months == 0)

@@ -190,3 +190,21 @@ def test_private_banking_crossings_follow_each_customers_aum_month_to_month() ->
         assert model.metrics["private_banking_down"] == down
         ups, downs = ups + up, downs + down
     assert ups > 0 and downs > 0  # crossings really happened
+
+
+def test_an_arrivals_opening_balance_pays_the_transaction_cost() -> None:
+    """Four-stage newcomers arrive as customers holding AUM: that money comes in through
+    their channel like any other new money (it was free: about 28% of the bank's new money)."""
+    scenario = scaled(SCENARIOS / "four_stage.yaml", 5_000, horizon_months=3)
+    model = LifecycleModel(scenario)
+    for _ in range(3):
+        model.step()
+    pop, econ = model.population, scenario.economics
+    new = (pop.entered_month == model.month) & model.is_customer()
+    assert new.sum() > 20 and (pop.aum[new] > 0).all()
+    channel = np.array(model.channel_names)[pop.channel[new]]
+    servicing = np.array([econ.servicing_cost_per_month[c] for c in channel])
+    per_10k = np.array([econ.transaction_cost_per_10k[c] for c in channel])
+    np.testing.assert_allclose(
+        pop.cost_month[new],
+        servicing + pop.aum[new] / 10_000 * per_10k + econ.acquisition_cost, rtol=1e-12)

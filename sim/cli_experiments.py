@@ -193,4 +193,10 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     sens = sweep_dir / "sensitivity.csv"
     if sens.exists():
         console.print(f"sensitivity indices: [bold]{escape(str(sens))}[/bold]", soft_wrap=True)
+        table = pd.read_csv(sens)
+        missing = list(dict.fromkeys(table.loc[table.drop(columns=["output", "parameter"])
+                                               .isna().all(axis=1), "output"]))
+        if missing:
+            console.print(f"[dim]no indices for {escape(', '.join(missing))}: missing at some "
+                          "points (e.g. retention_12m of a run shorter than 12 months)[/dim]")
     return 0

@@ -189,7 +189,11 @@ def _collect(sweep_dir: Path, n_points: int, reps: int, dest: Path, batch: int =
 
 
 def sensitivity(spec: SweepSpec, points: pd.DataFrame, runs: Path) -> pd.DataFrame:
-    """Sensitivity indices of each output (mean over replications per point), via SALib."""
+    """Sensitivity indices of each output (mean over replications per point), via SALib.
+
+    An output missing at any point (``retention_12m`` of a shorter run, a strategy's ROI
+    where it spent nothing) has no indices: NaN, not SALib's 0 ± 0 for a constant output.
+    """
     analyse = DESIGNS[spec.design].analyse
     assert analyse is not None
     means = pd.read_parquet(runs, columns=["point", *spec.outputs]).groupby("point").mean()
@@ -199,6 +203,8 @@ def sensitivity(spec: SweepSpec, points: pd.DataFrame, runs: Path) -> pd.DataFra
     for name in spec.outputs:
         y = means[name].reindex(points.index).to_numpy(dtype=float)
         table = analyse(spec.specs(), x, y, seed)
+        if np.isnan(y).any():  # not recorded at some point: SALib would call that "no variance"
+            table.loc[:, table.columns != "parameter"] = np.nan  # and give 0 ± 0
         table.insert(0, "output", name)
         tables.append(table)
     return pd.concat(tables, ignore_index=True)

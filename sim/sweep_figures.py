@@ -46,6 +46,9 @@ def sensitivity_figure(table: pd.DataFrame, index: tuple[str, str] | None, path:
         ax.set_yticks(y, [labels[n] for n in sub["parameter"]], fontsize=8)
         ax.invert_yaxis()
         ax.set_title(f"{name}: {value} (95% interval)", fontsize=9)
+        if sub[value].isna().all():  # the output is missing at some point (sim.sweep.sensitivity)
+            ax.text(0.5, 0.5, f"no indices: {name} is\nmissing at some points", ha="center",
+                    va="center", transform=ax.transAxes, fontsize=9, color="#666")
     if prefix:
         fig.suptitle(f"parameters under {prefix}", fontsize=9)
     fig.tight_layout()

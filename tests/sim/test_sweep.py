@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -202,3 +203,33 @@ def test_sobol_intervals_do_not_change_between_runs_of_the_same_sweep() -> None:
     direct = sobol.analyze({"num_vars": 2, "names": ["a", "b"], "bounds": [[0, 1]] * 2}, y,
                            calc_second_order=False, seed=7)
     assert first["ST_conf"].tolist() == list(direct["ST_conf"])
+
+
+@pytest.mark.parametrize("design", ["sobol", "morris"])
+def test_an_output_missing_at_some_points_has_no_indices(tmp_path: Path, design: str) -> None:
+    """retention_12m of a 6-month bank is NaN at every point: SALib read that as a constant
+    output and reported S1 = ST = 0 with a zero interval ("no influence, for certain")."""
+    from sim.sweep import sensitivity
+    from sim.sweep_schema import SweepSpec
+
+    spec = SweepSpec.model_validate({
+        "base": "unused.yaml", "design": design, "samples": 8,
+        "parameters": {"a": {"range": [0.0, 1.0]}, "b": {"range": [0.0, 1.0]}},
+        "outputs": ["profit", "retention_12m", "strategy_voucher_roi"]})
+    points = design_points(spec)
+    x = points.to_numpy(dtype=float)
+    runs = pd.DataFrame({"point": points.index, "replication": 0,
+                         "profit": x[:, 0] + 0.1 * x[:, 1], "retention_12m": np.nan,
+                         "strategy_voucher_roi": np.where(x[:, 0] > 0.5, 1.0, np.nan)})
+    runs.to_parquet(tmp_path / "runs.parquet")
+    table = sensitivity(spec, points, tmp_path / "runs.parquet").set_index("output")
+    index = "ST" if design == "sobol" else "mu_star"
+    assert table.loc["profit", index].notna().all() and (table.loc["profit", index] > 0).any()
+    for missing in ("retention_12m", "strategy_voucher_roi"):
+        numbers = table.loc[missing].drop(columns="parameter")
+        assert numbers.isna().all().all(), numbers
+    from sim.designs import DESIGNS
+    from sim.sweep_figures import sensitivity_figure
+
+    sensitivity_figure(table.reset_index(), DESIGNS[design].index, tmp_path / "s.png")
+    assert (tmp_path / "s.png").stat().st_size > 0

@@ -157,3 +157,31 @@ def test_flow_and_dot_pictures_show_the_model() -> None:
     shown = sum(len(c.get_offsets()) for c in dots.axes[0].collections)
     assert shown == min(int(model.is_customer().sum()), DOTS)
     assert dots.axes[0].get_title() == f"{shown} customers, coloured by stage"
+
+
+def test_backward_flows_are_drawn_below_the_boxes_by_their_labels() -> None:
+    """The title says "forward above, backward below"; decline → maturity (win-back) was
+    drawn as an arc bulging upward through the forward arrows, its count alone below."""
+    from matplotlib.patches import FancyArrowPatch
+    from matplotlib.path import Path as DrawnPath
+
+    model = _after(1)
+    moved = model.flows.to_numpy().copy()
+    np.fill_diagonal(moved, 0)
+    assert np.tril(moved).sum() > 0  # the month has backward moves (decline → maturity)
+    fig = draw_flows(model)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    arrows, sides = [], {True: 0, False: 0}
+    for arrow in (p for p in ax.patches if isinstance(p, FancyArrowPatch)):
+        path = arrow.get_path()  # in data coordinates: the arc (from, control, to), the head
+        i, j = (round(path.vertices[k, 0] / 2) for k in (0, 2))  # stage boxes are 2 apart
+        y = path.vertices[path.codes != DrawnPath.CLOSEPOLY, 1]
+        forward = j > i
+        sides[forward] += 1
+        assert (y > 0).all() if forward else (y < 0).all(), (i, j, y)
+        arrows.append((float(i + j), forward, f"{moved[i, j]:,}"))  # label x: midpoint
+    counts = [(t.get_position()[0], bool(t.get_position()[1] > 0), t.get_text())
+              for t in ax.texts if "\n" not in t.get_text()]  # not the stage boxes
+    assert sorted(counts) == sorted(arrows)  # each count on its arrow's side
+    assert sides[True] > 0 and sides[False] > 0

@@ -16,7 +16,7 @@ of every point uses the same seed: differences between points are sharp
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from importlib.metadata import version
 from pathlib import Path
@@ -43,7 +43,7 @@ from sim.scenario import (
 from sim.summary import per_replication
 from sim.sweep_schema import SweepSpec
 
-__all__ = ["design_points", "run_sweep", "sensitivity"]
+__all__ = ["base_mapping", "design_points", "point_overrides", "run_sweep", "sensitivity"]
 
 Job = tuple[dict[str, Any], list[str], int, int, list[str], str]
 
@@ -81,17 +81,28 @@ def _one_run(job: Job) -> str:
     return path
 
 
-def _jobs(spec: SweepSpec, base: Path, points: pd.DataFrame, sweep_dir: Path) -> list[Job]:
-    """The runs not yet on disk (small tuples; the base mapping is shared, not copied)."""
+def base_mapping(spec: SweepSpec, base: Path) -> dict[str, Any]:
+    """The base scenario as every point starts from it: ``set:`` and the sweep's seed applied."""
     data = read_scenario_dict(base)
     data.setdefault("name", default_name(base))
     data = apply_overrides(data, spec.set)
     if spec.seed is not None:
         data["seed"] = spec.seed
-    jobs: list[Job] = []
+    return data
+
+
+def point_overrides(points: pd.DataFrame) -> Iterator[tuple[int, list[str]]]:
+    """Each point's number and its ``key.path=value`` overrides of the base scenario."""
     for point, values in zip(points.index, points.itertuples(index=False), strict=True):
-        sets = [f"{k}={override_value(_value(v))}"
-                for k, v in zip(points.columns, values, strict=True)]
+        yield int(point), [f"{k}={override_value(_value(v))}"
+                           for k, v in zip(points.columns, values, strict=True)]
+
+
+def _jobs(spec: SweepSpec, base: Path, points: pd.DataFrame, sweep_dir: Path) -> list[Job]:
+    """The runs not yet on disk (small tuples; the base mapping is shared, not copied)."""
+    data = base_mapping(spec, base)
+    jobs: list[Job] = []
+    for point, sets in point_overrides(points):
         for rep in range(spec.replications):
             path = _run_path(sweep_dir, int(point), rep)
             if not path.exists():

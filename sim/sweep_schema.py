@@ -31,6 +31,7 @@ from sim.scenario import (
     apply_overrides,
     default_name,
     load_scenario,
+    scenario_from_dict,
 )
 
 #: Most runs (points × replications) one sweep may plan: a day of one-second runs on 12
@@ -152,12 +153,32 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> tuple[Sw
                 load_scenario(base, [*spec.set, f"{key}={probe}"])
             except ScenarioError as exc:
                 raise ScenarioError(str(path), [(f"parameters.{key}", exc.one_line())]) from None
+    _check_points(path, spec, base)
     unknown = sorted(set(spec.outputs) - set(output_names(base, spec.set)))
     if unknown:
         raise ScenarioError(str(path), [("outputs", f"unknown output(s) {unknown}; a sweep "
                                          "records the figures of `clmsim run`'s summary.csv "
                                          "(e.g. profit, retention_end, aum_end)")])
     return spec, base
+
+
+def _check_points(path: Path, spec: SweepSpec, base: Path) -> None:
+    """Validate the scenario of every design point before the first run (about 1 ms a point).
+
+    Each value was checked alone (:func:`_probes`); a combination can still be refused,
+    two transition probabilities out of one stage summing past 1, say. It was found
+    when that point's run started, after the runs before it, the error naming neither
+    the sweep file nor the point.
+    """
+    from sim.sweep import base_mapping, design_points, point_overrides
+
+    data = base_mapping(spec, base)
+    for point, sets in point_overrides(design_points(spec)):
+        try:
+            scenario_from_dict(apply_overrides(data, sets), str(base))
+        except ScenarioError as exc:
+            raise ScenarioError(str(path), [("parameters", f"design point {point} "
+                                             f"({', '.join(sets)}): {exc.one_line()}")]) from None
 
 
 def _probes(param: Parameter, spec: SweepSpec) -> list[Any]:

@@ -233,3 +233,25 @@ def test_an_output_missing_at_some_points_has_no_indices(tmp_path: Path, design:
 
     sensitivity_figure(table.reset_index(), DESIGNS[design].index, tmp_path / "s.png")
     assert (tmp_path / "s.png").stat().st_size > 0
+
+
+def test_a_combination_the_scenario_refuses_is_one_line_before_any_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each value is valid alone; together two transitions out of maturity sum past 1.
+
+    The sweep used to run points 0-2, then stop at point 3 with "sweep: lifecycle...",
+    naming neither the sweep file nor the point.
+    """
+    body = ("design: grid\nparameters:\n"
+            "  lifecycle.transitions.maturity.churned: {values: [0.1, 0.6]}\n"
+            "  lifecycle.transitions.maturity.decline: {values: [0.1, 0.6]}\n")
+    path = write_sweep(tmp_path, body)
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--executor", "serial", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert f"{path}: parameters: design point 3 (" in err
+    assert "lifecycle.transitions.maturity.churned=0.6" in err
+    assert "probabilities sum to 1.2; expected <= 1" in err
+    assert not out.exists()  # nothing ran, nothing was written

@@ -46,17 +46,6 @@ def month_columns() -> tuple[ProgressColumn, ...]:
 class ExperimentInputError(ValueError):
     """A bad experiment command line, reported as one line with exit code 2."""
 
-#: How each compared metric is shown: label, format, scale.
-_FORMATS = {
-    "retention_12m": ("retention at 12 months", "{:.2%}", 1.0),
-    "retention_end": ("retention at the end", "{:.2%}", 1.0),
-    "churned": ("customers churned", "{:,.0f}", 1.0),
-    "aum_end": ("AUM at the end (m CNY)", "{:,.2f}", 1e-6),
-    "revenue": ("revenue (m CNY)", "{:,.2f}", 1e-6),
-    "cost": ("total cost (m CNY)", "{:,.2f}", 1e-6),
-    "profit": ("profit (m CNY)", "{:,.2f}", 1e-6),
-}
-
 
 def add_compare_parser(sub: Any, executor_args: Any) -> None:
     """Add ``compare`` to the ``clmsim`` sub-commands."""
@@ -109,6 +98,8 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def _print_table(console: Console, table: Any, reps: int) -> None:
+    from sim.compare import metric_format
+
     names = list(dict.fromkeys(table["scenario"]))
     out = Table(title=f"comparison: mean, and paired difference to {names[0]} "
                       f"with 95% interval ({reps} replications, common seeds)")
@@ -116,10 +107,7 @@ def _print_table(console: Console, table: Any, reps: int) -> None:
     for i, name in enumerate(names):
         out.add_column(name if i == 0 else f"{name}\nΔ vs {names[0]}", justify="right")
     for metric, rows in table.groupby("metric", sort=False):
-        name = str(metric)
-        default = (f"ROI of {name.removeprefix('strategy_').removesuffix('_roi')}", "{:,.2f}", 1.0
-                   ) if name.endswith("_roi") else (name, "{:,.3f}", 1.0)
-        label, fmt, scale = _FORMATS.get(name, default)
+        label, fmt, scale = metric_format(str(metric))
         cells = []
         for _, row in rows.iterrows():
             mean = "n/a" if np.isnan(row["mean"]) else fmt.format(scale * row["mean"])

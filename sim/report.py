@@ -12,6 +12,7 @@ external asset, so it opens offline in any browser and reads without clmsim.
 from __future__ import annotations
 
 import base64
+import errno
 import html
 import json
 import math
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.runner import atomic_write
 from sim.summary import HEADLINE, STRATEGY_COLUMNS, summary_strategies
 
 __all__ = ["build_report"]
@@ -174,5 +176,8 @@ def build_report(run_dir: Path, out: Path | None = None) -> Path:
             f"<title>clmsim report: {html.escape(title)}</title><style>{_CSS}</style></head>"
             f"<body>{''.join(parts)}</body></html>\n")
     target = out or run_dir / "report.html"
-    target.write_text(page, encoding="utf-8")
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a directory, expected a file name", str(target))
+    # atomically: a report that fails half-way (a full disk) leaves the last one whole
+    atomic_write(target, lambda p: p.write_text(page, encoding="utf-8"))
     return target

@@ -76,3 +76,27 @@ def test_cli_report_writes_the_file_and_refuses_a_non_results_dir(
     assert result.code == 0 and (tmp_path / "r.html").exists()
     bad = cli("report", tmp_path / "nowhere")
     assert bad.code == 2 and "summary.csv" in bad.err
+
+
+def test_a_report_that_fails_half_way_leaves_the_last_one_whole(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli
+) -> None:
+    """With the disk full (here: ``ulimit -f 40``) the report was written in place: the
+    good report.html of an earlier call was left cut off at the limit."""
+    out = tmp_path / "report.html"
+    build_report(run_dir, out)
+    good = out.read_bytes()
+    write_text = Path.write_text
+
+    def disk_full(self: Path, data: str, *args: object, **kwargs: object) -> int:
+        write_text(self, data[: len(data) // 2], *args, **kwargs)  # type: ignore[arg-type]
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        build_report(run_dir, out)
+    assert out.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]  # no temporary left
+    monkeypatch.setattr(Path, "write_text", write_text)
+    folder = cli("report", run_dir, "--out", tmp_path)
+    assert folder.code == 2 and folder.err.count("\n") == 1 and "is a directory" in folder.err

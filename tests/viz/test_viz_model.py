@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sim.viz.model import (
     DOTS,
@@ -185,3 +186,26 @@ def test_backward_flows_are_drawn_below_the_boxes_by_their_labels() -> None:
               for t in ax.texts if "\n" not in t.get_text()]  # not the stage boxes
     assert sorted(counts) == sorted(arrows)  # each count on its arrow's side
     assert sides[True] > 0 and sides[False] > 0
+
+
+def test_cli_viz_refuses_a_port_in_use_in_one_line(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Solara printed the page's URL, a page of warnings and "[Errno 98] ... address
+    already in use", exit code 3; a teacher saw the URL and opened the wrong page."""
+    import socket
+    import subprocess
+
+    started: list[object] = []
+    monkeypatch.setattr(subprocess, "call", lambda *a, **k: started.append(a) or 0)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("viz", SCENARIOS / "voucher.yaml", "--port", port)
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert f"--port {port}: cannot listen on 127.0.0.1:{port}" in result.err
+    assert started == [] and "http://" not in result.out
+    bad_host = cli("viz", SCENARIOS / "voucher.yaml", "--host", "no-such-host.invalid")
+    assert bad_host.code == 2 and "--host no-such-host.invalid" in bad_host.err
+    assert started == []

@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 __all__ = ["APP", "check_address", "serve", "viz_environment"]
 
 #: The Solara app file.
 APP = Path(__file__).with_name("app.py")
+#: Exit code after SIGTERM (128 + 15), as ``clmsim run``'s.
+EXIT_TERMINATED = 143
+#: How long the server gets to stop after SIGTERM before it is killed.
+STOP_SECONDS = 10.0
 
 
 def viz_environment(scenario: Path, overrides: list[str]) -> dict[str, str]:
@@ -67,7 +73,37 @@ def serve(scenario: Path, overrides: list[str], host: str, port: int) -> int:
     command = [sys.executable, "-m", "solara", "run", str(APP), "--host", host,
                "--port", str(port), "--no-open", "--production"]
     print(f"clmsim viz: http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
+    server = subprocess.Popen(command, cwd=APP.parent, env=viz_environment(scenario, overrides))
+    return _wait(server)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill PID``) while the page is served."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _wait(server: subprocess.Popen[bytes]) -> int:
+    """Wait for the server; on Ctrl-C or SIGTERM stop it, so none is left serving the port.
+
+    ``kill PID`` of ``clmsim viz`` used to end this process only: the Solara server
+    went on serving, orphaned, and the next ``clmsim viz`` found its port taken.
+    """
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if main else None
     try:
-        return subprocess.call(command, cwd=APP.parent, env=viz_environment(scenario, overrides))
-    except KeyboardInterrupt:
-        return 0
+        return server.wait()
+    except KeyboardInterrupt as exc:  # Ctrl-C: the server has it too and is stopping
+        return EXIT_TERMINATED if isinstance(exc, _Terminated) else 0
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -209,3 +210,43 @@ def test_cli_viz_refuses_a_port_in_use_in_one_line(
     bad_host = cli("viz", SCENARIOS / "voucher.yaml", "--host", "no-such-host.invalid")
     assert bad_host.code == 2 and "--host no-such-host.invalid" in bad_host.err
     assert started == []
+
+
+def test_sigterm_to_clmsim_viz_stops_its_server(tmp_path: Path) -> None:
+    """``kill PID`` of ``clmsim viz`` ended clmsim only: the Solara server it had started
+    went on serving, orphaned, and the next page found its port taken."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pid_file = tmp_path / "server.pid"
+    server = tmp_path / "server"  # stands in for `python -m solara run ...`: writes its pid
+    server.write_text(f"#!{sys.executable}\nimport os, time\n"
+                      f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)\n")
+    server.chmod(0o755)
+    script = ("import sys\nfrom pathlib import Path\nfrom sim.viz import serve\n"
+              f"sys.executable = {str(server)!r}\n"
+              f"sys.exit(serve.serve(Path({str(SCENARIOS / 'voucher.yaml')!r}), [], "
+              "'127.0.0.1', 0))\n")
+    root = str(Path(__file__).resolve().parents[2])
+    viz = subprocess.Popen([sys.executable, "-c", script], cwd=root,
+                           env={**os.environ, "PYTHONPATH": root}, stdout=subprocess.DEVNULL)
+    child = 0
+    try:
+        deadline = time.monotonic() + 60
+        while not child and time.monotonic() < deadline:
+            time.sleep(0.1)
+            child = int(pid_file.read_text() or 0) if pid_file.exists() else 0
+        assert child, "the stand-in server did not start"
+        viz.send_signal(signal.SIGTERM)
+        assert viz.wait(timeout=30) == 143
+        time.sleep(0.2)
+        with pytest.raises(ProcessLookupError):  # stopped and reaped, not orphaned
+            os.kill(child, 0)
+    finally:
+        viz.kill()
+        if child:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)

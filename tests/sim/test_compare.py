@@ -137,3 +137,25 @@ def test_the_comparison_figure_is_labelled_and_scaled_as_the_table(
                        key=lambda b: b.x0)
         assert all(a.x1 < b.x0 for a, b in pairwise(boxes)), ax.get_title()
         assert not ax.xaxis.get_offset_text().get_text()  # no "1e6" beside the axis
+
+
+def test_the_printed_comparison_has_no_nan_or_negative_zero() -> None:
+    """One replication printed "nan … nan" as the interval; a small negative bound of
+    customers churned printed "-0 … 2"."""
+    from rich.console import Console
+
+    from sim.cli_experiments import _print_table
+
+    rows = [{"metric": "churned", "scenario": "baseline", "mean": 113.25, "diff": 0.0,
+             "diff_ci95_low": 0.0, "diff_ci95_high": 0.0, "excludes_zero": False},
+            {"metric": "churned", "scenario": "voucher", "mean": 114.0, "diff": 0.75,
+             "diff_ci95_low": -0.0456, "diff_ci95_high": 1.5456, "excludes_zero": False},
+            {"metric": "profit", "scenario": "baseline", "mean": 5.0e4, "diff": 0.0,
+             "diff_ci95_low": np.nan, "diff_ci95_high": np.nan, "excludes_zero": False},
+            {"metric": "profit", "scenario": "voucher", "mean": 4.6e4, "diff": -4.0e3,
+             "diff_ci95_low": np.nan, "diff_ci95_high": np.nan, "excludes_zero": False}]
+    console = Console(record=True, width=120)
+    _print_table(console, pd.DataFrame(rows), 1)
+    text = console.export_text()
+    assert "nan" not in text and "-0 " not in text
+    assert "0 … 2" in text and "no interval" in text and "-0.00" not in text

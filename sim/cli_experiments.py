@@ -141,7 +141,8 @@ def add_sweep_parser(sub: Any, executor_args: Any) -> None:
     p.add_argument("sweep", type=Path, help="sweep YAML file (see scenarios/sweeps/)")
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="KEY.PATH=VALUE", help="override a value of the sweep file, "
-                   "e.g. --set samples=64 (repeatable)")
+                   "e.g. --set samples=64 or --set "
+                   "parameters.market.competitor_yield.range=[0.05,0.056] (repeatable)")
     p.add_argument("--out", type=Path, default=Path("results") / "sweeps",
                    help="root of sweep folders (default: results/sweeps); goes to OUT/<name>/; "
                    "re-running resumes it")

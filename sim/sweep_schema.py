@@ -31,6 +31,7 @@ from sim.scenario import (
     apply_overrides,
     default_name,
     load_scenario,
+    parse_override,
     scenario_from_dict,
 )
 
@@ -134,7 +135,7 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> tuple[Sw
         ScenarioError: One line per problem, naming the sweep file.
     """
     path = Path(path)
-    data = apply_overrides(_read_yaml(path), overrides or [])
+    data = _apply_sweep_overrides(_read_yaml(path), overrides or [])
     data.setdefault("name", default_name(path))
     try:
         spec = SweepSpec.model_validate(data)
@@ -160,6 +161,26 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> tuple[Sw
                                          "records the figures of `clmsim run`'s summary.csv "
                                          "(e.g. profit, retention_end, aum_end)")])
     return spec, base
+
+
+def _apply_sweep_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """``--set`` changes to a sweep file, where a parameter's name is itself a dotted path.
+
+    ``parameters.market.competitor_yield.range=[0.05,0.06]`` sets that parameter's range
+    (a new parameter, or ``values`` replaced by a range); plain dotted paths split on
+    every dot could not reach it ("parameters.market: unknown key").
+    """
+    data = dict(data)
+    for text in overrides:
+        key = text.split("=", 1)[0].strip()
+        name, _, field = key.removeprefix("parameters.").rpartition(".")
+        parameters = data.get("parameters", {})
+        if not (key.startswith("parameters.") and name and field in ("range", "values")
+                and isinstance(parameters, dict)):
+            data = apply_overrides(data, [text])
+            continue
+        data["parameters"] = {**parameters, name: {field: parse_override(text)[1]}}
+    return data
 
 
 def _check_points(path: Path, spec: SweepSpec, base: Path) -> None:

@@ -255,3 +255,19 @@ def test_a_combination_the_scenario_refuses_is_one_line_before_any_run(
     assert "lifecycle.transitions.maturity.churned=0.6" in err
     assert "probabilities sum to 1.2; expected <= 1" in err
     assert not out.exists()  # nothing ran, nothing was written
+
+
+def test_set_reaches_a_parameter_whose_name_is_a_dotted_path() -> None:
+    """--set split every dot: a range could not be changed from the command line, and the
+    error blamed a key that exists ("parameters.strategies.0: unknown key")."""
+    spec, _ = load_sweep(SWEEPS / "voucher_amount.yaml",
+                         ["parameters.strategies.0.params.face_value.values=[100, 200]"])
+    assert spec.parameters["strategies.0.params.face_value"].values == [100, 200]
+    assert len(design_points(spec)) == 2 * 3
+    spec, _ = load_sweep(SWEEPS / "sensitivity.yaml", [
+        "samples=2", "parameters.lifecycle.driver_effects.maturity->decline.price_gap.range=[0, 1]",
+        "parameters.market.competitor_yield.range=[0.05, 0.056]"])  # a new one, at the end
+    assert spec.parameters["lifecycle.driver_effects.maturity->decline.price_gap"].range == (
+        0.0, 1.0)
+    assert list(spec.parameters)[-1] == "market.competitor_yield" and len(spec.parameters) == 6
+    assert len(design_points(spec)) == 2 * (6 + 2)

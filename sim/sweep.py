@@ -152,10 +152,11 @@ def run_sweep(
         raise FileExistsError(f"{sweep_dir} holds a different sweep (its sweep file, its base "
                               "scenario or clmsim's version differ); choose another --out")
     sweep_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (sweep_dir, sweep_dir / "runs", sweep_dir / "figures"):
+        remove_temporaries(folder)  # of a sweep killed while writing its files
     atomic_write(marker, lambda p: p.write_text(text, encoding="utf-8"))
     atomic_write(sweep_dir / "design.csv", points.to_csv)
     total = len(points) * spec.replications
-    remove_temporaries(sweep_dir / "runs")  # of runs killed while writing
     jobs = _jobs(spec, base, points, sweep_dir)
     done = total - len(jobs)
     tick = progress or (lambda d, t: None)

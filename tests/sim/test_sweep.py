@@ -271,3 +271,21 @@ def test_set_reaches_a_parameter_whose_name_is_a_dotted_path() -> None:
         0.0, 1.0)
     assert list(spec.parameters)[-1] == "market.competitor_yield" and len(spec.parameters) == 6
     assert len(design_points(spec)) == 2 * (6 + 2)
+
+
+def test_a_resumed_sweep_removes_what_a_kill_left_half_written(tmp_path: Path) -> None:
+    """kill -9 while design.csv was being written (caught by polling) left its empty
+    .design.csv.PID-THREAD.tmp; resuming cleaned runs/ only, so it stayed for good."""
+    spec, base = load_sweep(write_sweep(
+        tmp_path, "parameters: {market.competitor_yield: {values: [0.05]}}\n"))
+    out = tmp_path / "out"
+    run_sweep(spec, base, out, executor="serial")
+    left = [out / ".design.csv.31234-140707287886720.tmp", out / ".runs.parquet.7-8.tmp",
+            out / "runs" / ".point-00000-rep-0000.parquet.7-8.tmp",
+            out / "figures" / ".sensitivity.png.7-8.tmp"]
+    for path in left:
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"")
+    run_sweep(spec, base, out, executor="serial")
+    assert [p for p in left if p.exists()] == []
+    assert len(pd.read_parquet(out / "runs.parquet")) == 1

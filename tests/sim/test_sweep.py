@@ -289,3 +289,23 @@ def test_a_resumed_sweep_removes_what_a_kill_left_half_written(tmp_path: Path) -
     run_sweep(spec, base, out, executor="serial")
     assert [p for p in left if p.exists()] == []
     assert len(pd.read_parquet(out / "runs.parquet")) == 1
+
+
+def test_the_sensitivity_figure_of_many_outputs_wraps_into_rows(tmp_path: Path) -> None:
+    """Six outputs were six panels in one row: a 3,300 × 423 pixel strip whose 8-point
+    labels no page or slide can show at a readable size."""
+    from PIL import Image
+
+    from sim.sweep_figures import sensitivity_figure
+
+    outputs = ["profit", "retention_end", "aum_end", "revenue", "churned", "acquired"]
+    names = [f"lifecycle.driver_effects.{m}.satisfaction"
+             for m in ("maturity->decline", "decline->churned", "decline->maturity")]
+    table = pd.DataFrame([{"output": o, "parameter": n, "ST": 0.5, "ST_conf": 0.1}
+                          for o in outputs for n in names])
+    sensitivity_figure(table, ("ST", "ST_conf"), tmp_path / "six.png")
+    row = 110 * (1.6 + 0.45 * len(names))  # pixels: a row of panels, as for two outputs
+    assert Image.open(tmp_path / "six.png").size == (3 * 5 * 110, round(2 * row))  # 3 × 2
+    sensitivity_figure(table[table["output"].isin(outputs[:2])], ("ST", "ST_conf"),
+                       tmp_path / "two.png")
+    assert Image.open(tmp_path / "two.png").size == (2 * 5 * 110, round(row))  # as before

@@ -97,14 +97,8 @@ def run_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shown(fmt: str, value: float) -> str:
-    """``value`` in ``fmt``, without the sign of a number that rounds to zero (``-0``)."""
-    text = fmt.format(value)
-    return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
-
-
 def _print_table(console: Console, table: Any, reps: int) -> None:
-    from sim.compare import metric_format
+    from sim.compare import metric_format, shown
 
     names = list(dict.fromkeys(table["scenario"]))
     out = Table(title=f"comparison: mean, and paired difference to {names[0]} "
@@ -123,11 +117,11 @@ def _print_table(console: Console, table: Any, reps: int) -> None:
             if np.isnan(row["diff"]):
                 cells.append(f"{mean}\nn/a")
                 continue
-            diff = _shown(fmt, scale * row["diff"])
+            diff = shown(fmt, scale * row["diff"])
             if np.isnan(row["diff_ci95_low"]):  # one replication: no interval
                 cells.append(f"{mean}\n{diff}\n[dim]no interval[/dim]")
                 continue
-            lo, hi = (_shown(fmt, scale * row[c]) for c in ("diff_ci95_low", "diff_ci95_high"))
+            lo, hi = (shown(fmt, scale * row[c]) for c in ("diff_ci95_low", "diff_ci95_high"))
             mark = "[bold]*[/bold]" if row["excludes_zero"] else " "
             cells.append(f"{mean}\n{diff}{mark}\n[dim]{lo} … {hi}[/dim]")
         out.add_row(label, *cells)

@@ -27,7 +27,7 @@ from sim.schema import Scenario
 from sim.summary import per_replication
 
 __all__ = ["METRICS", "METRIC_FORMATS", "compare_scenarios", "comparison_figure",
-           "comparison_table", "draw_comparison", "metric_format", "paired_interval"]
+           "comparison_table", "draw_comparison", "metric_format", "paired_interval", "shown"]
 
 #: Metrics compared (per-strategy ROI is added when present).
 METRICS = ("retention_12m", "retention_end", "churned", "aum_end", "revenue", "cost", "profit")
@@ -41,6 +41,12 @@ METRIC_FORMATS = {
     "cost": ("total cost (m CNY)", "{:,.2f}", 1e-6),
     "profit": ("profit (m CNY)", "{:,.2f}", 1e-6),
 }
+
+
+def shown(fmt: str, value: float) -> str:
+    """``value`` in ``fmt``, without the sign of a number that rounds to zero (``-0``)."""
+    text = fmt.format(value)
+    return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
 
 
 def metric_format(metric: str) -> tuple[str, str, float]:

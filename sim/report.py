@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.compare import metric_format, shown
 from sim.runner import atomic_write
 from sim.summary import HEADLINE, STRATEGY_COLUMNS, summary_strategies
 
@@ -38,7 +39,7 @@ overflow:auto;font-size:.85em}.note{color:#666;font-size:.9em}
 def _fmt(fmt: str, value: float, scale: float = 1.0) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    return fmt.format(scale * float(value))
+    return shown(fmt, scale * float(value))
 
 
 def _interval(fmt: str, low: float, high: float, scale: float) -> str:
@@ -97,16 +98,48 @@ def _strategies(summary: pd.DataFrame) -> str:
             "minus hold-out.</p>" + _table(header, rows))
 
 
+#: The columns of ``clmsim compare``'s comparison.csv (:func:`sim.compare.comparison_table`).
+_COMPARISON = {"metric", "scenario", "mean", "diff", "diff_ci95_low", "diff_ci95_high",
+               "excludes_zero"}
+
+
 def _comparison(run_dir: Path) -> str:
     path = run_dir / "comparison.csv"
     if not path.exists():
         return ""
     frame = pd.read_csv(path)
+    if set(frame.columns) >= _COMPARISON:
+        return _paired_differences(frame)
     header = [str(c) for c in frame.columns]
     rows = [[_cell(v) for v in record] for record in frame.itertuples(index=False)]
     return ("<h2>Paired differences (comparison)</h2><p class='note'>From comparison.csv: "
             "each replication of one scenario is paired with the same replication (same "
             "random streams) of the other.</p>" + _table(header, rows))
+
+
+def _paired_differences(frame: pd.DataFrame) -> str:
+    """comparison.csv as ``clmsim compare`` prints it: labelled, in percent and million CNY.
+
+    The raw CSV showed a retention difference as ``4.561e-05`` and AUM in CNY
+    (``64,886,086``) beside the million CNY of every other table.
+    """
+    first = str(frame["scenario"].iloc[0])
+    rows = []
+    for metric, sub in frame.groupby("metric", sort=False):
+        label, fmt, scale = metric_format(str(metric))
+        for r in sub.itertuples(index=False):
+            mean = _fmt(fmt, r.mean, scale)
+            if r.scenario == first:
+                rows.append([label, str(r.scenario), mean, "reference", ""])
+                continue
+            mark = " *" if r.excludes_zero else ""
+            rows.append([label, str(r.scenario), mean, _fmt(fmt, r.diff, scale),
+                         _interval(fmt, r.diff_ci95_low, r.diff_ci95_high, scale) + mark])
+    header = ["metric", "scenario", "mean", f"difference to {first}", "95% interval"]
+    return ("<h2>Paired differences (comparison)</h2><p class='note'>From comparison.csv: "
+            "each replication of a scenario is paired with the same replication (same random "
+            f"streams) of {html.escape(first)}; * the interval excludes zero.</p>"
+            + _table(header, rows, numeric_from=2))
 
 
 def _cell(value: object) -> str:

@@ -100,3 +100,30 @@ def test_a_report_that_fails_half_way_leaves_the_last_one_whole(
     monkeypatch.setattr(Path, "write_text", write_text)
     folder = cli("report", run_dir, "--out", tmp_path)
     assert folder.code == 2 and folder.err.count("\n") == 1 and "is a directory" in folder.err
+
+
+def test_a_comparison_report_reads_as_the_printed_comparison(tmp_path: Path) -> None:
+    """The report dumped comparison.csv raw: a retention difference read 4.561e-05 and AUM
+    64,886,086 (CNY) where every other table is in percent and million CNY."""
+    import numpy as np
+    import pandas as pd
+
+    from sim.compare import comparison_table
+
+    base = pd.DataFrame({"replication": range(4), "retention_12m": [0.90, 0.91, 0.89, 0.91],
+                         "aum_end": [64.1e6, 65.0e6, 64.9e6, 65.5e6],
+                         "churned": [113.0, 112.0, 115.0, 113.0]})
+    other = base.assign(retention_12m=base["retention_12m"] + [0.0, 1e-4, 0.0, 1e-4],
+                        aum_end=base["aum_end"] + 4.5e6, churned=base["churned"] + [1, 0, 1, 0])
+    table = comparison_table(["baseline", "voucher"], [base, other])
+    table.to_csv(tmp_path / "comparison.csv", index=False)
+    page, _ = _parse(build_report(tmp_path))
+    cells = [t.strip() for t in page.text if t.strip()]
+    row = table.set_index(["metric", "scenario"]).loc[("aum_end", "voucher")]
+    assert "AUM at the end (m CNY)" in cells and f"{row['mean'] * 1e-6:,.2f}" in cells
+    assert f"{row['diff_ci95_low'] * 1e-6:,.2f} … {row['diff_ci95_high'] * 1e-6:,.2f} *" in cells
+    assert "retention at 12 months" in cells and "0.00% … 0.01%" in cells
+    churned = table.set_index(["metric", "scenario"]).loc[("churned", "voucher")]
+    assert churned["diff_ci95_low"] < 0 and "0 … 1" in cells  # -0.4 rounds to 0, not -0
+    assert not [c for c in cells if "e-0" in c or "e+0" in c]
+    assert np.isclose(row["diff"], 4.5e6)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from sim.compare import metric_format, shown
 from sim.runner import atomic_write
+from sim.scenario_errors import ScenarioError
 from sim.summary import HEADLINE, STRATEGY_COLUMNS, summary_strategies
 
 __all__ = ["build_report"]
@@ -107,8 +108,9 @@ def _comparison(run_dir: Path) -> str:
     path = run_dir / "comparison.csv"
     if not path.exists():
         return ""
-    frame = pd.read_csv(path)
+    frame = _read_table(path, set(), ())  # any table; clmsim compare's is formatted
     if set(frame.columns) >= _COMPARISON:
+        _check_numbers(path, frame, ("mean", "diff", "diff_ci95_low", "diff_ci95_high"))
         return _paired_differences(frame)
     header = [str(c) for c in frame.columns]
     rows = [[_cell(v) for v in record] for record in frame.itertuples(index=False)]
@@ -163,6 +165,50 @@ def _figures(run_dir: Path) -> str:
     return "".join(parts)
 
 
+#: The columns of summary.csv the report reads (:mod:`sim.summary`), all numbers.
+_SUMMARY_NUMBERS = ("mean", "ci95_low", "ci95_high")
+
+
+def _read_table(path: Path, names: set[str], numbers: tuple[str, ...]) -> pd.DataFrame:
+    """A results CSV, or one line naming it and what is wrong (malformed, columns missing).
+
+    A summary.csv that clmsim did not write (or one edited by hand) ended the report
+    in a pandas traceback.
+    """
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ScenarioError(str(path), [("", f"not a CSV table clmsim wrote ({exc})")]) from None
+    missing = sorted((names | set(numbers)) - set(frame.columns))
+    if missing:
+        raise ScenarioError(str(path), [(", ".join(missing), "column missing; expected the "
+                                         f"{path.name} that clmsim wrote")])
+    _check_numbers(path, frame, numbers)
+    return frame
+
+
+def _check_numbers(path: Path, frame: pd.DataFrame, numbers: tuple[str, ...]) -> None:
+    for column in numbers:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = frame[column][values.isna() & frame[column].notna()]
+        if len(bad):
+            raise ScenarioError(str(path), [(column, f"got {str(bad.iloc[0])!r}; expected "
+                                             "a number")])
+        frame[column] = values
+
+
+def _read_manifest(path: Path) -> dict[str, object]:
+    if not path.exists():
+        return {}
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(str(path), [("", f"not JSON clmsim wrote ({exc})")]) from None
+    if not isinstance(manifest, dict):
+        raise ScenarioError(str(path), [("", "expected a JSON object (the run's manifest)")])
+    return manifest
+
+
 def build_report(run_dir: Path, out: Path | None = None) -> Path:
     """Write ``report.html`` for the results in ``run_dir`` and return its path.
 
@@ -176,13 +222,13 @@ def build_report(run_dir: Path, out: Path | None = None) -> Path:
 
     Raises:
         FileNotFoundError: ``run_dir`` holds neither a summary nor a comparison.
+        ScenarioError: One of its files is not as clmsim writes it (one line naming it).
     """
     summary_path = run_dir / "summary.csv"
     if not summary_path.exists() and not (run_dir / "comparison.csv").exists():
         raise FileNotFoundError(f"{run_dir}: no summary.csv or comparison.csv; is it a results "
                                 "directory?")
-    manifest_path = run_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text("utf-8")) if manifest_path.exists() else {}
+    manifest = _read_manifest(run_dir / "manifest.json")
     title = str(manifest.get("scenario", run_dir.name))
     parts = [f"<h1>clmsim report: {html.escape(title)}</h1>"]
     if manifest:
@@ -197,7 +243,7 @@ def build_report(run_dir: Path, out: Path | None = None) -> Path:
                      + html.escape(yaml_path.read_text("utf-8")) + "</pre></details>")
     parts.append(_comparison(run_dir))
     if summary_path.exists():
-        summary = pd.read_csv(summary_path, index_col="metric")
+        summary = _read_table(summary_path, {"metric"}, _SUMMARY_NUMBERS).set_index("metric")
         parts.append("<h2>Headline figures</h2><p class='note'>Mean and 95% t-interval "
                      "across replications; money in CNY.</p>" + _headline(summary, False))
         parts.append(_strategies(summary))

@@ -127,3 +127,28 @@ def test_a_comparison_report_reads_as_the_printed_comparison(tmp_path: Path) -> 
     assert churned["diff_ci95_low"] < 0 and "0 … 1" in cells  # -0.4 rounds to 0, not -0
     assert not [c for c in cells if "e-0" in c or "e+0" in c]
     assert np.isclose(row["diff"], 4.5e6)
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("summary.csv", "a,b\n1,2\n", "summary.csv: ci95_high, ci95_low, mean, metric: column "
+     "missing"),
+    ("summary.csv", "metric,mean,ci95_low,ci95_high\nprofit,abc,1,2\n",
+     "summary.csv: mean: got 'abc'; expected a number"),
+    ("comparison.csv", "", "comparison.csv: not a CSV table clmsim wrote"),
+    ("manifest.json", "{bad", "manifest.json: not JSON clmsim wrote"),
+])
+def test_a_results_file_clmsim_did_not_write_is_one_line_exit_2(
+    run_dir: Path, tmp_path: Path, cli, name: str, content: str, message: str
+) -> None:
+    """A hand-edited or foreign summary.csv, comparison.csv or manifest.json ended
+    ``clmsim report`` in a pandas or json traceback (exit 1)."""
+    import shutil
+
+    folder = tmp_path / "results"
+    shutil.copytree(run_dir, folder)
+    (folder / "report.html").write_text("the last good report", encoding="utf-8")
+    (folder / name).write_text(content, encoding="utf-8")
+    result = cli("report", folder)
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert f"{folder / name}: " in result.err and message in result.err
+    assert (folder / "report.html").read_text(encoding="utf-8") == "the last good report"

@@ -22,6 +22,8 @@ __all__ = ["APP", "check_address", "serve", "viz_environment"]
 
 #: The Solara app file.
 APP = Path(__file__).with_name("app.py")
+#: Modules whose UserWarnings the page's server does not print (see viz_environment).
+QUIET_MODULES = ("solara.validate_hooks", "solara.server.starlette")
 #: Exit code after SIGTERM (128 + 15), as ``clmsim run``'s.
 EXIT_TERMINATED = 143
 #: How long the server gets to stop after SIGTERM before it is killed.
@@ -36,6 +38,12 @@ def viz_environment(scenario: Path, overrides: list[str]) -> dict[str, str]:
         "CLMSIM_VIZ_OVERRIDES": "\n".join(overrides),
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
         "MPLBACKEND": "Agg",
+        # warnings about the libraries' own code, a screenful at every start and first
+        # page load (Mesa's use of a Solara hook; session cookies over plain http on
+        # loopback): nothing a teacher can act on
+        "PYTHONWARNINGS": ",".join(filter(None, (
+            env.get("PYTHONWARNINGS"), *(f"ignore::UserWarning:{module}"
+                                         for module in QUIET_MODULES)))),
     })
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)

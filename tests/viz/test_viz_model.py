@@ -250,3 +250,19 @@ def test_sigterm_to_clmsim_viz_stops_its_server(tmp_path: Path) -> None:
         if child:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGKILL)
+
+
+def test_the_server_does_not_print_the_libraries_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every start printed Solara's rules-of-hooks warning about Mesa's code, and the first
+    page load a screenful about session cookies over http: noise on a teacher's terminal."""
+    import warnings
+
+    monkeypatch.setenv("PYTHONWARNINGS", "error::DeprecationWarning")
+    env = viz_environment(SCENARIOS / "voucher.yaml", [])
+    entries = env["PYTHONWARNINGS"].split(",")
+    assert entries[0] == "error::DeprecationWarning"  # the user's own are kept
+    assert {"ignore::UserWarning:solara.validate_hooks",
+            "ignore::UserWarning:solara.server.starlette"} <= set(entries)
+    with warnings.catch_warnings():  # each entry is one Python accepts
+        for entry in entries:
+            warnings._setoption(entry)  # type: ignore[attr-defined]

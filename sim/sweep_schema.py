@@ -82,6 +82,9 @@ class SweepSpec(BaseModel):
             raise ValueError(f"design: got {self.design!r}; expected one of "
                              f"{', '.join(DESIGNS)}")
         design = DESIGNS[self.design]
+        if self.samples < design.min_samples:
+            raise ValueError(f"samples: got {self.samples}; design {self.design} needs at least "
+                             f"{design.min_samples} for its confidence intervals")
         if design.needs_ranges:
             listed = [k for k, p in self.parameters.items() if p.range is None]
             if listed:

@@ -309,3 +309,19 @@ def test_the_sensitivity_figure_of_many_outputs_wraps_into_rows(tmp_path: Path) 
     sensitivity_figure(table[table["output"].isin(outputs[:2])], ("ST", "ST_conf"),
                        tmp_path / "two.png")
     assert Image.open(tmp_path / "two.png").size == (2 * 5 * 110, round(row))  # as before
+
+
+@pytest.mark.parametrize("design", ["sobol", "morris"])
+def test_one_sample_is_refused_where_it_would_give_a_zero_width_interval(
+    tmp_path: Path, design: str
+) -> None:
+    """samples: 1 ran, and Sobol reported ST = 2.0 with a 95% interval of 0 (every
+    bootstrap resample of one base sample is the same)."""
+    from sim.scenario import ScenarioError
+
+    body = (f"design: {design}\nsamples: 1\n"
+            "parameters: {market.competitor_yield: {range: [0.05, 0.056]}}\n")
+    with pytest.raises(ScenarioError, match=f"samples: got 1; design {design} needs at least 2"):
+        load_sweep(write_sweep(tmp_path, body))
+    spec, _ = load_sweep(write_sweep(tmp_path, body.replace("samples: 1", "samples: 2")))
+    assert spec.samples == 2

@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from sim.scenario import load_scenario
+from sim.scenario import ScenarioError, load_scenario
 
 __all__ = [
     "ExperimentInputError",
@@ -73,7 +73,15 @@ def run_compare(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else first.seed
     reps = args.replications if args.replications is not None else first.replications
     shared = [*args.overrides, f"seed={seed}", f"replications={reps}"]
-    scenarios = [load_scenario(path, shared) for path in args.scenarios]
+    try:
+        scenarios = [load_scenario(path, shared) for path in args.scenarios]
+    except ScenarioError as exc:  # name the option the user gave, not the --set it became
+        flags = {f"(from --set {name}={value})": f"(from --{name} {value})"
+                 for name, value in (("seed", args.seed), ("replications", args.replications))
+                 if value is not None}
+        problems = [(path, next((msg.replace(old, new) for old, new in flags.items()
+                                 if old in msg), msg)) for path, msg in exc.problems]
+        raise ScenarioError(exc.source, problems) from None
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     out = args.out / f"compare-{stamp}"
     k = 1

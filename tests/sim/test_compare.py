@@ -159,3 +159,12 @@ def test_the_printed_comparison_has_no_nan_or_negative_zero() -> None:
     text = console.export_text()
     assert "nan" not in text and "-0 " not in text
     assert "0 … 2" in text and "no interval" in text and "-0.00" not in text
+
+
+def test_a_bad_replications_option_is_named_as_given(tmp_path: Path, cli) -> None:
+    """compare --replications 0 said "(from --set replications=0)", an option never typed."""
+    result = cli("compare", SCENARIOS / "baseline.yaml", SCENARIOS / "voucher.yaml",
+                 "--replications", "0", "--out", tmp_path)
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert "replications: got 0" in result.err and "(from --replications 0)" in result.err
+    assert not list(tmp_path.iterdir())

@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from sim.scenario import load_scenario
+from sim.scenario import ScenarioError, load_scenario
 
 __all__ = [
     "ExperimentInputError",
@@ -45,17 +45,6 @@ def month_columns() -> tuple[ProgressColumn, ...]:
 
 class ExperimentInputError(ValueError):
     """A bad experiment command line, reported as one line with exit code 2."""
-
-#: How each compared metric is shown: label, format, scale.
-_FORMATS = {
-    "retention_12m": ("retention at 12 months", "{:.2%}", 1.0),
-    "retention_end": ("retention at the end", "{:.2%}", 1.0),
-    "churned": ("customers churned", "{:,.0f}", 1.0),
-    "aum_end": ("AUM at the end (m CNY)", "{:,.2f}", 1e-6),
-    "revenue": ("revenue (m CNY)", "{:,.2f}", 1e-6),
-    "cost": ("total cost (m CNY)", "{:,.2f}", 1e-6),
-    "profit": ("profit (m CNY)", "{:,.2f}", 1e-6),
-}
 
 
 def add_compare_parser(sub: Any, executor_args: Any) -> None:
@@ -84,7 +73,15 @@ def run_compare(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else first.seed
     reps = args.replications if args.replications is not None else first.replications
     shared = [*args.overrides, f"seed={seed}", f"replications={reps}"]
-    scenarios = [load_scenario(path, shared) for path in args.scenarios]
+    try:
+        scenarios = [load_scenario(path, shared) for path in args.scenarios]
+    except ScenarioError as exc:  # name the option the user gave, not the --set it became
+        flags = {f"(from --set {name}={value})": f"(from --{name} {value})"
+                 for name, value in (("seed", args.seed), ("replications", args.replications))
+                 if value is not None}
+        problems = [(path, next((msg.replace(old, new) for old, new in flags.items()
+                                 if old in msg), msg)) for path, msg in exc.problems]
+        raise ScenarioError(exc.source, problems) from None
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     out = args.out / f"compare-{stamp}"
     k = 1
@@ -109,6 +106,8 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def _print_table(console: Console, table: Any, reps: int) -> None:
+    from sim.compare import metric_format, shown
+
     names = list(dict.fromkeys(table["scenario"]))
     out = Table(title=f"comparison: mean, and paired difference to {names[0]} "
                       f"with 95% interval ({reps} replications, common seeds)")
@@ -116,10 +115,7 @@ def _print_table(console: Console, table: Any, reps: int) -> None:
     for i, name in enumerate(names):
         out.add_column(name if i == 0 else f"{name}\nΔ vs {names[0]}", justify="right")
     for metric, rows in table.groupby("metric", sort=False):
-        name = str(metric)
-        default = (f"ROI of {name.removeprefix('strategy_').removesuffix('_roi')}", "{:,.2f}", 1.0
-                   ) if name.endswith("_roi") else (name, "{:,.3f}", 1.0)
-        label, fmt, scale = _FORMATS.get(name, default)
+        label, fmt, scale = metric_format(str(metric))
         cells = []
         for _, row in rows.iterrows():
             mean = "n/a" if np.isnan(row["mean"]) else fmt.format(scale * row["mean"])
@@ -129,8 +125,11 @@ def _print_table(console: Console, table: Any, reps: int) -> None:
             if np.isnan(row["diff"]):
                 cells.append(f"{mean}\nn/a")
                 continue
-            diff = fmt.format(scale * row["diff"])
-            lo, hi = (fmt.format(scale * row[c]) for c in ("diff_ci95_low", "diff_ci95_high"))
+            diff = shown(fmt, scale * row["diff"])
+            if np.isnan(row["diff_ci95_low"]):  # one replication: no interval
+                cells.append(f"{mean}\n{diff}\n[dim]no interval[/dim]")
+                continue
+            lo, hi = (shown(fmt, scale * row[c]) for c in ("diff_ci95_low", "diff_ci95_high"))
             mark = "[bold]*[/bold]" if row["excludes_zero"] else " "
             cells.append(f"{mean}\n{diff}{mark}\n[dim]{lo} … {hi}[/dim]")
         out.add_row(label, *cells)
@@ -144,7 +143,8 @@ def add_sweep_parser(sub: Any, executor_args: Any) -> None:
     p.add_argument("sweep", type=Path, help="sweep YAML file (see scenarios/sweeps/)")
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="KEY.PATH=VALUE", help="override a value of the sweep file, "
-                   "e.g. --set samples=64 (repeatable)")
+                   "e.g. --set samples=64 or --set "
+                   "parameters.market.competitor_yield.range=[0.05,0.056] (repeatable)")
     p.add_argument("--out", type=Path, default=Path("results") / "sweeps",
                    help="root of sweep folders (default: results/sweeps); goes to OUT/<name>/; "
                    "re-running resumes it")
@@ -193,4 +193,10 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     sens = sweep_dir / "sensitivity.csv"
     if sens.exists():
         console.print(f"sensitivity indices: [bold]{escape(str(sens))}[/bold]", soft_wrap=True)
+        table = pd.read_csv(sens)
+        missing = list(dict.fromkeys(table.loc[table.drop(columns=["output", "parameter"])
+                                               .isna().all(axis=1), "output"]))
+        if missing:
+            console.print(f"[dim]no indices for {escape(', '.join(missing))}: missing at some "
+                          "points (e.g. retention_12m of a run shorter than 12 months)[/dim]")
     return 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,10 +26,36 @@ from sim.runner import atomic_write, run_scenario
 from sim.schema import Scenario
 from sim.summary import per_replication
 
-__all__ = ["METRICS", "compare_scenarios", "comparison_table", "paired_interval"]
+__all__ = ["METRICS", "METRIC_FORMATS", "compare_scenarios", "comparison_figure",
+           "comparison_table", "draw_comparison", "metric_format", "paired_interval", "shown"]
 
 #: Metrics compared (per-strategy ROI is added when present).
 METRICS = ("retention_12m", "retention_end", "churned", "aum_end", "revenue", "cost", "profit")
+#: How each compared metric is shown, in the printed table and the figure: label, format, scale.
+METRIC_FORMATS = {
+    "retention_12m": ("retention at 12 months", "{:.2%}", 1.0),
+    "retention_end": ("retention at the end", "{:.2%}", 1.0),
+    "churned": ("customers churned", "{:,.0f}", 1.0),
+    "aum_end": ("AUM at the end (m CNY)", "{:,.2f}", 1e-6),
+    "revenue": ("revenue (m CNY)", "{:,.2f}", 1e-6),
+    "cost": ("total cost (m CNY)", "{:,.2f}", 1e-6),
+    "profit": ("profit (m CNY)", "{:,.2f}", 1e-6),
+}
+
+
+def shown(fmt: str, value: float) -> str:
+    """``value`` in ``fmt``, without the sign of a number that rounds to zero (``-0``)."""
+    text = fmt.format(value)
+    return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
+
+
+def metric_format(metric: str) -> tuple[str, str, float]:
+    """Label, format and scale of a compared metric (a strategy's ROI included)."""
+    if metric in METRIC_FORMATS:
+        return METRIC_FORMATS[metric]
+    if metric.startswith("strategy_") and metric.endswith("_roi"):
+        return f"ROI of {metric.removeprefix('strategy_').removesuffix('_roi')}", "{:,.2f}", 1.0
+    return metric, "{:,.3f}", 1.0
 
 
 def paired_interval(diff: np.ndarray) -> tuple[float, float, float]:
@@ -124,7 +151,22 @@ def compare_scenarios(
 
 
 def comparison_figure(table: pd.DataFrame, path: Path) -> None:
-    """Draw each metric's paired differences to the first scenario with 95% intervals."""
+    """Write :func:`draw_comparison` of ``table`` to ``path`` (PNG, atomically)."""
+    import matplotlib.pyplot as plt
+
+    fig = draw_comparison(table)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    plt.close(fig)
+
+
+def draw_comparison(table: pd.DataFrame) -> Any:
+    """Each metric's paired differences to the first scenario with 95% intervals.
+
+    Labelled and scaled as the printed table (:data:`METRIC_FORMATS`): money in
+    million CNY, retention in percent; at most five ticks an axis, so the tick
+    labels of a difference in CNY (``-30000-20000-10000``) no longer run together.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -139,30 +181,35 @@ def comparison_figure(table: pd.DataFrame, path: Path) -> None:
     names = list(dict.fromkeys(others["scenario"]))
     labels, fonts = drawable_texts([first, *names])
     with plt.rc_context({"font.family": fonts}):
-        _draw_comparison(others, metrics, names, labels, path)
+        return _draw_comparison(others, metrics, names, labels)
 
 
 def _draw_comparison(others: pd.DataFrame, metrics: list[str], names: list[str],
-                     labels: list[str], path: Path) -> None:
-    """The figure of :func:`comparison_figure`; ``labels``: the names as the fonts draw them."""
+                     labels: list[str]) -> Any:
+    """The figure of :func:`draw_comparison`; ``labels``: the names as the fonts draw them."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
 
     cols = 3
     rows = max(1, -(-len(metrics) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 1.2 + 0.5 * len(names) * rows + rows),
                              squeeze=False)
     for ax, metric in zip(axes.flat, metrics, strict=False):
+        label, fmt, scale = metric_format(metric)
         sub = others[others["metric"] == metric].set_index("scenario").reindex(names)
         y = np.arange(len(names))
-        err = np.vstack([sub["diff"] - sub["diff_ci95_low"], sub["diff_ci95_high"] - sub["diff"]])
-        ax.errorbar(sub["diff"], y, xerr=np.nan_to_num(err), fmt="o", capsize=3)
+        diff = scale * sub["diff"]
+        err = scale * np.vstack([sub["diff"] - sub["diff_ci95_low"],
+                                 sub["diff_ci95_high"] - sub["diff"]])
+        ax.errorbar(diff, y, xerr=np.nan_to_num(err), fmt="o", capsize=3)
         ax.axvline(0, color="grey", lw=0.8)
         ax.set_yticks(y, labels[1:])
-        ax.set_title(metric, fontsize=9)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+        if fmt.endswith("%}"):
+            ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+        ax.set_title(label, fontsize=9)
     for ax in list(axes.flat)[len(metrics):]:
         ax.axis("off")
     fig.suptitle(f"difference to {labels[0]} (paired, 95% interval)")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
-    plt.close(fig)
+    return fig

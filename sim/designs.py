@@ -77,7 +77,11 @@ def _analyse_sobol(
 ) -> pd.DataFrame:
     from SALib.analyze import sobol
 
-    res = sobol.analyze(_problem(params), y, calc_second_order=False, seed=seed)
+    # a Generator, not the int: SALib treats seed 0 (the default) as no seed and draws the
+    # bootstrap from NumPy's global state, so the intervals changed from run to run; for any
+    # other seed default_rng(default_rng(seed)) is the same stream as default_rng(seed)
+    res = sobol.analyze(_problem(params), y, calc_second_order=False,
+                        seed=np.random.default_rng(seed))
     return pd.DataFrame({
         "parameter": [p.path for p in params],
         "S1": res["S1"], "S1_conf": res["S1_conf"], "ST": res["ST"], "ST_conf": res["ST_conf"],
@@ -111,6 +115,10 @@ class Design:
     needs_ranges: bool = True
     #: The index plotted in the sensitivity figure and its interval column.
     index: tuple[str, str] | None = None
+    #: Fewest ``samples`` the analysis can bootstrap an interval from: with one base sample
+    #: (Sobol) or one trajectory (Morris) every resample is the same, and SALib reports the
+    #: index (ST = 2.0, say) with an interval of width 0.
+    min_samples: int = 1
 
 
 def _grid_count(params: Sequence[ParameterSpec], samples: int) -> int:
@@ -121,7 +129,7 @@ DESIGNS: dict[str, Design] = {
     "grid": Design(_grid, _grid_count, needs_ranges=False),
     "lhs": Design(_lhs, lambda params, samples: samples),
     "sobol": Design(_sobol, lambda params, samples: samples * (len(params) + 2),
-                    _analyse_sobol, index=("ST", "ST_conf")),
+                    _analyse_sobol, index=("ST", "ST_conf"), min_samples=2),
     "morris": Design(_morris, lambda params, samples: samples * (len(params) + 1),
-                     _analyse_morris, index=("mu_star", "mu_star_conf")),
+                     _analyse_morris, index=("mu_star", "mu_star_conf"), min_samples=2),
 }

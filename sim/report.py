@@ -12,6 +12,7 @@ external asset, so it opens offline in any browser and reads without clmsim.
 from __future__ import annotations
 
 import base64
+import errno
 import html
 import json
 import math
@@ -19,6 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.compare import metric_format, shown
+from sim.runner import atomic_write
+from sim.scenario_errors import ScenarioError
 from sim.summary import HEADLINE, STRATEGY_COLUMNS, summary_strategies
 
 __all__ = ["build_report"]
@@ -36,7 +40,7 @@ overflow:auto;font-size:.85em}.note{color:#666;font-size:.9em}
 def _fmt(fmt: str, value: float, scale: float = 1.0) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    return fmt.format(scale * float(value))
+    return shown(fmt, scale * float(value))
 
 
 def _interval(fmt: str, low: float, high: float, scale: float) -> str:
@@ -95,16 +99,49 @@ def _strategies(summary: pd.DataFrame) -> str:
             "minus hold-out.</p>" + _table(header, rows))
 
 
+#: The columns of ``clmsim compare``'s comparison.csv (:func:`sim.compare.comparison_table`).
+_COMPARISON = {"metric", "scenario", "mean", "diff", "diff_ci95_low", "diff_ci95_high",
+               "excludes_zero"}
+
+
 def _comparison(run_dir: Path) -> str:
     path = run_dir / "comparison.csv"
     if not path.exists():
         return ""
-    frame = pd.read_csv(path)
+    frame = _read_table(path, set(), ())  # any table; clmsim compare's is formatted
+    if set(frame.columns) >= _COMPARISON:
+        _check_numbers(path, frame, ("mean", "diff", "diff_ci95_low", "diff_ci95_high"))
+        return _paired_differences(frame)
     header = [str(c) for c in frame.columns]
     rows = [[_cell(v) for v in record] for record in frame.itertuples(index=False)]
     return ("<h2>Paired differences (comparison)</h2><p class='note'>From comparison.csv: "
             "each replication of one scenario is paired with the same replication (same "
             "random streams) of the other.</p>" + _table(header, rows))
+
+
+def _paired_differences(frame: pd.DataFrame) -> str:
+    """comparison.csv as ``clmsim compare`` prints it: labelled, in percent and million CNY.
+
+    The raw CSV showed a retention difference as ``4.561e-05`` and AUM in CNY
+    (``64,886,086``) beside the million CNY of every other table.
+    """
+    first = str(frame["scenario"].iloc[0])
+    rows = []
+    for metric, sub in frame.groupby("metric", sort=False):
+        label, fmt, scale = metric_format(str(metric))
+        for r in sub.itertuples(index=False):
+            mean = _fmt(fmt, r.mean, scale)
+            if r.scenario == first:
+                rows.append([label, str(r.scenario), mean, "reference", ""])
+                continue
+            mark = " *" if r.excludes_zero else ""
+            rows.append([label, str(r.scenario), mean, _fmt(fmt, r.diff, scale),
+                         _interval(fmt, r.diff_ci95_low, r.diff_ci95_high, scale) + mark])
+    header = ["metric", "scenario", "mean", f"difference to {first}", "95% interval"]
+    return ("<h2>Paired differences (comparison)</h2><p class='note'>From comparison.csv: "
+            "each replication of a scenario is paired with the same replication (same random "
+            f"streams) of {html.escape(first)}; * the interval excludes zero.</p>"
+            + _table(header, rows, numeric_from=2))
 
 
 def _cell(value: object) -> str:
@@ -128,6 +165,50 @@ def _figures(run_dir: Path) -> str:
     return "".join(parts)
 
 
+#: The columns of summary.csv the report reads (:mod:`sim.summary`), all numbers.
+_SUMMARY_NUMBERS = ("mean", "ci95_low", "ci95_high")
+
+
+def _read_table(path: Path, names: set[str], numbers: tuple[str, ...]) -> pd.DataFrame:
+    """A results CSV, or one line naming it and what is wrong (malformed, columns missing).
+
+    A summary.csv that clmsim did not write (or one edited by hand) ended the report
+    in a pandas traceback.
+    """
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ScenarioError(str(path), [("", f"not a CSV table clmsim wrote ({exc})")]) from None
+    missing = sorted((names | set(numbers)) - set(frame.columns))
+    if missing:
+        raise ScenarioError(str(path), [(", ".join(missing), "column missing; expected the "
+                                         f"{path.name} that clmsim wrote")])
+    _check_numbers(path, frame, numbers)
+    return frame
+
+
+def _check_numbers(path: Path, frame: pd.DataFrame, numbers: tuple[str, ...]) -> None:
+    for column in numbers:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = frame[column][values.isna() & frame[column].notna()]
+        if len(bad):
+            raise ScenarioError(str(path), [(column, f"got {str(bad.iloc[0])!r}; expected "
+                                             "a number")])
+        frame[column] = values
+
+
+def _read_manifest(path: Path) -> dict[str, object]:
+    if not path.exists():
+        return {}
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(str(path), [("", f"not JSON clmsim wrote ({exc})")]) from None
+    if not isinstance(manifest, dict):
+        raise ScenarioError(str(path), [("", "expected a JSON object (the run's manifest)")])
+    return manifest
+
+
 def build_report(run_dir: Path, out: Path | None = None) -> Path:
     """Write ``report.html`` for the results in ``run_dir`` and return its path.
 
@@ -141,13 +222,13 @@ def build_report(run_dir: Path, out: Path | None = None) -> Path:
 
     Raises:
         FileNotFoundError: ``run_dir`` holds neither a summary nor a comparison.
+        ScenarioError: One of its files is not as clmsim writes it (one line naming it).
     """
     summary_path = run_dir / "summary.csv"
     if not summary_path.exists() and not (run_dir / "comparison.csv").exists():
         raise FileNotFoundError(f"{run_dir}: no summary.csv or comparison.csv; is it a results "
                                 "directory?")
-    manifest_path = run_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text("utf-8")) if manifest_path.exists() else {}
+    manifest = _read_manifest(run_dir / "manifest.json")
     title = str(manifest.get("scenario", run_dir.name))
     parts = [f"<h1>clmsim report: {html.escape(title)}</h1>"]
     if manifest:
@@ -162,7 +243,7 @@ def build_report(run_dir: Path, out: Path | None = None) -> Path:
                      + html.escape(yaml_path.read_text("utf-8")) + "</pre></details>")
     parts.append(_comparison(run_dir))
     if summary_path.exists():
-        summary = pd.read_csv(summary_path, index_col="metric")
+        summary = _read_table(summary_path, {"metric"}, _SUMMARY_NUMBERS).set_index("metric")
         parts.append("<h2>Headline figures</h2><p class='note'>Mean and 95% t-interval "
                      "across replications; money in CNY.</p>" + _headline(summary, False))
         parts.append(_strategies(summary))
@@ -174,5 +255,8 @@ def build_report(run_dir: Path, out: Path | None = None) -> Path:
             f"<title>clmsim report: {html.escape(title)}</title><style>{_CSS}</style></head>"
             f"<body>{''.join(parts)}</body></html>\n")
     target = out or run_dir / "report.html"
-    target.write_text(page, encoding="utf-8")
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a directory, expected a file name", str(target))
+    # atomically: a report that fails half-way (a full disk) leaves the last one whole
+    atomic_write(target, lambda p: p.write_text(page, encoding="utf-8"))
     return target

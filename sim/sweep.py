@@ -16,7 +16,7 @@ of every point uses the same seed: differences between points are sharp
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from importlib.metadata import version
 from pathlib import Path
@@ -43,7 +43,7 @@ from sim.scenario import (
 from sim.summary import per_replication
 from sim.sweep_schema import SweepSpec
 
-__all__ = ["design_points", "run_sweep", "sensitivity"]
+__all__ = ["base_mapping", "design_points", "point_overrides", "run_sweep", "sensitivity"]
 
 Job = tuple[dict[str, Any], list[str], int, int, list[str], str]
 
@@ -81,17 +81,28 @@ def _one_run(job: Job) -> str:
     return path
 
 
-def _jobs(spec: SweepSpec, base: Path, points: pd.DataFrame, sweep_dir: Path) -> list[Job]:
-    """The runs not yet on disk (small tuples; the base mapping is shared, not copied)."""
+def base_mapping(spec: SweepSpec, base: Path) -> dict[str, Any]:
+    """The base scenario as every point starts from it: ``set:`` and the sweep's seed applied."""
     data = read_scenario_dict(base)
     data.setdefault("name", default_name(base))
     data = apply_overrides(data, spec.set)
     if spec.seed is not None:
         data["seed"] = spec.seed
-    jobs: list[Job] = []
+    return data
+
+
+def point_overrides(points: pd.DataFrame) -> Iterator[tuple[int, list[str]]]:
+    """Each point's number and its ``key.path=value`` overrides of the base scenario."""
     for point, values in zip(points.index, points.itertuples(index=False), strict=True):
-        sets = [f"{k}={override_value(_value(v))}"
-                for k, v in zip(points.columns, values, strict=True)]
+        yield int(point), [f"{k}={override_value(_value(v))}"
+                           for k, v in zip(points.columns, values, strict=True)]
+
+
+def _jobs(spec: SweepSpec, base: Path, points: pd.DataFrame, sweep_dir: Path) -> list[Job]:
+    """The runs not yet on disk (small tuples; the base mapping is shared, not copied)."""
+    data = base_mapping(spec, base)
+    jobs: list[Job] = []
+    for point, sets in point_overrides(points):
         for rep in range(spec.replications):
             path = _run_path(sweep_dir, int(point), rep)
             if not path.exists():
@@ -141,10 +152,11 @@ def run_sweep(
         raise FileExistsError(f"{sweep_dir} holds a different sweep (its sweep file, its base "
                               "scenario or clmsim's version differ); choose another --out")
     sweep_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (sweep_dir, sweep_dir / "runs", sweep_dir / "figures"):
+        remove_temporaries(folder)  # of a sweep killed while writing its files
     atomic_write(marker, lambda p: p.write_text(text, encoding="utf-8"))
     atomic_write(sweep_dir / "design.csv", points.to_csv)
     total = len(points) * spec.replications
-    remove_temporaries(sweep_dir / "runs")  # of runs killed while writing
     jobs = _jobs(spec, base, points, sweep_dir)
     done = total - len(jobs)
     tick = progress or (lambda d, t: None)
@@ -189,7 +201,11 @@ def _collect(sweep_dir: Path, n_points: int, reps: int, dest: Path, batch: int =
 
 
 def sensitivity(spec: SweepSpec, points: pd.DataFrame, runs: Path) -> pd.DataFrame:
-    """Sensitivity indices of each output (mean over replications per point), via SALib."""
+    """Sensitivity indices of each output (mean over replications per point), via SALib.
+
+    An output missing at any point (``retention_12m`` of a shorter run, a strategy's ROI
+    where it spent nothing) has no indices: NaN, not SALib's 0 ± 0 for a constant output.
+    """
     analyse = DESIGNS[spec.design].analyse
     assert analyse is not None
     means = pd.read_parquet(runs, columns=["point", *spec.outputs]).groupby("point").mean()
@@ -199,6 +215,8 @@ def sensitivity(spec: SweepSpec, points: pd.DataFrame, runs: Path) -> pd.DataFra
     for name in spec.outputs:
         y = means[name].reindex(points.index).to_numpy(dtype=float)
         table = analyse(spec.specs(), x, y, seed)
+        if np.isnan(y).any():  # not recorded at some point: SALib would call that "no variance"
+            table.loc[:, table.columns != "parameter"] = np.nan  # and give 0 ± 0
         table.insert(0, "output", name)
         tables.append(table)
     return pd.concat(tables, ignore_index=True)

@@ -9,7 +9,10 @@ import pandas as pd
 
 from sim.runner import atomic_write
 
-__all__ = ["sensitivity_figure"]
+__all__ = ["MAX_COLUMNS", "sensitivity_figure"]
+
+#: Panels (one per output) side by side before the figure wraps onto another row.
+MAX_COLUMNS = 3
 
 
 def _common_key_prefix(names: list[str]) -> str:
@@ -37,15 +40,22 @@ def sensitivity_figure(table: pd.DataFrame, index: tuple[str, str] | None, path:
     names = list(dict.fromkeys(table["parameter"]))
     prefix = _common_key_prefix(names) if len(names) > 1 else ""
     labels = {n: n.removeprefix(f"{prefix}.") if prefix else n for n in names}
-    fig, axes = plt.subplots(1, len(outputs), figsize=(5 * len(outputs), 0.6 + 0.45 * len(
-        table) / max(len(outputs), 1) + 1), squeeze=False)
-    for ax, name in zip(axes.flat, outputs, strict=True):
+    cols = min(len(outputs), MAX_COLUMNS)  # wrapped: six outputs in a row made a 30-inch strip
+    rows = -(-len(outputs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, rows * (1.6 + 0.45 * len(names))),
+                             squeeze=False)
+    for ax in axes.flat[len(outputs):]:
+        ax.axis("off")
+    for ax, name in zip(axes.flat, outputs, strict=False):
         sub = table[table["output"] == name]
         y = np.arange(len(sub))
         ax.barh(y, sub[value], xerr=sub[conf], capsize=3, color="#4c78a8")
         ax.set_yticks(y, [labels[n] for n in sub["parameter"]], fontsize=8)
         ax.invert_yaxis()
         ax.set_title(f"{name}: {value} (95% interval)", fontsize=9)
+        if sub[value].isna().all():  # the output is missing at some point (sim.sweep.sensitivity)
+            ax.text(0.5, 0.5, f"no indices: {name} is\nmissing at some points", ha="center",
+                    va="center", transform=ax.transAxes, fontsize=9, color="#666")
     if prefix:
         fig.suptitle(f"parameters under {prefix}", fontsize=9)
     fig.tight_layout()

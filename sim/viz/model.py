@@ -222,11 +222,12 @@ def draw_flows(model: VizModel) -> plt.Figure:
     biggest = max(int(moved.max()), 1)
     for i, j in zip(*np.nonzero(moved), strict=True):
         forward = j > i
-        rad = -0.35 if forward else 0.35
         width = 0.8 + 7 * moved[i, j] / biggest
         ax.add_patch(FancyArrowPatch((x[i], 0.15 if forward else -0.15),
                                      (x[j], 0.15 if forward else -0.15),
-                                     connectionstyle=f"arc3,rad={rad}", arrowstyle="-|>",
+                                     # rad < 0 bends left of the way travelled: above for a
+                                     # forward move, below (by its label) for a backward one
+                                     connectionstyle="arc3,rad=-0.35", arrowstyle="-|>",
                                      mutation_scale=12, linewidth=width, alpha=0.55,
                                      color=colours[names[i]]))
         mid = (x[i] + x[j]) / 2

@@ -9,15 +9,25 @@ served locally (``solara-assets``), as TRAPS.md recommends.
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
-__all__ = ["APP", "serve", "viz_environment"]
+__all__ = ["APP", "check_address", "serve", "viz_environment"]
 
 #: The Solara app file.
 APP = Path(__file__).with_name("app.py")
+#: Modules whose UserWarnings the page's server does not print (see viz_environment).
+QUIET_MODULES = ("solara.validate_hooks", "solara.server.starlette")
+#: Exit code after SIGTERM (128 + 15), as ``clmsim run``'s.
+EXIT_TERMINATED = 143
+#: How long the server gets to stop after SIGTERM before it is killed.
+STOP_SECONDS = 10.0
 
 
 def viz_environment(scenario: Path, overrides: list[str]) -> dict[str, str]:
@@ -28,18 +38,80 @@ def viz_environment(scenario: Path, overrides: list[str]) -> dict[str, str]:
         "CLMSIM_VIZ_OVERRIDES": "\n".join(overrides),
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
         "MPLBACKEND": "Agg",
+        # warnings about the libraries' own code, a screenful at every start and first
+        # page load (Mesa's use of a Solara hook; session cookies over plain http on
+        # loopback): nothing a teacher can act on
+        "PYTHONWARNINGS": ",".join(filter(None, (
+            env.get("PYTHONWARNINGS"), *(f"ignore::UserWarning:{module}"
+                                         for module in QUIET_MODULES)))),
     })
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     return env
 
 
+def check_address(host: str, port: int) -> None:
+    """Raise :class:`OSError` naming ``--host``/``--port`` unless the page can listen there.
+
+    Solara would print its URL, a page of warnings and ``[Errno 98] ... address already
+    in use`` and exit 3; this is one line (exit 2) before anything starts. The test bind
+    uses ``SO_REUSEADDR`` as the server does, so a port in TIME_WAIT is not refused.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port,
+                                                             type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise OSError(errno.EINVAL, f"no such address ({exc.strerror})", f"--host {host}") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot listen on {host}:{port} ({exc.strerror}); "
+                          "choose another --port", f"--port {port}") from None
+
+
 def serve(scenario: Path, overrides: list[str], host: str, port: int) -> int:
-    """Run the Solara server in the foreground until interrupted; return its exit code."""
+    """Run the Solara server in the foreground until interrupted; return its exit code.
+
+    Raises:
+        OSError: The page cannot listen on ``host:port`` (:func:`check_address`).
+    """
+    check_address(host, port)
     command = [sys.executable, "-m", "solara", "run", str(APP), "--host", host,
                "--port", str(port), "--no-open", "--production"]
     print(f"clmsim viz: http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
+    server = subprocess.Popen(command, cwd=APP.parent, env=viz_environment(scenario, overrides))
+    return _wait(server)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill PID``) while the page is served."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _wait(server: subprocess.Popen[bytes]) -> int:
+    """Wait for the server; on Ctrl-C or SIGTERM stop it, so none is left serving the port.
+
+    ``kill PID`` of ``clmsim viz`` used to end this process only: the Solara server
+    went on serving, orphaned, and the next ``clmsim viz`` found its port taken.
+    """
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if main else None
     try:
-        return subprocess.call(command, cwd=APP.parent, env=viz_environment(scenario, overrides))
-    except KeyboardInterrupt:
-        return 0
+        return server.wait()
+    except KeyboardInterrupt as exc:  # Ctrl-C: the server has it too and is stopping
+        return EXIT_TERMINATED if isinstance(exc, _Terminated) else 0
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -93,3 +94,77 @@ def test_the_comparison_figure_draws_names_its_fonts_cannot(
     comparison_figure(pd.DataFrame(rows), tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 0
     assert not [w for w in recwarn if "missing from font" in str(w.message)]
+
+
+def test_the_comparison_figure_is_labelled_and_scaled_as_the_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Differences in CNY were drawn raw under the bare metric key: the profit axis read
+    "-30000-20000-10000" (tick labels run together) and AUM carried a "1e6" offset."""
+    from matplotlib.figure import Figure
+
+    from sim.compare import comparison_figure
+
+    saved: list[Figure] = []
+    savefig = Figure.savefig
+
+    def keep(fig: Figure, *args: object, **kwargs: object) -> None:
+        saved.append(fig)
+        savefig(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+
+    rows = [{"scenario": "baseline", "metric": m, "diff": 0.0, "diff_ci95_low": 0.0,
+             "diff_ci95_high": 0.0} for m in ("retention_end", "aum_end", "profit")]
+    rows += [{"scenario": s, "metric": m, "diff": d, "diff_ci95_low": lo, "diff_ci95_high": hi}
+             for s, m, d, lo, hi in (
+                 ("voucher", "retention_end", -7.5e-4, -1.5e-3, 4.6e-5),
+                 ("outreach", "retention_end", 0.015, 3.6e-4, 0.0296),
+                 ("voucher", "aum_end", 4.56e6, 2.52e6, 6.59e6),
+                 ("outreach", "aum_end", 1.37e6, -3.07e6, 5.82e6),
+                 ("voucher", "profit", 321.0, -9187.0, 9828.0),  # a compare run's numbers
+                 ("outreach", "profit", 174.0, -29240.0, 29589.0))]
+    comparison_figure(pd.DataFrame(rows), tmp_path / "comparison.png")
+    (fig,) = saved  # as written to comparison.png
+    axes = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in axes] == [
+        "retention at the end", "AUM at the end (m CNY)", "profit (m CNY)"]
+    profit = axes[2]
+    assert profit.lines[0].get_xdata()[1] == pytest.approx(174.0e-6)  # million CNY
+    assert axes[0].get_xticklabels()[-1].get_text().endswith("%")
+    for ax in axes:
+        boxes = sorted((t.get_window_extent() for t in ax.get_xticklabels() if t.get_text()),
+                       key=lambda b: b.x0)
+        assert all(a.x1 < b.x0 for a, b in pairwise(boxes)), ax.get_title()
+        assert not ax.xaxis.get_offset_text().get_text()  # no "1e6" beside the axis
+
+
+def test_the_printed_comparison_has_no_nan_or_negative_zero() -> None:
+    """One replication printed "nan … nan" as the interval; a small negative bound of
+    customers churned printed "-0 … 2"."""
+    from rich.console import Console
+
+    from sim.cli_experiments import _print_table
+
+    rows = [{"metric": "churned", "scenario": "baseline", "mean": 113.25, "diff": 0.0,
+             "diff_ci95_low": 0.0, "diff_ci95_high": 0.0, "excludes_zero": False},
+            {"metric": "churned", "scenario": "voucher", "mean": 114.0, "diff": 0.75,
+             "diff_ci95_low": -0.0456, "diff_ci95_high": 1.5456, "excludes_zero": False},
+            {"metric": "profit", "scenario": "baseline", "mean": 5.0e4, "diff": 0.0,
+             "diff_ci95_low": np.nan, "diff_ci95_high": np.nan, "excludes_zero": False},
+            {"metric": "profit", "scenario": "voucher", "mean": 4.6e4, "diff": -4.0e3,
+             "diff_ci95_low": np.nan, "diff_ci95_high": np.nan, "excludes_zero": False}]
+    console = Console(record=True, width=120)
+    _print_table(console, pd.DataFrame(rows), 1)
+    text = console.export_text()
+    assert "nan" not in text and "-0 " not in text
+    assert "0 … 2" in text and "no interval" in text and "-0.00" not in text
+
+
+def test_a_bad_replications_option_is_named_as_given(tmp_path: Path, cli) -> None:
+    """compare --replications 0 said "(from --set replications=0)", an option never typed."""
+    result = cli("compare", SCENARIOS / "baseline.yaml", SCENARIOS / "voucher.yaml",
+                 "--replications", "0", "--out", tmp_path)
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert "replications: got 0" in result.err and "(from --replications 0)" in result.err
+    assert not list(tmp_path.iterdir())

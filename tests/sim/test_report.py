@@ -76,3 +76,79 @@ def test_cli_report_writes_the_file_and_refuses_a_non_results_dir(
     assert result.code == 0 and (tmp_path / "r.html").exists()
     bad = cli("report", tmp_path / "nowhere")
     assert bad.code == 2 and "summary.csv" in bad.err
+
+
+def test_a_report_that_fails_half_way_leaves_the_last_one_whole(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli
+) -> None:
+    """With the disk full (here: ``ulimit -f 40``) the report was written in place: the
+    good report.html of an earlier call was left cut off at the limit."""
+    out = tmp_path / "report.html"
+    build_report(run_dir, out)
+    good = out.read_bytes()
+    write_text = Path.write_text
+
+    def disk_full(self: Path, data: str, *args: object, **kwargs: object) -> int:
+        write_text(self, data[: len(data) // 2], *args, **kwargs)  # type: ignore[arg-type]
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        build_report(run_dir, out)
+    assert out.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]  # no temporary left
+    monkeypatch.setattr(Path, "write_text", write_text)
+    folder = cli("report", run_dir, "--out", tmp_path)
+    assert folder.code == 2 and folder.err.count("\n") == 1 and "is a directory" in folder.err
+
+
+def test_a_comparison_report_reads_as_the_printed_comparison(tmp_path: Path) -> None:
+    """The report dumped comparison.csv raw: a retention difference read 4.561e-05 and AUM
+    64,886,086 (CNY) where every other table is in percent and million CNY."""
+    import numpy as np
+    import pandas as pd
+
+    from sim.compare import comparison_table
+
+    base = pd.DataFrame({"replication": range(4), "retention_12m": [0.90, 0.91, 0.89, 0.91],
+                         "aum_end": [64.1e6, 65.0e6, 64.9e6, 65.5e6],
+                         "churned": [113.0, 112.0, 115.0, 113.0]})
+    other = base.assign(retention_12m=base["retention_12m"] + [0.0, 1e-4, 0.0, 1e-4],
+                        aum_end=base["aum_end"] + 4.5e6, churned=base["churned"] + [1, 0, 1, 0])
+    table = comparison_table(["baseline", "voucher"], [base, other])
+    table.to_csv(tmp_path / "comparison.csv", index=False)
+    page, _ = _parse(build_report(tmp_path))
+    cells = [t.strip() for t in page.text if t.strip()]
+    row = table.set_index(["metric", "scenario"]).loc[("aum_end", "voucher")]
+    assert "AUM at the end (m CNY)" in cells and f"{row['mean'] * 1e-6:,.2f}" in cells
+    assert f"{row['diff_ci95_low'] * 1e-6:,.2f} … {row['diff_ci95_high'] * 1e-6:,.2f} *" in cells
+    assert "retention at 12 months" in cells and "0.00% … 0.01%" in cells
+    churned = table.set_index(["metric", "scenario"]).loc[("churned", "voucher")]
+    assert churned["diff_ci95_low"] < 0 and "0 … 1" in cells  # -0.4 rounds to 0, not -0
+    assert not [c for c in cells if "e-0" in c or "e+0" in c]
+    assert np.isclose(row["diff"], 4.5e6)
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("summary.csv", "a,b\n1,2\n", "summary.csv: ci95_high, ci95_low, mean, metric: column "
+     "missing"),
+    ("summary.csv", "metric,mean,ci95_low,ci95_high\nprofit,abc,1,2\n",
+     "summary.csv: mean: got 'abc'; expected a number"),
+    ("comparison.csv", "", "comparison.csv: not a CSV table clmsim wrote"),
+    ("manifest.json", "{bad", "manifest.json: not JSON clmsim wrote"),
+])
+def test_a_results_file_clmsim_did_not_write_is_one_line_exit_2(
+    run_dir: Path, tmp_path: Path, cli, name: str, content: str, message: str
+) -> None:
+    """A hand-edited or foreign summary.csv, comparison.csv or manifest.json ended
+    ``clmsim report`` in a pandas or json traceback (exit 1)."""
+    import shutil
+
+    folder = tmp_path / "results"
+    shutil.copytree(run_dir, folder)
+    (folder / "report.html").write_text("the last good report", encoding="utf-8")
+    (folder / name).write_text(content, encoding="utf-8")
+    result = cli("report", folder)
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert f"{folder / name}: " in result.err and message in result.err
+    assert (folder / "report.html").read_text(encoding="utf-8") == "the last good report"

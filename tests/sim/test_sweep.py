@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -176,3 +177,151 @@ def test_a_bad_set_entry_is_blamed_on_set(
 def test_sweeps_that_run_are_accepted(tmp_path: Path, body: str, sets: list[str]) -> None:
     spec, _ = load_sweep(write_sweep(tmp_path, body, [*SMALL, *sets]))
     assert len(design_points(spec)) in (2, 3)
+
+
+def test_sobol_intervals_do_not_change_between_runs_of_the_same_sweep() -> None:
+    """Seed 0 (a sweep without ``seed:``) once gave new bootstrap intervals on every analysis.
+
+    SALib takes seed 0 as "no seed" and resamples from NumPy's global state; the
+    indices stayed, the intervals moved (by 0.97 on a 3-parameter sweep).
+    """
+    from SALib.analyze import sobol
+
+    from sim.designs import DESIGNS, ParameterSpec
+
+    params = [ParameterSpec("a", 0.0, 1.0), ParameterSpec("b", 0.0, 1.0)]
+    design = DESIGNS["sobol"]
+    assert design.analyse is not None
+    for seed in (0, 7):
+        x = design.sample(params, 64, seed)
+        y = x[:, 0] + 0.1 * x[:, 1]  # analytic S1 = ST: 1/1.01 and 0.01/1.01
+        first = design.analyse(params, x, y, seed)
+        pd.testing.assert_frame_equal(first, design.analyse(params, x, y, seed))
+        assert first["S1"].to_numpy() == pytest.approx([1 / 1.01, 0.01 / 1.01], abs=0.05)
+        assert (first["ST_conf"] > 0).all()
+    # any other seed: the same numbers as SALib called with it directly
+    direct = sobol.analyze({"num_vars": 2, "names": ["a", "b"], "bounds": [[0, 1]] * 2}, y,
+                           calc_second_order=False, seed=7)
+    assert first["ST_conf"].tolist() == list(direct["ST_conf"])
+
+
+@pytest.mark.parametrize("design", ["sobol", "morris"])
+def test_an_output_missing_at_some_points_has_no_indices(tmp_path: Path, design: str) -> None:
+    """retention_12m of a 6-month bank is NaN at every point: SALib read that as a constant
+    output and reported S1 = ST = 0 with a zero interval ("no influence, for certain")."""
+    from sim.sweep import sensitivity
+    from sim.sweep_schema import SweepSpec
+
+    spec = SweepSpec.model_validate({
+        "base": "unused.yaml", "design": design, "samples": 8,
+        "parameters": {"a": {"range": [0.0, 1.0]}, "b": {"range": [0.0, 1.0]}},
+        "outputs": ["profit", "retention_12m", "strategy_voucher_roi"]})
+    points = design_points(spec)
+    x = points.to_numpy(dtype=float)
+    runs = pd.DataFrame({"point": points.index, "replication": 0,
+                         "profit": x[:, 0] + 0.1 * x[:, 1], "retention_12m": np.nan,
+                         "strategy_voucher_roi": np.where(x[:, 0] > 0.5, 1.0, np.nan)})
+    runs.to_parquet(tmp_path / "runs.parquet")
+    table = sensitivity(spec, points, tmp_path / "runs.parquet").set_index("output")
+    index = "ST" if design == "sobol" else "mu_star"
+    assert table.loc["profit", index].notna().all() and (table.loc["profit", index] > 0).any()
+    for missing in ("retention_12m", "strategy_voucher_roi"):
+        numbers = table.loc[missing].drop(columns="parameter")
+        assert numbers.isna().all().all(), numbers
+    from sim.designs import DESIGNS
+    from sim.sweep_figures import sensitivity_figure
+
+    sensitivity_figure(table.reset_index(), DESIGNS[design].index, tmp_path / "s.png")
+    assert (tmp_path / "s.png").stat().st_size > 0
+
+
+def test_a_combination_the_scenario_refuses_is_one_line_before_any_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each value is valid alone; together two transitions out of maturity sum past 1.
+
+    The sweep used to run points 0-2, then stop at point 3 with "sweep: lifecycle...",
+    naming neither the sweep file nor the point.
+    """
+    body = ("design: grid\nparameters:\n"
+            "  lifecycle.transitions.maturity.churned: {values: [0.1, 0.6]}\n"
+            "  lifecycle.transitions.maturity.decline: {values: [0.1, 0.6]}\n")
+    path = write_sweep(tmp_path, body)
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--executor", "serial", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert f"{path}: parameters: design point 3 (" in err
+    assert "lifecycle.transitions.maturity.churned=0.6" in err
+    assert "probabilities sum to 1.2; expected <= 1" in err
+    assert not out.exists()  # nothing ran, nothing was written
+
+
+def test_set_reaches_a_parameter_whose_name_is_a_dotted_path() -> None:
+    """--set split every dot: a range could not be changed from the command line, and the
+    error blamed a key that exists ("parameters.strategies.0: unknown key")."""
+    spec, _ = load_sweep(SWEEPS / "voucher_amount.yaml",
+                         ["parameters.strategies.0.params.face_value.values=[100, 200]"])
+    assert spec.parameters["strategies.0.params.face_value"].values == [100, 200]
+    assert len(design_points(spec)) == 2 * 3
+    spec, _ = load_sweep(SWEEPS / "sensitivity.yaml", [
+        "samples=2", "parameters.lifecycle.driver_effects.maturity->decline.price_gap.range=[0, 1]",
+        "parameters.market.competitor_yield.range=[0.05, 0.056]"])  # a new one, at the end
+    assert spec.parameters["lifecycle.driver_effects.maturity->decline.price_gap"].range == (
+        0.0, 1.0)
+    assert list(spec.parameters)[-1] == "market.competitor_yield" and len(spec.parameters) == 6
+    assert len(design_points(spec)) == 2 * (6 + 2)
+
+
+def test_a_resumed_sweep_removes_what_a_kill_left_half_written(tmp_path: Path) -> None:
+    """kill -9 while design.csv was being written (caught by polling) left its empty
+    .design.csv.PID-THREAD.tmp; resuming cleaned runs/ only, so it stayed for good."""
+    spec, base = load_sweep(write_sweep(
+        tmp_path, "parameters: {market.competitor_yield: {values: [0.05]}}\n"))
+    out = tmp_path / "out"
+    run_sweep(spec, base, out, executor="serial")
+    left = [out / ".design.csv.31234-140707287886720.tmp", out / ".runs.parquet.7-8.tmp",
+            out / "runs" / ".point-00000-rep-0000.parquet.7-8.tmp",
+            out / "figures" / ".sensitivity.png.7-8.tmp"]
+    for path in left:
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"")
+    run_sweep(spec, base, out, executor="serial")
+    assert [p for p in left if p.exists()] == []
+    assert len(pd.read_parquet(out / "runs.parquet")) == 1
+
+
+def test_the_sensitivity_figure_of_many_outputs_wraps_into_rows(tmp_path: Path) -> None:
+    """Six outputs were six panels in one row: a 3,300 × 423 pixel strip whose 8-point
+    labels no page or slide can show at a readable size."""
+    from PIL import Image
+
+    from sim.sweep_figures import sensitivity_figure
+
+    outputs = ["profit", "retention_end", "aum_end", "revenue", "churned", "acquired"]
+    names = [f"lifecycle.driver_effects.{m}.satisfaction"
+             for m in ("maturity->decline", "decline->churned", "decline->maturity")]
+    table = pd.DataFrame([{"output": o, "parameter": n, "ST": 0.5, "ST_conf": 0.1}
+                          for o in outputs for n in names])
+    sensitivity_figure(table, ("ST", "ST_conf"), tmp_path / "six.png")
+    row = 110 * (1.6 + 0.45 * len(names))  # pixels: a row of panels, as for two outputs
+    assert Image.open(tmp_path / "six.png").size == (3 * 5 * 110, round(2 * row))  # 3 × 2
+    sensitivity_figure(table[table["output"].isin(outputs[:2])], ("ST", "ST_conf"),
+                       tmp_path / "two.png")
+    assert Image.open(tmp_path / "two.png").size == (2 * 5 * 110, round(row))  # as before
+
+
+@pytest.mark.parametrize("design", ["sobol", "morris"])
+def test_one_sample_is_refused_where_it_would_give_a_zero_width_interval(
+    tmp_path: Path, design: str
+) -> None:
+    """samples: 1 ran, and Sobol reported ST = 2.0 with a 95% interval of 0 (every
+    bootstrap resample of one base sample is the same)."""
+    from sim.scenario import ScenarioError
+
+    body = (f"design: {design}\nsamples: 1\n"
+            "parameters: {market.competitor_yield: {range: [0.05, 0.056]}}\n")
+    with pytest.raises(ScenarioError, match=f"samples: got 1; design {design} needs at least 2"):
+        load_sweep(write_sweep(tmp_path, body))
+    spec, _ = load_sweep(write_sweep(tmp_path, body.replace("samples: 1", "samples: 2")))
+    assert spec.samples == 2

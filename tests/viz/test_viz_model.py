@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sim.viz.model import (
     DOTS,
@@ -157,3 +159,110 @@ def test_flow_and_dot_pictures_show_the_model() -> None:
     shown = sum(len(c.get_offsets()) for c in dots.axes[0].collections)
     assert shown == min(int(model.is_customer().sum()), DOTS)
     assert dots.axes[0].get_title() == f"{shown} customers, coloured by stage"
+
+
+def test_backward_flows_are_drawn_below_the_boxes_by_their_labels() -> None:
+    """The title says "forward above, backward below"; decline → maturity (win-back) was
+    drawn as an arc bulging upward through the forward arrows, its count alone below."""
+    from matplotlib.patches import FancyArrowPatch
+    from matplotlib.path import Path as DrawnPath
+
+    model = _after(1)
+    moved = model.flows.to_numpy().copy()
+    np.fill_diagonal(moved, 0)
+    assert np.tril(moved).sum() > 0  # the month has backward moves (decline → maturity)
+    fig = draw_flows(model)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    arrows, sides = [], {True: 0, False: 0}
+    for arrow in (p for p in ax.patches if isinstance(p, FancyArrowPatch)):
+        path = arrow.get_path()  # in data coordinates: the arc (from, control, to), the head
+        i, j = (round(path.vertices[k, 0] / 2) for k in (0, 2))  # stage boxes are 2 apart
+        y = path.vertices[path.codes != DrawnPath.CLOSEPOLY, 1]
+        forward = j > i
+        sides[forward] += 1
+        assert (y > 0).all() if forward else (y < 0).all(), (i, j, y)
+        arrows.append((float(i + j), forward, f"{moved[i, j]:,}"))  # label x: midpoint
+    counts = [(t.get_position()[0], bool(t.get_position()[1] > 0), t.get_text())
+              for t in ax.texts if "\n" not in t.get_text()]  # not the stage boxes
+    assert sorted(counts) == sorted(arrows)  # each count on its arrow's side
+    assert sides[True] > 0 and sides[False] > 0
+
+
+def test_cli_viz_refuses_a_port_in_use_in_one_line(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Solara printed the page's URL, a page of warnings and "[Errno 98] ... address
+    already in use", exit code 3; a teacher saw the URL and opened the wrong page."""
+    import socket
+    import subprocess
+
+    started: list[object] = []
+    monkeypatch.setattr(subprocess, "call", lambda *a, **k: started.append(a) or 0)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("viz", SCENARIOS / "voucher.yaml", "--port", port)
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert f"--port {port}: cannot listen on 127.0.0.1:{port}" in result.err
+    assert started == [] and "http://" not in result.out
+    bad_host = cli("viz", SCENARIOS / "voucher.yaml", "--host", "no-such-host.invalid")
+    assert bad_host.code == 2 and "--host no-such-host.invalid" in bad_host.err
+    assert started == []
+
+
+def test_sigterm_to_clmsim_viz_stops_its_server(tmp_path: Path) -> None:
+    """``kill PID`` of ``clmsim viz`` ended clmsim only: the Solara server it had started
+    went on serving, orphaned, and the next page found its port taken."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pid_file = tmp_path / "server.pid"
+    server = tmp_path / "server"  # stands in for `python -m solara run ...`: writes its pid
+    server.write_text(f"#!{sys.executable}\nimport os, time\n"
+                      f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)\n")
+    server.chmod(0o755)
+    script = ("import sys\nfrom pathlib import Path\nfrom sim.viz import serve\n"
+              f"sys.executable = {str(server)!r}\n"
+              f"sys.exit(serve.serve(Path({str(SCENARIOS / 'voucher.yaml')!r}), [], "
+              "'127.0.0.1', 0))\n")
+    root = str(Path(__file__).resolve().parents[2])
+    viz = subprocess.Popen([sys.executable, "-c", script], cwd=root,
+                           env={**os.environ, "PYTHONPATH": root}, stdout=subprocess.DEVNULL)
+    child = 0
+    try:
+        deadline = time.monotonic() + 60
+        while not child and time.monotonic() < deadline:
+            time.sleep(0.1)
+            child = int(pid_file.read_text() or 0) if pid_file.exists() else 0
+        assert child, "the stand-in server did not start"
+        viz.send_signal(signal.SIGTERM)
+        assert viz.wait(timeout=30) == 143
+        time.sleep(0.2)
+        with pytest.raises(ProcessLookupError):  # stopped and reaped, not orphaned
+            os.kill(child, 0)
+    finally:
+        viz.kill()
+        if child:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+
+
+def test_the_server_does_not_print_the_libraries_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every start printed Solara's rules-of-hooks warning about Mesa's code, and the first
+    page load a screenful about session cookies over http: noise on a teacher's terminal."""
+    import warnings
+
+    monkeypatch.setenv("PYTHONWARNINGS", "error::DeprecationWarning")
+    env = viz_environment(SCENARIOS / "voucher.yaml", [])
+    entries = env["PYTHONWARNINGS"].split(",")
+    assert entries[0] == "error::DeprecationWarning"  # the user's own are kept
+    assert {"ignore::UserWarning:solara.validate_hooks",
+            "ignore::UserWarning:solara.server.starlette"} <= set(entries)
+    with warnings.catch_warnings():  # each entry is one Python accepts
+        for entry in entries:
+            warnings._setoption(entry)  # type: ignore[attr-defined]

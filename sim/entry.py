@@ -23,3 +23,7 @@ def main() -> int:
         print("clmsim: interrupted while starting; nothing was run", file=sys.stderr)
         return EXIT_INTERRUPTED
     return cli_main()
+
+
+if __name__ == "__main__":  # python -m sim.entry, as the console script
+    sys.exit(main())

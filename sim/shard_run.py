@@ -68,7 +68,7 @@ class ShardedRun:
                               allow_other_workers=True, pure=False)
                 for i in range(shards)]
             self.shards = [f.result() for f in self._futures]
-        self.coordinator = Coordinator(scenario, shards)
+        self.coordinator = Coordinator(scenario, shards, replication)
         self.reports: list[ShardReport] = self.call("report")
         self.month = 0
 

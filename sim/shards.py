@@ -198,6 +198,7 @@ class ShardReport:
         spent_total: Strategy name -> CNY spent so far in this shard.
         complaints_by_day: Complaints received on each working day this month.
         online_sessions: Online sessions this month.
+        units: Strategy name -> CNY its first purchase needed this month (inf: none wanted).
     """
 
     customers: float
@@ -205,6 +206,7 @@ class ShardReport:
     spent_total: dict[str, float]
     complaints_by_day: list[float]
     online_sessions: float
+    units: dict[str, float] = field(default_factory=dict)
 
 
 class ShardWorker:
@@ -231,6 +233,7 @@ class ShardWorker:
             spent_total={s.name: s.spent_total for s in m.strategies},
             complaints_by_day=[] if m.channels is None else m.channels.complaint_arrivals.tolist(),
             online_sessions=float(m.metrics.get("channels_online_sessions", 0.0)),
+            units={s.name: s.unit_month for s in m.strategies},
         )
 
     def step(self, coupling: Coupling) -> ShardReport:
@@ -274,6 +277,10 @@ class Coordinator:
       to customers while there has been none (month 1). The parts add up to the
       bank's budget and a shard never spends more than its part, so the bank never
       overspends; what one shard leaves unspent another cannot use that month.
+      A part too small to buy the shard's first purchase (a 500 CNY voucher from a
+      part of 240) would buy nothing: such parts are pooled and given out in whole
+      purchases, to shards drawn in proportion to their parts (systematic sampling),
+      so each still gets its part on average (:meth:`_whole_purchases`).
     * **RM hours** (``capacity.rm_hours_per_month``, without branches) by customers.
       With branches each branch's RMs are local to its shard.
     * **Online platform capacity** by last month's sessions (customers in month 1):
@@ -293,8 +300,11 @@ class Coordinator:
         shards: Number of shards.
     """
 
-    def __init__(self, scenario: Scenario, shards: int) -> None:
+    def __init__(self, scenario: Scenario, shards: int, replication: int = 0) -> None:
         self.scenario = scenario
+        self.rng = stream(scenario.seed, replication, "shards/budgets")
+        #: Strategy name -> per shard, what its first purchase needed when last reported.
+        self.units = {spec.name: np.full(shards, np.inf) for spec in scenario.strategies}
         n = scenario.population.branches
         self.branch_shares = branch_shares(n, shards)
         self.demand = {spec.name: np.zeros(shards) for spec in scenario.strategies}
@@ -321,18 +331,45 @@ class Coordinator:
             if b.total is not None:
                 spent = sum(r.spent_total[name] for r in reports)
                 available = min(available, max(b.total - spent, 0.0))
-            weights = _shares(self.demand[name], customers)
-            budgets[name] = [float(available * w) for w in weights]
+            parts_of_budget = available * _shares(self.demand[name], customers)
+            if np.isfinite(available):
+                parts_of_budget = self._whole_purchases(parts_of_budget, self.units[name])
+            budgets[name] = [float(p) for p in parts_of_budget]
         return [Coupling(budgets={name: b[i] for name, b in budgets.items()},
                          parts={k: float(v[i]) for k, v in parts.items()},
                          desk=(self.backlog, float(self.others_per_day[i])))
                 for i in range(len(reports))]
+
+    def _whole_purchases(self, parts: np.ndarray, units: np.ndarray) -> np.ndarray:
+        """``parts`` with those too small to buy anything pooled and given out in purchases.
+
+        A shard whose part is below ``units`` (its first purchase, when last reported)
+        would spend nothing. Those parts are pooled; the pool buys ``count`` whole
+        purchases of the largest such unit, each given to the shard whose stretch of the
+        pool a systematic sample point falls in (stretches as long as the parts), so a
+        shard's expected money is its part less the pool's remainder below one unit.
+        The total never exceeds the pool: the bank still never overspends.
+        """
+        short = (parts > 0) & (parts < units) & np.isfinite(units)  # inf: nothing wanted yet
+        if not short.any():
+            return parts
+        pool, unit = float(parts[short].sum()), float(units[short].max())
+        out = np.where(short, 0.0, parts)
+        count = int(pool // unit)
+        if count > 0:
+            points = (self.rng.random() + np.arange(count)) * (pool / count)
+            taker = np.searchsorted(np.cumsum(parts[short]), points, side="right")
+            taker = np.minimum(taker, short.sum() - 1)  # a point on the pool's end (rounding)
+            out[np.flatnonzero(short)] += np.bincount(taker, minlength=short.sum()) * unit
+        return out
 
     def close_month(self, reports: Sequence[ShardReport]) -> None:
         """Take in a month's reports: smooth the demand, run the bank's complaint desk."""
         for name, smoothed in self.demand.items():
             smoothed *= DEMAND_MEMORY
             smoothed += [r.demand[name] for r in reports]
+            reported = np.array([r.units.get(name, np.inf) for r in reports])
+            self.units[name] = np.where(np.isfinite(reported), reported, self.units[name])
         spec = self.scenario.channels
         if spec is None:
             return

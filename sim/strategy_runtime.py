@@ -82,9 +82,11 @@ class StrategyRuntime:
         model.population.add_column(self.cohort_column, np.int8, NOT_TARGETED)
         self.spent_total = 0.0
         # issue 7 (sim/shards.py): in a shard, the part of the bank-wide budget it may spend
-        # this month (None: its own limits apply), and what it wanted to spend (the demand)
+        # this month (None: its own limits apply), what it wanted to spend (the demand),
+        # and the money its first purchase needed (inf: it wanted none)
         self.shard_budget: float | None = None
         self.demand_month = 0.0
+        self.unit_month = np.inf
         self.cohort_sizes = {TREATED: 0, CONTROL: 0}
         self.month_counts: dict[str, float] = {}
         self.brought_any = False  # set once the strategy adds prospects (rows with its source)
@@ -118,6 +120,7 @@ class StrategyRuntime:
                                  holdout=float(n_targeted - n_treated), treated=float(n_treated))
         self.spent_month = 0.0
         self.demand_month = 0.0
+        self.unit_month = np.inf
         if self.strategy.scope == "bank":
             treated = np.zeros(len(pop), bool)
             treated[rows] = True
@@ -281,8 +284,11 @@ class StrategyContext:
         left = self._runtime.remaining()
         if costs.sum() > left:
             rows, costs = self._in_priority(rows, costs)
+            self._needs(costs[0])  # what buying anything takes: the first in priority order
             rows = rows[np.cumsum(costs) <= left + 1e-9]
             costs = costs[: len(rows)]
+        elif len(costs):
+            self._needs(costs.max())  # (not sorted) any one purchase
         funded = np.zeros(wanted.shape, bool)
         funded[rows] = True
         self._runtime.charge(self._model, kind, float(costs.sum()))
@@ -292,9 +298,17 @@ class StrategyContext:
     def spend(self, kind: str, amount: float) -> float:
         """Spend a lump sum (an event, a campaign) within the budget; returns what was spent."""
         self._runtime.demand_month += float(amount)  # issue 7: shards share by demand
+        if amount > 0:
+            self._needs(amount)
         amount = min(float(amount), self._runtime.remaining())
         self._runtime.charge(self._model, kind, amount)
         return amount
+
+    def _needs(self, cost: float) -> None:
+        """Record that ``cost`` CNY buys one thing this month (issue 7: a shard's budget part
+        smaller than that buys nothing, so the driver gives such money out in whole purchases).
+        """
+        self._runtime.unit_month = min(self._runtime.unit_month, float(cost))
 
     def _wanted_rows(self, wanted: np.ndarray) -> np.ndarray:
         """The rows a mask over this context's population selects.

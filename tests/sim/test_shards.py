@@ -141,6 +141,39 @@ def test_budgets_bank_wide_are_never_exceeded() -> None:
         assert monthly["strategy_cost_total"].sum() > 0.6 * total
 
 
+def test_a_budget_smaller_than_a_purchase_per_shard_is_still_spent() -> None:
+    """A reviewer's case: 1,200 a month (3,000 in all) of 500 CNY vouchers bought 6 vouchers
+    unsharded and none in 5 shards (each part below 500). Such parts are now pooled and
+    given out in whole vouchers; the bank still never spends more than its budget."""
+    from sim.scenario import load_scenario
+
+    sets = ["population.size=3000", "population.prospects=300",
+            "market.prospect_arrivals_per_month=30", "horizon_months=8",
+            "strategies.0.budget={monthly: 1200, total: 3000}"]
+    scenario = load_scenario(SCENARIOS / "voucher.yaml", sets)
+    for shards in (1, 5):
+        spent = run_replication(scenario, 0, shards=shards)["cost_strategy_voucher"]
+        assert (spent <= 1200 + 1e-6).all() and spent.sum() <= 3000 + 1e-6
+        assert spent.sum() == 3000, (shards, spent.tolist())  # every voucher the bank could buy
+
+
+def test_parts_too_small_to_buy_go_out_whole_in_proportion_to_the_parts() -> None:
+    from sim.shards import Coordinator
+
+    coordinator = Coordinator(small_bank(), 4)
+    parts = np.array([240.0, 360.0, 0.0, 900.0])  # the last can buy one by itself
+    units = np.array([500.0, 500.0, 500.0, 500.0])
+    given = np.array([coordinator._whole_purchases(parts, units) for _ in range(4000)])
+    assert (given[:, 3] == 900).all() and (given[:, 2] == 0).all()
+    # the pool (600) buys one voucher a month, never two; taken by 0 or 1 as 240 : 360
+    assert set(np.unique(given[:, :2].sum(axis=1))) == {500.0}
+    share = (given[:, 1] > 0).mean()
+    assert abs(share - 0.6) < 4 * np.sqrt(0.6 * 0.4 / 4000)
+    # parts that can buy something, or whose purchase is not known yet, are left alone
+    np.testing.assert_array_equal(coordinator._whole_purchases(parts, np.full(4, np.inf)), parts)
+    np.testing.assert_array_equal(coordinator._whole_purchases(parts, np.full(4, 200.0)), parts)
+
+
 def test_fixed_capacity_and_its_cost_add_up_to_the_bank(bank: Scenario) -> None:
     whole = run_replication(bank, 0)
     sharded = run_replication(bank, 0, shards=3)

@@ -305,8 +305,10 @@ class StrategyContext:
         return amount
 
     def _needs(self, cost: float) -> None:
-        """Record that ``cost`` CNY buys one thing this month (issue 7: a shard's budget part
-        smaller than that buys nothing, so the driver gives such money out in whole purchases).
+        """Record that ``cost`` CNY buys one thing this month (issue 7, sharded runs).
+
+        A shard's part of the budget smaller than that buys nothing, so the driver
+        gives such money out in whole purchases (``sim.shards.Coordinator``).
         """
         self._runtime.unit_month = min(self._runtime.unit_month, float(cost))
 

@@ -102,8 +102,8 @@ def test_cli_sweep_sobol(tmp_path: Path) -> None:
                for m in ("maturity->decline", "decline->churned", "decline->maturity",
                          "growth->maturity", "growth->decline")),
      "33,554,432 points"),
-    ("design: sobol\nsamples: 1000000\n"
-     "parameters: {market.competitor_yield: {range: [0.04, 0.06]}}\n", "3,000,000 points"),
+    ("design: sobol\nsamples: 1048576\n"  # 2**20
+     "parameters: {market.competitor_yield: {range: [0.04, 0.06]}}\n", "3,145,728 points"),
     # every value and both ends of a range are checked before the first run (a reviewer
     # saw point 0 run and point 1 fail, the error naming neither the file nor the key)
     ("parameters: {strategies.0.params.face_value: {values: [200, -5]}}\n",
@@ -325,3 +325,35 @@ def test_one_sample_is_refused_where_it_would_give_a_zero_width_interval(
         load_sweep(write_sweep(tmp_path, body))
     spec, _ = load_sweep(write_sweep(tmp_path, body.replace("samples: 1", "samples: 2")))
     assert spec.samples == 2
+
+
+@pytest.mark.parametrize(("samples", "neighbours"), [(3, "e.g. 2 or 4"), (6, "e.g. 4 or 8"),
+                                                     (100, "e.g. 64 or 128")])
+def test_sobol_samples_that_are_not_a_power_of_2_are_one_line_exit_2(
+    tmp_path: Path, samples: int, neighbours: str, capsys: pytest.CaptureFixture[str],
+    recwarn: pytest.WarningsRecorder,
+) -> None:
+    """samples: 3 ran, printing SALib's "The balance properties of Sobol' points require n to
+    be a power of 2" twice (checking the points, then running them) in the middle of the
+    progress bar; the indices of an unbalanced sequence are less accurate."""
+    body = (f"design: sobol\nsamples: {samples}\n"
+            "parameters: {market.competitor_yield: {range: [0.05, 0.056]}}\n")
+    out = tmp_path / "out"
+    assert main(["sweep", str(write_sweep(tmp_path, body)), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert (f"s.yaml: samples: got {samples}; design sobol needs a power of 2" in err
+            and neighbours in err), err
+    assert not out.exists() and not [w for w in recwarn if "SALib" in str(w.filename)]
+
+
+def test_sobol_sample_sizes_the_docs_give_are_accepted(recwarn: pytest.WarningsRecorder) -> None:
+    """The shipped file's 32, the README's --set samples=256, the tests' 2 (powers of 2)."""
+    from sim.sweep_schema import SweepSpec
+
+    for samples in (2, 32, 256):
+        spec = SweepSpec.model_validate({
+            "base": "unused.yaml", "design": "sobol", "samples": samples,
+            "parameters": {"a": {"range": [0.0, 1.0]}, "b": {"range": [0.0, 1.0]}}})
+        assert len(design_points(spec)) == samples * (2 + 2)
+    assert [str(w.message) for w in recwarn] == []

@@ -106,7 +106,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def _print_table(console: Console, table: Any, reps: int) -> None:
-    from sim.compare import metric_format, shown
+    from sim.compare import metric_format, no_difference, shown
 
     names = list(dict.fromkeys(table["scenario"]))
     out = Table(title=f"comparison: mean, and paired difference to {names[0]} "
@@ -117,13 +117,14 @@ def _print_table(console: Console, table: Any, reps: int) -> None:
     for metric, rows in table.groupby("metric", sort=False):
         label, fmt, scale = metric_format(str(metric))
         cells = []
+        reference_mean = float(rows["mean"].iloc[0])
         for _, row in rows.iterrows():
             mean = "n/a" if np.isnan(row["mean"]) else fmt.format(scale * row["mean"])
             if row["scenario"] == names[0]:
                 cells.append(mean)
                 continue
             if np.isnan(row["diff"]):
-                cells.append(f"{mean}\nn/a")
+                cells.append(f"{mean}\n[dim]{no_difference(reference_mean, names[0])}[/dim]")
                 continue
             diff = shown(fmt, scale * row["diff"])
             if np.isnan(row["diff_ci95_low"]):  # one replication: no interval

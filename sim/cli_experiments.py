@@ -124,7 +124,8 @@ def _print_table(console: Console, table: Any, reps: int) -> None:
                 cells.append(mean)
                 continue
             if np.isnan(row["diff"]):
-                cells.append(f"{mean}\n[dim]{no_difference(reference_mean, names[0])}[/dim]")
+                why = no_difference(row["mean"], reference_mean, names[0])
+                cells.append(f"{mean}\n[dim]{why}[/dim]")
                 continue
             diff = shown(fmt, scale * row["diff"])
             if np.isnan(row["diff_ci95_low"]):  # one replication: no interval

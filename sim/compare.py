@@ -59,13 +59,13 @@ def metric_format(metric: str) -> tuple[str, str, float]:
     return metric, "{:,.3f}", 1.0
 
 
-def no_difference(reference_mean: float, reference: str) -> str:
+def no_difference(mean: float, reference_mean: float, reference: str) -> str:
     """What the printed table and the report show for a row without a paired difference.
 
-    ``not in REFERENCE`` when the first scenario has no value of the metric (the ROI of a
-    strategy it does not run), else ``n/a``.
+    ``not in REFERENCE`` when the row's scenario has a value of the metric and the first
+    scenario has none (the ROI of a strategy only the row's scenario runs), else ``n/a``.
     """
-    return f"not in {reference}" if np.isnan(reference_mean) else "n/a"
+    return f"not in {reference}" if np.isnan(reference_mean) and not np.isnan(mean) else "n/a"
 
 
 def paired_interval(diff: np.ndarray) -> tuple[float, float, float]:

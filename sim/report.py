@@ -137,8 +137,8 @@ def _paired_differences(frame: pd.DataFrame) -> str:
                 rows.append([label, str(r.scenario), mean, "reference", ""])
                 continue
             if math.isnan(r.diff):
-                rows.append([label, str(r.scenario), mean, no_difference(reference_mean, first),
-                             "—"])
+                why = no_difference(r.mean, reference_mean, first)
+                rows.append([label, str(r.scenario), mean, why, "—"])
                 continue
             mark = " *" if r.excludes_zero else ""
             rows.append([label, str(r.scenario), mean, _fmt(fmt, r.diff, scale),

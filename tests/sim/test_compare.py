@@ -184,7 +184,8 @@ def test_a_strategy_the_reference_lacks_counts_its_replications_everywhere(
     base = pd.DataFrame({"replication": range(4), "profit": [5.0e6, 5.1e6, 4.9e6, 5.0e6]})
     voucher = base.assign(profit=base["profit"] + 2e5,
                           strategy_voucher_roi=[1.5, np.nan, 1.7, 1.6])  # spent nothing in 1
-    table = comparison_table(["baseline", "voucher"], [base, voucher])
+    outreach = base.assign(strategy_outreach_roi=2.0)
+    table = comparison_table(["baseline", "voucher", "outreach"], [base, voucher, outreach])
     roi = table[table["metric"] == "strategy_voucher_roi"].set_index("scenario")
     assert roi.loc["voucher", "replications"] == 3 and roi.loc["voucher", "pairs"] == 0
     assert roi.loc["voucher", "mean"] == pytest.approx(1.6) and np.isnan(roi.loc["voucher",
@@ -196,9 +197,12 @@ def test_a_strategy_the_reference_lacks_counts_its_replications_everywhere(
     console = Console(record=True, width=120)
     _print_table(console, table, 4)
     printed = console.export_text()
-    assert "not in baseline" in printed and "n/a" in printed  # baseline's own ROI: none
+    assert printed.count("not in baseline") == 2  # voucher's ROI, outreach's ROI
+    assert "n/a" in printed  # baseline's own ROIs, and voucher's of outreach: none at all
 
     table.to_csv(tmp_path / "comparison.csv", index=False)
     text = build_report(tmp_path).read_text(encoding="utf-8")
     assert "<td>ROI of voucher</td><td>voucher</td><td class=\"num\">1.60</td>" \
            "<td class=\"num\">not in baseline</td>" in text, text
+    assert "<td>ROI of outreach</td><td>voucher</td><td class=\"num\">n/a</td>" \
+           "<td class=\"num\">n/a</td>" in text

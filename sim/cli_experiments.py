@@ -198,7 +198,13 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         table = pd.read_csv(sens)
         missing = list(dict.fromkeys(table.loc[table.drop(columns=["output", "parameter"])
                                                .isna().all(axis=1), "output"]))
-        if missing:
-            console.print(f"[dim]no indices for {escape(', '.join(missing))}: missing at some "
+        means = runs.groupby("point")[missing].mean()
+        same = [m for m in missing if means[m].notna().all() and means[m].nunique() == 1]
+        gone = [m for m in missing if m not in same]
+        if gone:
+            console.print(f"[dim]no indices for {escape(', '.join(gone))}: missing at some "
                           "points (e.g. retention_12m of a run shorter than 12 months)[/dim]")
+        if same:
+            console.print(f"[dim]no indices for {escape(', '.join(same))}: the same at every "
+                          "point (no swept parameter changes it)[/dim]")
     return 0

@@ -124,6 +124,9 @@ class Design:
     #: a Sobol' sequence, whose balance (the low discrepancy the indices' accuracy rests on)
     #: holds only for the first 2**k points; SALib warns about any other number and samples.
     power_of_two: bool = False
+    #: Whether the indices are shares of the output's variance, undefined for an output
+    #: that is the same at every point (SALib divides by its standard deviation of 0).
+    needs_variance: bool = False
 
 
 def _grid_count(params: Sequence[ParameterSpec], samples: int) -> int:
@@ -134,7 +137,8 @@ DESIGNS: dict[str, Design] = {
     "grid": Design(_grid, _grid_count, needs_ranges=False),
     "lhs": Design(_lhs, lambda params, samples: samples),
     "sobol": Design(_sobol, lambda params, samples: samples * (len(params) + 2),
-                    _analyse_sobol, index=("ST", "ST_conf"), min_samples=2, power_of_two=True),
+                    _analyse_sobol, index=("ST", "ST_conf"), min_samples=2, power_of_two=True,
+                    needs_variance=True),
     "morris": Design(_morris, lambda params, samples: samples * (len(params) + 1),
                      _analyse_morris, index=("mu_star", "mu_star_conf"), min_samples=2),
 }

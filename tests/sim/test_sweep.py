@@ -357,3 +357,60 @@ def test_sobol_sample_sizes_the_docs_give_are_accepted(recwarn: pytest.WarningsR
             "parameters": {"a": {"range": [0.0, 1.0]}, "b": {"range": [0.0, 1.0]}}})
         assert len(design_points(spec)) == samples * (2 + 2)
     assert [str(w.message) for w in recwarn] == []
+
+
+def test_an_output_the_same_at_every_point_has_no_sobol_indices(
+    tmp_path: Path, recwarn: pytest.WarningsRecorder
+) -> None:
+    """acquired over the churn effects of sensitivity.yaml is the same at every point: SALib
+    printed NumPy's "invalid value encountered in divide" and reported S1 = ST = 0 ± 0, a
+    share of a variance of 0. Morris's elementary effects of 0 are defined: kept."""
+    from sim.sweep import sensitivity
+    from sim.sweep_schema import SweepSpec
+
+    for design, index in (("sobol", "ST"), ("morris", "mu_star")):
+        spec = SweepSpec.model_validate({
+            "base": "unused.yaml", "design": design, "samples": 8,
+            "parameters": {"a": {"range": [0.0, 1.0]}, "b": {"range": [0.0, 1.0]}},
+            "outputs": ["profit", "acquired"]})
+        points = design_points(spec)
+        x = points.to_numpy(dtype=float)
+        pd.DataFrame({"point": points.index, "replication": 0, "profit": x[:, 0] + x[:, 1],
+                      "acquired": 412.0}).to_parquet(tmp_path / "runs.parquet")
+        table = sensitivity(spec, points, tmp_path / "runs.parquet").set_index("output")
+        assert (table.loc["profit", index] > 0).all()
+        acquired = table.loc["acquired"].drop(columns="parameter")
+        if design == "sobol":
+            assert acquired.isna().all().all(), acquired
+        else:
+            assert (acquired == 0).all().all(), acquired
+    assert [str(w.message) for w in recwarn] == []
+
+
+def test_the_sweep_command_says_why_an_output_has_no_indices(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One line each: missing at some points, or the same at every point."""
+    import sim.sweep
+
+    def fake_run(spec, base, sweep_dir, **kwargs):  # the files a sobol sweep writes
+        sweep_dir.mkdir(parents=True)
+        points = design_points(spec)
+        x = points.to_numpy(dtype=float)
+        pd.DataFrame({"point": points.index, "replication": 0, "profit": x.sum(axis=1),
+                      "retention_12m": np.nan, "acquired": 412.0}).to_parquet(
+            sweep_dir / "runs.parquet")
+        sensitivity(spec, points, sweep_dir / "runs.parquet").to_csv(
+            sweep_dir / "sensitivity.csv", index=False)
+        return sweep_dir / "runs.parquet"
+
+    from sim.sweep import sensitivity
+
+    monkeypatch.setattr(sim.sweep, "run_sweep", fake_run)
+    body = ("design: sobol\nsamples: 2\n"
+            "parameters: {market.competitor_yield: {range: [0.05, 0.056]}}\n"
+            "outputs: [profit, retention_12m, acquired]\n")
+    assert main(["sweep", str(write_sweep(tmp_path, body)), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "no indices for retention_12m: missing at some points" in out
+    assert "no indices for acquired: the same at every point" in out

@@ -106,7 +106,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def _print_table(console: Console, table: Any, reps: int) -> None:
-    from sim.compare import metric_format, shown
+    from sim.compare import metric_format, no_difference, shown
 
     names = list(dict.fromkeys(table["scenario"]))
     out = Table(title=f"comparison: mean, and paired difference to {names[0]} "
@@ -117,13 +117,15 @@ def _print_table(console: Console, table: Any, reps: int) -> None:
     for metric, rows in table.groupby("metric", sort=False):
         label, fmt, scale = metric_format(str(metric))
         cells = []
+        reference_mean = float(rows["mean"].iloc[0])
         for _, row in rows.iterrows():
             mean = "n/a" if np.isnan(row["mean"]) else fmt.format(scale * row["mean"])
             if row["scenario"] == names[0]:
                 cells.append(mean)
                 continue
             if np.isnan(row["diff"]):
-                cells.append(f"{mean}\nn/a")
+                why = no_difference(row["mean"], reference_mean, names[0])
+                cells.append(f"{mean}\n[dim]{why}[/dim]")
                 continue
             diff = shown(fmt, scale * row["diff"])
             if np.isnan(row["diff_ci95_low"]):  # one replication: no interval
@@ -196,7 +198,13 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         table = pd.read_csv(sens)
         missing = list(dict.fromkeys(table.loc[table.drop(columns=["output", "parameter"])
                                                .isna().all(axis=1), "output"]))
-        if missing:
-            console.print(f"[dim]no indices for {escape(', '.join(missing))}: missing at some "
+        means = runs.groupby("point")[missing].mean()
+        same = [m for m in missing if means[m].notna().all() and means[m].nunique() == 1]
+        gone = [m for m in missing if m not in same]
+        if gone:
+            console.print(f"[dim]no indices for {escape(', '.join(gone))}: missing at some "
                           "points (e.g. retention_12m of a run shorter than 12 months)[/dim]")
+        if same:
+            console.print(f"[dim]no indices for {escape(', '.join(same))}: the same at every "
+                          "point (no swept parameter changes it)[/dim]")
     return 0

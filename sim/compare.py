@@ -27,7 +27,8 @@ from sim.schema import Scenario
 from sim.summary import per_replication
 
 __all__ = ["METRICS", "METRIC_FORMATS", "compare_scenarios", "comparison_figure",
-           "comparison_table", "draw_comparison", "metric_format", "paired_interval", "shown"]
+           "comparison_table", "draw_comparison", "metric_format", "no_difference",
+           "paired_interval", "shown"]
 
 #: Metrics compared (per-strategy ROI is added when present).
 METRICS = ("retention_12m", "retention_end", "churned", "aum_end", "revenue", "cost", "profit")
@@ -58,6 +59,15 @@ def metric_format(metric: str) -> tuple[str, str, float]:
     return metric, "{:,.3f}", 1.0
 
 
+def no_difference(mean: float, reference_mean: float, reference: str) -> str:
+    """What the printed table and the report show for a row without a paired difference.
+
+    ``not in REFERENCE`` when the row's scenario has a value of the metric and the first
+    scenario has none (the ROI of a strategy only the row's scenario runs), else ``n/a``.
+    """
+    return f"not in {reference}" if np.isnan(reference_mean) and not np.isnan(mean) else "n/a"
+
+
 def paired_interval(diff: np.ndarray) -> tuple[float, float, float]:
     """Mean and 95% t-interval of paired differences (NaN interval with one pair)."""
     diff = diff[~np.isnan(diff)]
@@ -85,7 +95,12 @@ def comparison_table(names: Sequence[str], reps: Sequence[pd.DataFrame]) -> pd.D
 
     Returns:
         One row per metric and scenario: ``mean``, ``diff`` (scenario − first),
-        ``diff_ci95_low``, ``diff_ci95_high``, ``excludes_zero`` and ``replications``.
+        ``diff_ci95_low``, ``diff_ci95_high``, ``excludes_zero``, ``replications``
+        (those with a value of the metric: the mean's) and ``pairs`` (replications
+        with a value in both the scenario and the first: the difference's). A
+        strategy the first scenario lacks has its ROI's mean over every replication
+        but no pairs and no difference; ``replications`` said 0 there, as if the
+        strategy had never run.
     """
     ref = reps[0].set_index("replication")
     rows = []
@@ -99,7 +114,8 @@ def comparison_table(names: Sequence[str], reps: Sequence[pd.DataFrame]) -> pd.D
             rows.append({
                 "metric": metric, "scenario": name, "mean": float(col.mean()),
                 "diff": diff, "diff_ci95_low": low, "diff_ci95_high": high,
-                "excludes_zero": bool(low > 0 or high < 0), "replications": len(paired),
+                "excludes_zero": bool(low > 0 or high < 0),
+                "replications": int(col.notna().sum()), "pairs": len(paired),
             })
     return pd.DataFrame(rows)
 

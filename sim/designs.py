@@ -13,6 +13,7 @@ grid       every combination of ``values`` (a ``range``  none
            gives ``samples`` evenly spaced levels)
 lhs        ``samples`` Latin-hypercube points            none
 sobol      ``samples × (D + 2)`` Saltelli points         S1, ST (SALib sobol)
+           (``samples`` a power of 2)
 morris     ``samples × (D + 1)`` trajectory points       μ*, σ (SALib morris)
 =========  ===========================================  ======================
 """
@@ -119,6 +120,13 @@ class Design:
     #: (Sobol) or one trajectory (Morris) every resample is the same, and SALib reports the
     #: index (ST = 2.0, say) with an interval of width 0.
     min_samples: int = 1
+    #: Whether ``samples`` must be a power of 2: Saltelli's scheme draws its base samples from
+    #: a Sobol' sequence, whose balance (the low discrepancy the indices' accuracy rests on)
+    #: holds only for the first 2**k points; SALib warns about any other number and samples.
+    power_of_two: bool = False
+    #: Whether the indices are shares of the output's variance, undefined for an output
+    #: that is the same at every point (SALib divides by its standard deviation of 0).
+    needs_variance: bool = False
 
 
 def _grid_count(params: Sequence[ParameterSpec], samples: int) -> int:
@@ -129,7 +137,8 @@ DESIGNS: dict[str, Design] = {
     "grid": Design(_grid, _grid_count, needs_ranges=False),
     "lhs": Design(_lhs, lambda params, samples: samples),
     "sobol": Design(_sobol, lambda params, samples: samples * (len(params) + 2),
-                    _analyse_sobol, index=("ST", "ST_conf"), min_samples=2),
+                    _analyse_sobol, index=("ST", "ST_conf"), min_samples=2, power_of_two=True,
+                    needs_variance=True),
     "morris": Design(_morris, lambda params, samples: samples * (len(params) + 1),
                      _analyse_morris, index=("mu_star", "mu_star_conf"), min_samples=2),
 }

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.compare import metric_format, shown
+from sim.compare import metric_format, no_difference, shown
 from sim.runner import atomic_write
 from sim.scenario_errors import ScenarioError
 from sim.summary import HEADLINE, STRATEGY_COLUMNS, summary_strategies
@@ -129,10 +129,16 @@ def _paired_differences(frame: pd.DataFrame) -> str:
     rows = []
     for metric, sub in frame.groupby("metric", sort=False):
         label, fmt, scale = metric_format(str(metric))
+        reference = sub.loc[sub["scenario"].astype(str) == first, "mean"]
+        reference_mean = float(reference.iloc[0]) if len(reference) else math.nan
         for r in sub.itertuples(index=False):
             mean = _fmt(fmt, r.mean, scale)
             if r.scenario == first:
                 rows.append([label, str(r.scenario), mean, "reference", ""])
+                continue
+            if math.isnan(r.diff):
+                why = no_difference(r.mean, reference_mean, first)
+                rows.append([label, str(r.scenario), mean, why, "—"])
                 continue
             mark = " *" if r.excludes_zero else ""
             rows.append([label, str(r.scenario), mean, _fmt(fmt, r.diff, scale),

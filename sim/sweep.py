@@ -205,8 +205,12 @@ def sensitivity(spec: SweepSpec, points: pd.DataFrame, runs: Path) -> pd.DataFra
 
     An output missing at any point (``retention_12m`` of a shorter run, a strategy's ROI
     where it spent nothing) has no indices: NaN, not SALib's 0 ± 0 for a constant output.
+    Nor has an output the same at every point under a design whose indices are shares of
+    its variance (Sobol: ``acquired`` when only churn parameters are swept), where SALib
+    printed NumPy's "invalid value encountered in divide" and reported 0 ± 0.
     """
-    analyse = DESIGNS[spec.design].analyse
+    design = DESIGNS[spec.design]
+    analyse = design.analyse
     assert analyse is not None
     means = pd.read_parquet(runs, columns=["point", *spec.outputs]).groupby("point").mean()
     x = points.to_numpy(dtype=float)
@@ -214,9 +218,11 @@ def sensitivity(spec: SweepSpec, points: pd.DataFrame, runs: Path) -> pd.DataFra
     tables = []
     for name in spec.outputs:
         y = means[name].reindex(points.index).to_numpy(dtype=float)
-        table = analyse(spec.specs(), x, y, seed)
-        if np.isnan(y).any():  # not recorded at some point: SALib would call that "no variance"
-            table.loc[:, table.columns != "parameter"] = np.nan  # and give 0 ± 0
+        undefined = np.isnan(y).any() or (design.needs_variance and bool(np.ptp(y) == 0))
+        # not recorded at some point, or no variance to share out: SALib gives 0 ± 0
+        table = analyse(spec.specs(), x, np.where(undefined, np.nan, y), seed)
+        if undefined:
+            table.loc[:, table.columns != "parameter"] = np.nan
         table.insert(0, "output", name)
         tables.append(table)
     return pd.concat(tables, ignore_index=True)

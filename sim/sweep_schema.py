@@ -85,6 +85,11 @@ class SweepSpec(BaseModel):
         if self.samples < design.min_samples:
             raise ValueError(f"samples: got {self.samples}; design {self.design} needs at least "
                              f"{design.min_samples} for its confidence intervals")
+        if design.power_of_two and self.samples & (self.samples - 1):
+            below = 1 << (self.samples.bit_length() - 1)
+            raise ValueError(f"samples: got {self.samples}; design {self.design} needs a power "
+                             f"of 2 (its Sobol' sequence is balanced only then), e.g. {below} "
+                             f"or {2 * below}")
         if design.needs_ranges:
             listed = [k for k, p in self.parameters.items() if p.range is None]
             if listed:

@@ -82,6 +82,11 @@ class _Lever:
     high: int
     step: int
     off_at_zero: bool = False  #: 0 means "without the strategy" (which refuses 0)
+    #: Parameters of per-group plans (``{group: {channel: rate}}``) whose entries for the
+    #: lever's channel move with it in proportion: the lever reads the base plan's rate
+    #: and scales every group's, so 0 stops them all and a scenario's own mix (tiers
+    #: from 200k CNY called twice as often, D never) stays as the file has it.
+    scales: tuple[str, ...] = ()
 
 
 #: The page's strategy levers by keyword of :class:`VizModel`. Slider ranges are the
@@ -90,10 +95,45 @@ class _Lever:
 _LEVERS = {
     "voucher_value": _Lever("voucher", "face_value", "voucher face value (CNY)", 0, 2000, 50),
     "outreach_calls": _Lever("outreach", "contacts_per_month.phone",
-                             "outreach: RM calls a month", 0, 6, 1),
+                             "outreach: RM calls a month (segment and tier plans in "
+                             "proportion)", 0, 6, 1, scales=("by_segment", "by_tier")),
     "subsidy_bp": _Lever("pricing_subsidy", "bump_bp", "price subsidy (bp; 0 = none)",
                          0, 60, 5, off_at_zero=True),  # a subsidy of 0 bp is no subsidy
 }
+
+
+def _built(scenario: Scenario, i: int) -> Any:
+    """Strategy ``i`` as built, so a parameter the scenario leaves out has its default."""
+    return registry.build(scenario.strategies[i].name, dict(scenario.strategies[i].params))
+
+
+def _lever_value(scenario: Scenario, i: int, spec: _Lever) -> float:
+    """The scenario's value of a lever's parameter (the strategy's default if unset)."""
+    value: Any = _built(scenario, i)
+    for part in spec.key.split("."):
+        value = value.get(part, spec.low) if isinstance(value, Mapping) else getattr(
+            value, part, spec.low)
+    return float(value)
+
+
+def _scaled_groups(scenario: Scenario, i: int, spec: _Lever, value: float) -> list[str]:
+    """Overrides moving each group plan's rate of the lever's channel with the lever.
+
+    A group's rate is multiplied by ``value`` over the base plan's rate; with a base plan
+    of no calls there is nothing to scale by and the groups keep theirs.
+    """
+    base = _lever_value(scenario, i, spec)
+    if base == 0 or value == base:
+        return []
+    channel = spec.key.rsplit(".", 1)[-1]
+    built = _built(scenario, i)
+    out = []
+    for param in spec.scales:
+        for group, plan in (getattr(built, param, None) or {}).items():
+            if channel in plan:
+                rate = float(plan[channel]) * value / base
+                out.append(f"strategies.{i}.params.{param}.{group}.{channel}={rate!r}")
+    return out
 
 
 def levers(scenario: Scenario) -> dict[str, dict[str, Any]]:
@@ -106,13 +146,9 @@ def levers(scenario: Scenario) -> dict[str, dict[str, Any]]:
         i = _strategy_index(scenario, spec.strategy)
         if i is None:
             continue
-        # the strategy as built, so a parameter the scenario leaves out shows its default
-        value: Any = registry.build(spec.strategy, dict(scenario.strategies[i].params))
-        for part in spec.key.split("."):
-            value = value.get(part, spec.low) if isinstance(value, Mapping) else getattr(
-                value, part, spec.low)
-        params[lever] = {"type": "SliderInt", "value": int(value), "label": spec.label,
-                         "min": spec.low, "max": spec.high, "step": spec.step}
+        params[lever] = {"type": "SliderInt", "value": int(_lever_value(scenario, i, spec)),
+                         "label": spec.label, "min": spec.low, "max": spec.high,
+                         "step": spec.step}
     channels = getattr(scenario, "channels", None)
     if channels is not None:
         params["tellers"] = {"type": "SliderInt", "value": int(channels.default.tellers),
@@ -124,7 +160,11 @@ def lever_overrides(scenario: Scenario, values: dict[str, Any]) -> list[str]:
     """``--set`` overrides for lever values (``None`` = leave the scenario's value).
 
     A lever that is ``off_at_zero`` gives no override at 0: the strategy is
-    dropped instead (:class:`VizModel` does it), as it would refuse 0.
+    dropped instead (:class:`VizModel` does it), as it would refuse 0. A lever
+    that ``scales`` group plans moves their rates in proportion: with the
+    outreach scenario's base plan of 1 call, 3 calls on the slider give its
+    tiers from 200k CNY 6 instead of their 2 (the slider moved only the base
+    plan, so at 0 those tiers were still called twice a month).
     """
     out = []
     for lever, spec in _LEVERS.items():
@@ -132,6 +172,7 @@ def lever_overrides(scenario: Scenario, values: dict[str, Any]) -> list[str]:
         if spec.off_at_zero and values.get(lever) == 0:
             continue  # the strategy is dropped instead (VizModel); 0 would not validate
         if values.get(lever) is not None and i is not None:
+            out += _scaled_groups(scenario, i, spec, float(values[lever]))
             out.append(f"strategies.{i}.params.{spec.key}={int(values[lever])}")
     if values.get("tellers") is not None and getattr(scenario, "channels", None) is not None:
         out.append(f"channels.default.tellers={int(values['tellers'])}")

@@ -168,3 +168,41 @@ def test_a_bad_replications_option_is_named_as_given(tmp_path: Path, cli) -> Non
     assert result.code == 2 and result.err.count("\n") == 1
     assert "replications: got 0" in result.err and "(from --replications 0)" in result.err
     assert not list(tmp_path.iterdir())
+
+
+def test_a_strategy_the_reference_lacks_counts_its_replications_everywhere(
+    tmp_path: Path,
+) -> None:
+    """baseline vs voucher: the voucher's ROI row said replications 0 (as if it never ran)
+    beside a mean over 4; the table printed a bare "n/a" for its difference."""
+    from rich.console import Console
+
+    from sim.cli_experiments import _print_table
+    from sim.compare import comparison_table
+    from sim.report import build_report
+
+    base = pd.DataFrame({"replication": range(4), "profit": [5.0e6, 5.1e6, 4.9e6, 5.0e6]})
+    voucher = base.assign(profit=base["profit"] + 2e5,
+                          strategy_voucher_roi=[1.5, np.nan, 1.7, 1.6])  # spent nothing in 1
+    outreach = base.assign(strategy_outreach_roi=2.0)
+    table = comparison_table(["baseline", "voucher", "outreach"], [base, voucher, outreach])
+    roi = table[table["metric"] == "strategy_voucher_roi"].set_index("scenario")
+    assert roi.loc["voucher", "replications"] == 3 and roi.loc["voucher", "pairs"] == 0
+    assert roi.loc["voucher", "mean"] == pytest.approx(1.6) and np.isnan(roi.loc["voucher",
+                                                                                  "diff"])
+    assert roi.loc["baseline", "replications"] == 0 and roi.loc["baseline", "pairs"] == 0
+    profit = table[table["metric"] == "profit"].set_index("scenario")
+    assert (profit["replications"] == 4).all() and (profit["pairs"] == 4).all()
+
+    console = Console(record=True, width=120)
+    _print_table(console, table, 4)
+    printed = console.export_text()
+    assert printed.count("not in baseline") == 2  # voucher's ROI, outreach's ROI
+    assert "n/a" in printed  # baseline's own ROIs, and voucher's of outreach: none at all
+
+    table.to_csv(tmp_path / "comparison.csv", index=False)
+    text = build_report(tmp_path).read_text(encoding="utf-8")
+    assert "<td>ROI of voucher</td><td>voucher</td><td class=\"num\">1.60</td>" \
+           "<td class=\"num\">not in baseline</td>" in text, text
+    assert "<td>ROI of outreach</td><td>voucher</td><td class=\"num\">n/a</td>" \
+           "<td class=\"num\">n/a</td>" in text

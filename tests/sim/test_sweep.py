@@ -102,8 +102,8 @@ def test_cli_sweep_sobol(tmp_path: Path) -> None:
                for m in ("maturity->decline", "decline->churned", "decline->maturity",
                          "growth->maturity", "growth->decline")),
      "33,554,432 points"),
-    ("design: sobol\nsamples: 1000000\n"
-     "parameters: {market.competitor_yield: {range: [0.04, 0.06]}}\n", "3,000,000 points"),
+    ("design: sobol\nsamples: 1048576\n"  # 2**20
+     "parameters: {market.competitor_yield: {range: [0.04, 0.06]}}\n", "3,145,728 points"),
     # every value and both ends of a range are checked before the first run (a reviewer
     # saw point 0 run and point 1 fail, the error naming neither the file nor the key)
     ("parameters: {strategies.0.params.face_value: {values: [200, -5]}}\n",
@@ -325,3 +325,92 @@ def test_one_sample_is_refused_where_it_would_give_a_zero_width_interval(
         load_sweep(write_sweep(tmp_path, body))
     spec, _ = load_sweep(write_sweep(tmp_path, body.replace("samples: 1", "samples: 2")))
     assert spec.samples == 2
+
+
+@pytest.mark.parametrize(("samples", "neighbours"), [(3, "e.g. 2 or 4"), (6, "e.g. 4 or 8"),
+                                                     (100, "e.g. 64 or 128")])
+def test_sobol_samples_that_are_not_a_power_of_2_are_one_line_exit_2(
+    tmp_path: Path, samples: int, neighbours: str, capsys: pytest.CaptureFixture[str],
+    recwarn: pytest.WarningsRecorder,
+) -> None:
+    """samples: 3 ran, printing SALib's "The balance properties of Sobol' points require n to
+    be a power of 2" twice (checking the points, then running them) in the middle of the
+    progress bar; the indices of an unbalanced sequence are less accurate."""
+    body = (f"design: sobol\nsamples: {samples}\n"
+            "parameters: {market.competitor_yield: {range: [0.05, 0.056]}}\n")
+    out = tmp_path / "out"
+    assert main(["sweep", str(write_sweep(tmp_path, body)), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert (f"s.yaml: samples: got {samples}; design sobol needs a power of 2" in err
+            and neighbours in err), err
+    assert not out.exists() and not [w for w in recwarn if "SALib" in str(w.filename)]
+
+
+def test_sobol_sample_sizes_the_docs_give_are_accepted(recwarn: pytest.WarningsRecorder) -> None:
+    """The shipped file's 32, the README's --set samples=256, the tests' 2 (powers of 2)."""
+    from sim.sweep_schema import SweepSpec
+
+    for samples in (2, 32, 256):
+        spec = SweepSpec.model_validate({
+            "base": "unused.yaml", "design": "sobol", "samples": samples,
+            "parameters": {"a": {"range": [0.0, 1.0]}, "b": {"range": [0.0, 1.0]}}})
+        assert len(design_points(spec)) == samples * (2 + 2)
+    assert [str(w.message) for w in recwarn] == []
+
+
+def test_an_output_the_same_at_every_point_has_no_sobol_indices(
+    tmp_path: Path, recwarn: pytest.WarningsRecorder
+) -> None:
+    """acquired over the churn effects of sensitivity.yaml is the same at every point: SALib
+    printed NumPy's "invalid value encountered in divide" and reported S1 = ST = 0 ± 0, a
+    share of a variance of 0. Morris's elementary effects of 0 are defined: kept."""
+    from sim.sweep import sensitivity
+    from sim.sweep_schema import SweepSpec
+
+    for design, index in (("sobol", "ST"), ("morris", "mu_star")):
+        spec = SweepSpec.model_validate({
+            "base": "unused.yaml", "design": design, "samples": 8,
+            "parameters": {"a": {"range": [0.0, 1.0]}, "b": {"range": [0.0, 1.0]}},
+            "outputs": ["profit", "acquired"]})
+        points = design_points(spec)
+        x = points.to_numpy(dtype=float)
+        pd.DataFrame({"point": points.index, "replication": 0, "profit": x[:, 0] + x[:, 1],
+                      "acquired": 412.0}).to_parquet(tmp_path / "runs.parquet")
+        table = sensitivity(spec, points, tmp_path / "runs.parquet").set_index("output")
+        assert (table.loc["profit", index] > 0).all()
+        acquired = table.loc["acquired"].drop(columns="parameter")
+        if design == "sobol":
+            assert acquired.isna().all().all(), acquired
+        else:
+            assert (acquired == 0).all().all(), acquired
+    assert [str(w.message) for w in recwarn] == []
+
+
+def test_the_sweep_command_says_why_an_output_has_no_indices(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One line each: missing at some points, or the same at every point."""
+    import sim.sweep
+
+    def fake_run(spec, base, sweep_dir, **kwargs):  # the files a sobol sweep writes
+        sweep_dir.mkdir(parents=True)
+        points = design_points(spec)
+        x = points.to_numpy(dtype=float)
+        pd.DataFrame({"point": points.index, "replication": 0, "profit": x.sum(axis=1),
+                      "retention_12m": np.nan, "acquired": 412.0}).to_parquet(
+            sweep_dir / "runs.parquet")
+        sensitivity(spec, points, sweep_dir / "runs.parquet").to_csv(
+            sweep_dir / "sensitivity.csv", index=False)
+        return sweep_dir / "runs.parquet"
+
+    from sim.sweep import sensitivity
+
+    monkeypatch.setattr(sim.sweep, "run_sweep", fake_run)
+    body = ("design: sobol\nsamples: 2\n"
+            "parameters: {market.competitor_yield: {range: [0.05, 0.056]}}\n"
+            "outputs: [profit, retention_12m, acquired]\n")
+    assert main(["sweep", str(write_sweep(tmp_path, body)), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "no indices for retention_12m: missing at some points" in out
+    assert "no indices for acquired: the same at every point" in out

@@ -266,3 +266,37 @@ def test_the_server_does_not_print_the_libraries_warnings(monkeypatch: pytest.Mo
     with warnings.catch_warnings():  # each entry is one Python accepts
         for entry in entries:
             warnings._setoption(entry)  # type: ignore[attr-defined]
+
+
+def test_the_outreach_calls_lever_moves_the_tier_and_segment_plans_too() -> None:
+    """outreach.yaml calls C customers once a month and, from 200k CNY, twice (by_tier).
+    The slider moved only the base plan: at 0 those tiers were still called twice a month
+    (the page booked phone costs with "RM calls a month" at 0), and at 3 they got fewer
+    calls than everyone else. Now every group's calls scale with the slider."""
+    from strategies.outreach import Outreach
+
+    path = str(SCENARIOS / "outreach.yaml")
+    sizes = "population.size=3000\npopulation.prospects=300\nhorizon_months=6"
+    page = page_scenario(Path(path), sizes.splitlines())
+    assert levers(page)["outreach_calls"]["value"] == 1  # the file's base plan
+
+    def plans(calls: int) -> tuple[VizModel, Outreach]:
+        model = VizModel(outreach_calls=calls, path=path, overrides=sizes)
+        return model, Outreach(**model.scenario.strategies[0].params)
+
+    as_file, built = plans(1)
+    assert as_file.scenario.strategies == page.strategies  # the slider's start: the file
+    assert {t: p["phone"] for t, p in built.by_tier.items()} == dict.fromkeys(
+        ["200k_1m", "1m_5m", "5m_6m", "private"], 2)
+    silent, built = plans(0)
+    assert built.contacts_per_month["phone"] == 0
+    assert all(p["phone"] == 0 for p in [*built.by_tier.values(), *built.by_segment.values()])
+    for _ in range(2):
+        silent.step()
+    frame = silent.monthly_frame()
+    assert frame["strategy_outreach_cost_phone"].sum() == 0  # nobody called
+    assert frame["strategy_outreach_cost_sms"].sum() > 0  # the rest of the plan still runs
+    _, built = plans(3)
+    assert built.contacts_per_month["phone"] == 3
+    assert all(p["phone"] == 6 for p in built.by_tier.values())  # twice the base, as in the file
+    assert built.by_segment["D"]["phone"] == 0  # DOMAIN §2: D gets push only, at any setting

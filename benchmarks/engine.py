@@ -533,7 +533,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="tiny sizes, a few seconds (overrides the sizes and months)")
     parser.add_argument("--save", action="store_true",
                         help="write the measurements to "
-                        f"{RESULTS.relative_to(ROOT)}/engine-<date>.json")
+                        f"{RESULTS.relative_to(ROOT)}/engine-<date>T<hhmm>-<scenario>.json")
     args = parser.parse_args(argv)
     if args.playbook or args.channels:
         args.scenario = {(True, False): PLAYBOOK, (False, True): BRANCHES,

@@ -144,7 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scenario", type=Path, default=SCENARIO)
     parser.add_argument("--plot", type=Path, help="write the run-time figure here (PNG)")
     parser.add_argument("--save", action="store_true",
-                        help=f"write JSON to {RESULTS.relative_to(ROOT)}/scale-<date>.json")
+                        help=f"write JSON to {RESULTS.relative_to(ROOT)}/"
+                        "scale-<date>-<months>m.json")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one size
     args = parser.parse_args(argv)
     reuse_freed_memory()  # as clmsim does (sim/memory.py); the sizes' processes inherit it

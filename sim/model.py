@@ -302,10 +302,12 @@ class LifecycleModel(mesa.Model):
                           len(self.channel_names)])
         cohorts = self.cohort_codes()
         customers = np.empty(len(pop), np.bool_)
-        keys = np.array([self._key("satisfaction"), self._key("transitions")])
+        noise = np.empty(len(pop))  # the response's noise, drawn in a loop of its own
+        kernels.keyed_normal_into(pop.id, self._key("satisfaction"), noise)
         reference = np.array([self.driver_reference.get(d, 0.0) for d in DRIVERS])
         flow_sums, money, by_servicing, by_transaction, *census, tallies = kernels.close_month(
-            pop.id, keys, self.month, pop.stage, self.roles, was_customer, old_aum, was_private,
+            pop.id, noise, self._key("transitions"), self.month, pop.stage, self.roles,
+            was_customer, old_aum, was_private,
             float(self.price_gap_points), pop.yield_bump_bp, pop.price_sensitivity,
             pop.satisfaction_base, pop.wait_minutes, pop.complaints, pop.wallet_propensity,
             np.asarray(self.wallet_share_by_stage, np.float64), pop.total_wealth, response,

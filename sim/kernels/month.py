@@ -102,26 +102,26 @@ def respond_rows(
     effects, wallet adjustment, satisfaction reference.
     """
     for i in numba.prange(ids.shape[0]):
-        _respond_row(i, ids, key, stage[i], gap_points, yield_bump_bp, price_sensitivity,
-                     satisfaction_base, wait_minutes, complaints, wallet_propensity,
-                     wallet_share_by_stage, total_wealth, params, satisfaction,
-                     share_of_wallet, aum)
+        _respond_row(i, _ndtri(_uniform(ids[i], key)), stage[i], gap_points, yield_bump_bp,
+                     price_sensitivity, satisfaction_base, wait_minutes, complaints,
+                     wallet_propensity, wallet_share_by_stage, total_wealth, params,
+                     satisfaction, share_of_wallet, aum)
 
 
 @numba.njit(inline="always")
 def _respond_row(
-    i: int, ids: np.ndarray, key: np.uint64, s: int, gap_points: float,
+    i: int, z: float, s: int, gap_points: float,
     yield_bump_bp: np.ndarray, price_sensitivity: np.ndarray, satisfaction_base: np.ndarray,
     wait_minutes: np.ndarray, complaints: np.ndarray, wallet_propensity: np.ndarray,
     wallet_share_by_stage: np.ndarray, total_wealth: np.ndarray, params: np.ndarray,
     satisfaction: np.ndarray, share_of_wallet: np.ndarray, aum: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """Row ``i``'s response (in stage ``s``): satisfaction, share of wallet and AUM."""
+    """Row ``i``'s response (in stage ``s``, noise ``z`` ~ N(0, 1)): satisfaction, wallet, AUM."""
     gap = (gap_points - yield_bump_bp[i] / 100.0) * price_sensitivity[i]
     target = satisfaction_base[i] + params[0] * gap
     target += params[1] * max(wait_minutes[i] - params[3], 0.0)
     target += params[2] * complaints[i]
-    noise = params[4] * _ndtri(_uniform(ids[i], key))
+    noise = params[4] * z
     sat = float(satisfaction[i])
     satisfaction[i] = min(max(sat + params[5] * (target - sat) + noise, 0.0), 1.0)
     wallet = wallet_propensity[i] * wallet_share_by_stage[s]

@@ -263,7 +263,6 @@ class Customer(mesa.Agent):
         self.branch = rnd.randrange(spec.branches)
         self.share_of_wallet = self.wallet_propensity * model.wallet_share[stage]
         self.aum = self.total_wealth * self.share_of_wallet
-        self.potential_value = 0.0
         self.segment = -1
         self.tier = -1
         self.contacts = 0.0
@@ -420,9 +419,9 @@ class Customer(mesa.Agent):
         self.tier = bisect_right(model.tier_bounds, self.aum) - 1
         if segments_due or self.segment < 0:
             seg = model.scenario.segments
-            self.potential_value = self.potential()
+            potential = self.potential()  # not kept: nothing reads it later (29 attributes)
             high_current = self.aum >= seg.current_value_threshold
-            if self.potential_value >= seg.potential_threshold:
+            if potential >= seg.potential_threshold:
                 self.segment = 1 if high_current else 0
             else:
                 self.segment = 2 if high_current else 3

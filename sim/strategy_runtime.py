@@ -298,8 +298,8 @@ class StrategyContext:
     def spend(self, kind: str, amount: float) -> float:
         """Spend a lump sum (an event, a campaign) within the budget; returns what was spent."""
         self._runtime.demand_month += float(amount)  # issue 7: shards share by demand
-        if amount > 0:
-            self._needs(amount)
+        if amount > 0:  # cut to what is left, a lump sum is bought in part by any part
+            self._needs(0.0)
         amount = min(float(amount), self._runtime.remaining())
         self._runtime.charge(self._model, kind, amount)
         return amount

@@ -10,9 +10,9 @@ centre) is exercised.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,8 @@ from sim.shards import (
     shard_branches,
 )
 from sim.summary import per_replication
+from strategies import registry
+from strategies.base import Strategy
 from tests.sim.util import SCENARIOS, small_bank
 
 #: Replications per arm of the statistical comparison.
@@ -453,3 +455,36 @@ def test_no_worker_back_after_a_loss_is_one_clear_error() -> None:
 
     with pytest.raises(WorkerLostError, match="no Dask worker left"):
         sim.shard_run._await_workers(Gone(), 2, timeout=0.1)
+
+
+class _LumpSum(Strategy):
+    """Test strategy: a campaign of 1,000 CNY a month, cut to the budget (ctx.spend)."""
+
+    name = "lump_sum_probe"
+    scope: ClassVar[str] = "bank"
+    cost_kinds: ClassVar[tuple[str, ...]] = ("campaign",)
+
+    def apply(self, ctx: Any) -> None:
+        ctx.spend("campaign", 1000.0)
+
+
+@pytest.fixture
+def lump_sum() -> Iterator[None]:
+    registry.register(_LumpSum)
+    yield
+    registry._REGISTRY.pop("lump_sum_probe", None)
+
+
+def test_a_lump_sum_is_spent_in_parts_as_unsharded(lump_sum: None) -> None:
+    """``ctx.spend`` spends what is left of a lump sum: any part of the budget buys some.
+
+    A 600 a month budget for a 1,000 campaign spends 600 a month unsharded. Taking the
+    1,000 as a purchase that parts below it cannot buy, 4 shards spent it in month 1
+    only: the pool (600) never bought a whole 1,000.
+    """
+    scenario = small_bank(months=4, strategies=[
+        {"name": "lump_sum_probe", "budget": {"monthly": 600}}])
+    for shards in (1, 4):
+        spent = run_replication(scenario, 0, shards=shards)["cost_strategy_lump_sum_probe"]
+        np.testing.assert_allclose(spent.iloc[1:], 600.0, err_msg=f"{shards} shards")
+

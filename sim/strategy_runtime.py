@@ -287,8 +287,8 @@ class StrategyContext:
             self._needs(costs[0])  # what buying anything takes: the first in priority order
             rows = rows[np.cumsum(costs) <= left + 1e-9]
             costs = costs[: len(rows)]
-        elif len(costs):
-            self._needs(costs.max())  # (not sorted) any one purchase
+        elif len(costs):  # not sorted: the cheapest, as a part below it cannot buy any
+            self._needs(costs.min())  # (the dearest would pool parts that buy the first)
         funded = np.zeros(wanted.shape, bool)
         funded[rows] = True
         self._runtime.charge(self._model, kind, float(costs.sum()))

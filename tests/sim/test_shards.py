@@ -488,3 +488,41 @@ def test_a_lump_sum_is_spent_in_parts_as_unsharded(lump_sum: None) -> None:
         spent = run_replication(scenario, 0, shards=shards)["cost_strategy_lump_sum_probe"]
         np.testing.assert_allclose(spent.iloc[1:], 600.0, err_msg=f"{shards} shards")
 
+
+class _CheapThenDear(Strategy):
+    """Test strategy: buys its two poorest customers a 100 and a 10,000 CNY purchase a month."""
+
+    name = "cheap_then_dear_probe"
+    scope: ClassVar[str] = "bank"
+    cost_kinds: ClassVar[tuple[str, ...]] = ("purchase",)
+
+    def apply(self, ctx: Any) -> None:
+        pop = ctx.population
+        rows = np.flatnonzero(ctx.targets)
+        poorest = rows[np.argsort(pop.aum[rows], kind="stable")][:2]
+        wanted = np.zeros(len(pop), bool)
+        wanted[poorest] = True
+        costs = np.full(len(pop), 10_000.0)
+        costs[poorest[0]] = 100.0  # first in the budget's priority order (lowest_value)
+        ctx.fund("purchase", wanted, costs)
+
+
+@pytest.fixture
+def cheap_then_dear() -> Iterator[None]:
+    registry.register(_CheapThenDear)
+    yield
+    registry._REGISTRY.pop("cheap_then_dear_probe", None)
+
+
+def test_a_part_that_buys_the_first_purchase_in_priority_order_is_not_pooled(
+        cheap_then_dear: None) -> None:
+    """A shard that bought everything it wanted took its dearest purchase as what buying
+    anything takes. Month 1 buys everything (40,400 of 80,000); from month 2 each
+    shard's part (about 9,900) buys its 100 CNY purchase, first in priority order, but
+    was pooled as too small for a 10,000 one and given out in whole 10,000s: 3 of 4."""
+    scenario = small_bank(months=3, strategies=[
+        {"name": "cheap_then_dear_probe",
+         "budget": {"total": 80_000, "priority": "lowest_value"}}])
+    spent = run_replication(scenario, 0, shards=4)["cost_strategy_cheap_then_dear_probe"]
+    assert spent.iloc[1] == 40_400
+    np.testing.assert_array_equal(spent.iloc[2:], 400.0)

@@ -16,7 +16,9 @@ class IgnoreInterrupts(WorkerPlugin):
 
     A Ctrl-C reaches every process in the terminal's process group; without this
     each local worker prints a traceback while clmsim closes the cluster anyway.
-    A Ctrl-C while the cluster is still starting reaches the workers as before.
+    Workers forked from clmsim's fork server (:func:`sim.executors._start_forkserver`,
+    not on Windows) ignore it from birth; elsewhere a Ctrl-C while the cluster is
+    still starting reaches them.
     Not for a cluster given by ``--scheduler``: its workers are not clmsim's.
     """
 

@@ -133,7 +133,7 @@ def _paired_differences(frame: pd.DataFrame) -> str:
         reference_mean = float(reference.iloc[0]) if len(reference) else math.nan
         for r in sub.itertuples(index=False):
             mean = _fmt(fmt, r.mean, scale)
-            if r.scenario == first:
+            if str(r.scenario) == first:  # pandas reads a name such as 2024 as a number
                 rows.append([label, str(r.scenario), mean, "reference", ""])
                 continue
             if math.isnan(r.diff):

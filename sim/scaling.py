@@ -40,7 +40,8 @@ def scale_overrides(
 
     With channels, every branch the file overrides stays in the scaled bank
     (which has at least that many branches); one whose number is gone takes
-    a free number, since branches differ only by their overrides.
+    a free number, since branches differ only by their overrides (unless the
+    user set ``channels.branches``: its numbers are kept, and branches up to them).
 
     Returns:
         ``key.path=value`` strings for :func:`sim.scenario.load_scenario`.
@@ -54,11 +55,15 @@ def scale_overrides(
         return any(path == k or path.startswith(f"{k}.") for k in keep)
 
     if channels is not None and not kept("population.branches"):
-        # every branch the file overrides stays (numbered anew if its number is gone)
-        branches = max(1, round(pop.branches * size / pop.size), len(channels.branches))
+        # every branch the file overrides stays (numbered anew if its number is gone;
+        # numbers the user set are theirs: the bank keeps branches up to the highest)
+        renumber = not kept("channels.branches")
+        needed = (len(channels.branches) if renumber
+                  else max((i + 1 for i in channels.branches), default=1))
+        branches = max(1, round(pop.branches * size / pop.size), needed)
         values["population.branches"] = branches
         moved = _renumbered(sorted(channels.branches), branches)
-        if moved and not kept("channels.branches"):
+        if moved and renumber:
             values["channels.branches"] = {
                 moved.get(i, i): override.model_dump(exclude_unset=True)
                 for i, override in channels.branches.items()}

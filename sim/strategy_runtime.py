@@ -287,8 +287,8 @@ class StrategyContext:
             self._needs(costs[0])  # what buying anything takes: the first in priority order
             rows = rows[np.cumsum(costs) <= left + 1e-9]
             costs = costs[: len(rows)]
-        elif len(costs):
-            self._needs(costs.max())  # (not sorted) any one purchase
+        elif len(costs):  # not sorted: the cheapest, as a part below it cannot buy any
+            self._needs(costs.min())  # (the dearest would pool parts that buy the first)
         funded = np.zeros(wanted.shape, bool)
         funded[rows] = True
         self._runtime.charge(self._model, kind, float(costs.sum()))
@@ -298,8 +298,8 @@ class StrategyContext:
     def spend(self, kind: str, amount: float) -> float:
         """Spend a lump sum (an event, a campaign) within the budget; returns what was spent."""
         self._runtime.demand_month += float(amount)  # issue 7: shards share by demand
-        if amount > 0:
-            self._needs(amount)
+        if amount > 0:  # cut to what is left, a lump sum is bought in part by any part
+            self._needs(0.0)
         amount = min(float(amount), self._runtime.remaining())
         self._runtime.charge(self._model, kind, amount)
         return amount

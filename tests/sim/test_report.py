@@ -129,6 +129,21 @@ def test_a_comparison_report_reads_as_the_printed_comparison(tmp_path: Path) -> 
     assert np.isclose(row["diff"], 4.5e6)
 
 
+def test_a_comparison_of_scenarios_named_by_numbers_marks_its_reference(tmp_path: Path) -> None:
+    """pandas reads scenario names such as 2024 (from 2024.yaml) back as numbers: the first
+    one's row was not taken for the reference, and showed a difference of 0.00 to itself."""
+    import pandas as pd
+
+    from sim.compare import comparison_table
+
+    base = pd.DataFrame({"replication": range(3), "profit": [1e6, 2e6, 3e6]})
+    table = comparison_table(["2024", "2025"], [base, base.assign(profit=base["profit"] + 5e5)])
+    table.to_csv(tmp_path / "comparison.csv", index=False)
+    page, _ = _parse(build_report(tmp_path))
+    cells = [t.strip() for t in page.text if t.strip()]
+    assert cells.count("reference") == 1 and "0.50" in cells
+
+
 @pytest.mark.parametrize(("name", "content", "message"), [
     ("summary.csv", "a,b\n1,2\n", "summary.csv: ci95_high, ci95_low, mean, metric: column "
      "missing"),

@@ -113,3 +113,12 @@ def test_branches_the_file_overrides_stay_in_a_small_bank(tmp_path: Path) -> Non
     bank = load_scenario(path, scale_overrides(load_scenario(path), 148_300))
     assert {i: o.model_dump(exclude_unset=True) for i, o in bank.channels.branches.items()} == {
         7: {"tellers": 6}, 1: {"vtms": 0}}
+
+
+def test_branches_the_user_numbered_keep_their_numbers_in_a_small_bank() -> None:
+    """``--set channels.branches={7: ...}`` is the user's numbering: not renumbered, so the
+    bank keeps branches up to 7; it was refused ('channels.branches.7: no such branch')."""
+    page = page_scenario(SCENARIOS / "branches.yaml", ["channels.branches={7: {tellers: 6}}"])
+    assert page.population.branches == 8
+    assert {i: o.model_dump(exclude_unset=True) for i, o in page.channels.branches.items()} == {
+        7: {"tellers": 6}}

@@ -10,9 +10,9 @@ centre) is exercised.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,8 @@ from sim.shards import (
     shard_branches,
 )
 from sim.summary import per_replication
+from strategies import registry
+from strategies.base import Strategy
 from tests.sim.util import SCENARIOS, small_bank
 
 #: Replications per arm of the statistical comparison.
@@ -453,3 +455,74 @@ def test_no_worker_back_after_a_loss_is_one_clear_error() -> None:
 
     with pytest.raises(WorkerLostError, match="no Dask worker left"):
         sim.shard_run._await_workers(Gone(), 2, timeout=0.1)
+
+
+class _LumpSum(Strategy):
+    """Test strategy: a campaign of 1,000 CNY a month, cut to the budget (ctx.spend)."""
+
+    name = "lump_sum_probe"
+    scope: ClassVar[str] = "bank"
+    cost_kinds: ClassVar[tuple[str, ...]] = ("campaign",)
+
+    def apply(self, ctx: Any) -> None:
+        ctx.spend("campaign", 1000.0)
+
+
+@pytest.fixture
+def lump_sum() -> Iterator[None]:
+    registry.register(_LumpSum)
+    yield
+    registry._REGISTRY.pop("lump_sum_probe", None)
+
+
+def test_a_lump_sum_is_spent_in_parts_as_unsharded(lump_sum: None) -> None:
+    """``ctx.spend`` spends what is left of a lump sum: any part of the budget buys some.
+
+    A 600 a month budget for a 1,000 campaign spends 600 a month unsharded. Taking the
+    1,000 as a purchase that parts below it cannot buy, 4 shards spent it in month 1
+    only: the pool (600) never bought a whole 1,000.
+    """
+    scenario = small_bank(months=4, strategies=[
+        {"name": "lump_sum_probe", "budget": {"monthly": 600}}])
+    for shards in (1, 4):
+        spent = run_replication(scenario, 0, shards=shards)["cost_strategy_lump_sum_probe"]
+        np.testing.assert_allclose(spent.iloc[1:], 600.0, err_msg=f"{shards} shards")
+
+
+class _CheapThenDear(Strategy):
+    """Test strategy: buys its two poorest customers a 100 and a 10,000 CNY purchase a month."""
+
+    name = "cheap_then_dear_probe"
+    scope: ClassVar[str] = "bank"
+    cost_kinds: ClassVar[tuple[str, ...]] = ("purchase",)
+
+    def apply(self, ctx: Any) -> None:
+        pop = ctx.population
+        rows = np.flatnonzero(ctx.targets)
+        poorest = rows[np.argsort(pop.aum[rows], kind="stable")][:2]
+        wanted = np.zeros(len(pop), bool)
+        wanted[poorest] = True
+        costs = np.full(len(pop), 10_000.0)
+        costs[poorest[0]] = 100.0  # first in the budget's priority order (lowest_value)
+        ctx.fund("purchase", wanted, costs)
+
+
+@pytest.fixture
+def cheap_then_dear() -> Iterator[None]:
+    registry.register(_CheapThenDear)
+    yield
+    registry._REGISTRY.pop("cheap_then_dear_probe", None)
+
+
+def test_a_part_that_buys_the_first_purchase_in_priority_order_is_not_pooled(
+        cheap_then_dear: None) -> None:
+    """A shard that bought everything it wanted took its dearest purchase as what buying
+    anything takes. Month 1 buys everything (40,400 of 80,000); from month 2 each
+    shard's part (about 9,900) buys its 100 CNY purchase, first in priority order, but
+    was pooled as too small for a 10,000 one and given out in whole 10,000s: 3 of 4."""
+    scenario = small_bank(months=3, strategies=[
+        {"name": "cheap_then_dear_probe",
+         "budget": {"total": 80_000, "priority": "lowest_value"}}])
+    spent = run_replication(scenario, 0, shards=4)["cost_strategy_cheap_then_dear_probe"]
+    assert spent.iloc[1] == 40_400
+    np.testing.assert_array_equal(spent.iloc[2:], 400.0)

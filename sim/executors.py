@@ -359,11 +359,15 @@ def _start_forkserver() -> None:
     from multiprocessing import forkserver
 
     if threading.current_thread() is not threading.main_thread():
-        forkserver.ensure_running()
+        with _single_threaded_children():
+            forkserver.ensure_running()
         return
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        forkserver.ensure_running()
+        # the server imports NumPy for every worker: with the one-thread limits Dask's
+        # nanny would give a spawned worker (its environment comes too late for a fork)
+        with _single_threaded_children():
+            forkserver.ensure_running()
     finally:
         signal.signal(signal.SIGINT, previous)
 

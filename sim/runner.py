@@ -29,8 +29,8 @@ import platform
 import shutil
 import threading
 import time
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -53,7 +53,8 @@ from sim.shard_run import run_sharded
 from sim.shards import check_shards
 from sim.summary import summarise
 
-__all__ = ["RunResult", "atomic_write", "remove_temporaries", "run_replication", "run_scenario"]
+__all__ = ["RunResult", "atomic_write", "made_for_results", "remove_temporaries",
+           "run_replication", "run_scenario"]
 
 Progress = Callable[[int], None]
 
@@ -188,17 +189,30 @@ def run_scenario(
     check_shards(scenario, shards)
     if run_dir.exists() and not resume:
         raise FileExistsError(f"{run_dir} already exists; choose another --out or resume it")
-    made = [d for d in (run_dir, *run_dir.parents) if not d.exists()]  # folders this run makes
-    run_dir.mkdir(parents=True, exist_ok=True)
-    try:
+    with made_for_results(run_dir, "replications/rep-*.parquet"):
         return _run_in(scenario, run_dir, started, executor, workers, scheduler, figures,
                        resume, progress, shards)
-    except SchedulerError:  # bad input: leave no half-made run folder behind
-        if made and not any((run_dir / "replications").glob("rep-*.parquet")):
-            shutil.rmtree(run_dir, ignore_errors=True)
-            for folder in made[1:]:  # parents it made, innermost first, while empty
-                if folder.exists() and not any(folder.iterdir()):
-                    folder.rmdir()
+
+
+@contextmanager
+def made_for_results(folder: Path, results: str) -> Iterator[None]:
+    """Make ``folder`` (and its parents); if ``--scheduler`` fails, remove what was made.
+
+    An unreachable scheduler is bad input, which must leave nothing half-made
+    behind: the folders made here are removed again, unless a file matching
+    ``results`` (a glob under ``folder``) was written meanwhile. A folder that
+    existed (a resumed run or sweep) is left as it was.
+    """
+    made = [d for d in (folder, *folder.parents) if not d.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except SchedulerError:
+        if made and not any(folder.glob(results)):
+            shutil.rmtree(folder, ignore_errors=True)
+            for parent in made[1:]:  # innermost first, while empty
+                if parent.exists() and not any(parent.iterdir()):
+                    parent.rmdir()
         raise
 
 

@@ -30,7 +30,7 @@ import yaml
 
 from sim.designs import DESIGNS
 from sim.executors import ExecutorName, map_unordered
-from sim.runner import atomic_write, remove_temporaries, run_replication
+from sim.runner import atomic_write, made_for_results, remove_temporaries, run_replication
 from sim.scenario import (
     apply_overrides,
     default_name,
@@ -151,23 +151,24 @@ def run_sweep(
     if marker.exists() and marker.read_text(encoding="utf-8") != text:
         raise FileExistsError(f"{sweep_dir} holds a different sweep (its sweep file, its base "
                               "scenario or clmsim's version differ); choose another --out")
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    for folder in (sweep_dir, sweep_dir / "runs", sweep_dir / "figures"):
-        remove_temporaries(folder)  # of a sweep killed while writing its files
-    atomic_write(marker, lambda p: p.write_text(text, encoding="utf-8"))
-    atomic_write(sweep_dir / "design.csv", points.to_csv)
-    total = len(points) * spec.replications
-    jobs = _jobs(spec, base, points, sweep_dir)
-    done = total - len(jobs)
-    tick = progress or (lambda d, t: None)
-    tick(done, total)
-    # closing: an interrupt (Ctrl-C, SIGTERM) here stops the workers now, not at garbage collection
-    with closing(map_unordered(_one_run, jobs, executor=executor, workers=workers,
-                               scheduler=scheduler)) as finished:
-        for _ in finished:
-            done += 1
-            tick(done, total)
-    del jobs
+    with made_for_results(sweep_dir, "runs/*.parquet"):  # an unreachable --scheduler: undone
+        for folder in (sweep_dir, sweep_dir / "runs", sweep_dir / "figures"):
+            remove_temporaries(folder)  # of a sweep killed while writing its files
+        atomic_write(marker, lambda p: p.write_text(text, encoding="utf-8"))
+        atomic_write(sweep_dir / "design.csv", points.to_csv)
+        total = len(points) * spec.replications
+        jobs = _jobs(spec, base, points, sweep_dir)
+        done = total - len(jobs)
+        tick = progress or (lambda d, t: None)
+        tick(done, total)
+        # closing: an interrupt (Ctrl-C, SIGTERM) here stops the workers now, not at garbage
+        # collection
+        with closing(map_unordered(_one_run, jobs, executor=executor, workers=workers,
+                                   scheduler=scheduler)) as finished:
+            for _ in finished:
+                done += 1
+                tick(done, total)
+        del jobs
     out = sweep_dir / "runs.parquet"
     atomic_write(out, lambda p: _collect(sweep_dir, len(points), spec.replications, p))
     design = DESIGNS[spec.design]

@@ -45,6 +45,7 @@ from sim.executors import SchedulerError, WorkerLostError, scheduler_problem
 from sim.memory import reuse_freed_memory
 from sim.scenario import ScenarioError, load_scenario, scenario_hash
 from sim.shards import ShardError, check_shards
+from sim.strategy_runtime import StrategyError
 from sim.summary import HEADLINE, STRATEGY_COLUMNS, summary_strategies
 from strategies.registry import StrategyConfigError
 
@@ -364,6 +365,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (WorkerLostError, BrokenProcessPool) as exc:  # the input was fine: exit 1, not 2
         print(f"clmsim: error: workers lost: {str(exc) or 'a worker process died twice'}; "
               f"{_kept(args)}", file=sys.stderr)
+        return EXIT_FAILED
+    except StrategyError as exc:  # a strategy plugin raised: the input was fine, exit 1
+        print(f"clmsim: error: {exc}; {_kept(args)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (_Terminated): workers are stopped
         how = "terminated" if isinstance(exc, _Terminated) else "interrupted"

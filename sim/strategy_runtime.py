@@ -24,7 +24,9 @@ it is given. Everything common lives here, once:
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,7 +41,24 @@ from strategies import registry
 if TYPE_CHECKING:
     from sim.model import LifecycleModel
 
-__all__ = ["StrategyContext", "StrategyRuntime", "strategy_metric_names"]
+__all__ = ["StrategyContext", "StrategyError", "StrategyRuntime", "strategy_metric_names"]
+
+
+class StrategyError(RuntimeError):
+    """A strategy plugin failed in ``apply``: one line naming it, the replication and month.
+
+    Built from a message alone, so it crosses process and Dask boundaries intact.
+    """
+
+
+def _failed(runtime: StrategyRuntime, model: LifecycleModel, exc: Exception) -> StrategyError:
+    """The error to raise when ``runtime``'s plugin raised ``exc`` during a month."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = str(Path(__file__).parent)  # point at the plugin's line, not at the runtime's check
+    theirs = [f for f in frames if not f.filename.startswith(ours)] or frames
+    where = f" (at {theirs[-1].filename}:{theirs[-1].lineno})" if theirs else ""
+    return StrategyError(f"strategy {runtime.name!r} failed in replication {model.replication}, "
+                         f"month {model.month}: {type(exc).__name__}: {exc}{where}")
 
 #: Cohort codes in a strategy's ``cohort_<name>`` column.
 NOT_TARGETED, TREATED, CONTROL = 0, 1, 2
@@ -126,11 +145,17 @@ class StrategyRuntime:
             treated[rows] = True
             live = customers.view()
             live.flags.writeable = False  # the model's mask: later strategies and branches use it
-            self.strategy.apply(StrategyContext(model, self, pop, treated, live))
+            try:
+                self.strategy.apply(StrategyContext(model, self, pop, treated, live))
+            except Exception as exc:  # a plugin's bug: one line naming it, not a traceback
+                raise _failed(self, model, exc) from exc
             return
         subset = pop.subset(rows)
         everyone = np.ones(n_treated, bool)
-        self.strategy.apply(StrategyContext(model, self, subset, everyone, everyone))
+        try:
+            self.strategy.apply(StrategyContext(model, self, subset, everyone, everyone))
+        except Exception as exc:  # a plugin's bug: one line naming it, not a traceback
+            raise _failed(self, model, exc) from exc
         subset.write_back()
 
     def remaining(self) -> float:

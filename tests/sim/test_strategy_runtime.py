@@ -216,3 +216,41 @@ def test_a_mask_of_the_wrong_length_is_refused_before_any_allocation() -> None:
         ctx.fund("voucher", too_long, 1.0)
     with pytest.raises(ValueError, match=r"voucher.*shape"):
         ctx.staff(too_long, 10.0)
+
+
+class _Broken(Strategy):
+    """Test strategy: a plugin author's bug, raised in the third month."""
+
+    name = "runtime_broken"
+    cost_kinds: ClassVar[tuple[str, ...]] = ()
+
+    def apply(self, ctx: Any) -> None:
+        if ctx._model.month == 3:
+            raise KeyError("no_such_column")
+
+
+def test_a_strategy_that_raises_is_named_with_its_replication_and_month(tmp_path, capsys) -> None:
+    """A plugin's exception is one line naming the strategy, the replication, the month
+    and the plugin's line; ``clmsim run`` prints it without a traceback and exits 1."""
+    from sim.cli import EXIT_FAILED, main
+    from sim.strategy_runtime import StrategyError
+
+    registry.register(_Broken)
+    try:
+        model = build("strategies=[{name: runtime_broken}]", "horizon_months=4")
+        with pytest.raises(StrategyError, match=r"^strategy 'runtime_broken' failed in "
+                           r"replication 0, month 3: KeyError: 'no_such_column' "
+                           r"\(at .*test_strategy_runtime.py:\d+\)$"):
+            for _ in range(4):
+                model.step()
+        sets = [x for kv in [*SMALL, "horizon_months=4", "strategies=[{name: runtime_broken}]"]
+                for x in ("--set", kv)]
+        code = main(["run", str(SCENARIOS / "baseline.yaml"), *sets, "--replications", "1",
+                     "--executor", "serial", "--out", str(tmp_path), "--no-figures", "--quiet"])
+    finally:
+        registry._REGISTRY.pop("runtime_broken", None)
+    err = capsys.readouterr().err
+    assert code == EXIT_FAILED
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "strategy 'runtime_broken' failed in replication 0, month 3" in err
+    assert "use --resume" in err

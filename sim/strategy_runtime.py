@@ -305,6 +305,7 @@ class StrategyContext:
         """
         rows = self._wanted_rows(wanted)
         costs = np.broadcast_to(np.asarray(cost_each, float), wanted.shape)[rows]
+        self._non_negative("fund", "cost_each", costs)
         self._runtime.demand_month += float(costs.sum())  # issue 7: shards share by demand
         left = self._runtime.remaining()
         if costs.sum() > left:
@@ -322,6 +323,7 @@ class StrategyContext:
 
     def spend(self, kind: str, amount: float) -> float:
         """Spend a lump sum (an event, a campaign) within the budget; returns what was spent."""
+        self._non_negative("spend", "amount", np.asarray([amount], float))
         self._runtime.demand_month += float(amount)  # issue 7: shards share by demand
         if amount > 0:  # cut to what is left, a lump sum is bought in part by any part
             self._needs(0.0)
@@ -336,6 +338,17 @@ class StrategyContext:
         gives such money out in whole purchases (``sim.shards.Coordinator``).
         """
         self._runtime.unit_month = min(self._runtime.unit_month, float(cost))
+
+    def _non_negative(self, method: str, argument: str, values: np.ndarray) -> None:
+        """Refuse NaN, infinite or negative money, minutes and contacts.
+
+        A negative cost would treat customers for free and book nothing; negative
+        minutes would give relationship managers time they do not have.
+        """
+        if len(values) and not (np.isfinite(values).all() and values.min() >= 0):
+            bad = values[~(np.isfinite(values) & (values >= 0))][0]
+            raise ValueError(f"strategy {self.name!r}: {method}() got {argument} {bad}; "
+                             f"expected a finite number >= 0")
 
     def _wanted_rows(self, wanted: np.ndarray) -> np.ndarray:
         """The rows a mask over this context's population selects.
@@ -392,6 +405,8 @@ class StrategyContext:
         rows = self._wanted_rows(wanted)
         minutes = np.broadcast_to(np.asarray(minutes_each, float), wanted.shape)[rows]
         contacts = np.broadcast_to(np.asarray(contacts_each, float), wanted.shape)[rows]
+        self._non_negative("staff", "minutes_each", minutes)
+        self._non_negative("staff", "contacts_each", contacts)
         counts = self._runtime.month_counts
         counts["contacts_requested"] += float(contacts.sum())
         left = self._model.staff_minutes_left
@@ -440,6 +455,9 @@ class StrategyContext:
     # -- prospects
     def add_prospects(self, count: int) -> None:
         """Bring ``count`` new prospects into the prospect stage (e.g. referrals)."""
+        if not np.isfinite(count) or count < 0:  # a negative count used to be dropped silently
+            raise ValueError(f"strategy {self.name!r}: add_prospects() got {count!r}; "
+                             f"expected a number of prospects >= 0")
         if count > 0:
             self._runtime.brought_any = True
         self._model.add_prospects(int(count), source=self._runtime.source, purpose=self.name)

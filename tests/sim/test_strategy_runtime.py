@@ -254,3 +254,31 @@ def test_a_strategy_that_raises_is_named_with_its_replication_and_month(tmp_path
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "strategy 'runtime_broken' failed in replication 0, month 3" in err
     assert "use --resume" in err
+
+
+def test_negative_or_nan_money_minutes_and_prospects_are_refused() -> None:
+    """A negative cost treated customers for free and booked nothing, negative minutes
+    gave RMs time they do not have, a negative count of prospects was dropped: all are
+    a plugin's bug, refused naming the strategy, with nothing booked or spent."""
+    from sim.strategy_runtime import StrategyContext
+
+    model = LifecycleModel(load_scenario(SCENARIOS / "voucher.yaml", SMALL))
+    runtime = model.strategies[0]
+    pop = model.population
+    everyone = np.ones(len(pop), bool)
+    ctx = StrategyContext(model, runtime, pop, everyone, everyone)
+    minutes = model.staff_minutes_left
+    for call in (lambda: ctx.fund("voucher", everyone, -5.0),
+                 lambda: ctx.fund("voucher", everyone, np.where(everyone, np.nan, 1.0)),
+                 lambda: ctx.spend("voucher", -1000.0),
+                 lambda: ctx.spend("voucher", float("inf")),
+                 lambda: ctx.staff(everyone, -10.0),
+                 lambda: ctx.staff(everyone, 10.0, -1.0)):
+        with pytest.raises(ValueError, match=r"^strategy 'voucher': \w+\(\) got .* "
+                                             r"expected a finite number >= 0$"):
+            call()
+    for count in (-50, float("nan")):
+        with pytest.raises(ValueError, match=r"^strategy 'voucher': add_prospects\(\) got"):
+            ctx.add_prospects(count)
+    assert runtime.spent_total == 0.0 and model.staff_minutes_left == minutes
+    assert len(model.population) == len(pop)

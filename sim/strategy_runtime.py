@@ -25,7 +25,7 @@ it is given. Everything common lives here, once:
 from __future__ import annotations
 
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,7 @@ import numpy as np
 
 from sim import kernels
 from sim.dynamics import SEGMENTS
-from sim.population import Population, RowSubset
+from sim.population import FIELDS, Population, RowSubset
 from sim.schema import StrategySpec
 from sim.streams import draw_key, keyed_normal, keyed_uniform
 from strategies import registry
@@ -49,6 +49,32 @@ class StrategyError(RuntimeError):
 
     Built from a message alone, so it crosses process and Dask boundaries intact.
     """
+
+
+#: Columns that count or hold money: never negative (house rule: no negative counts).
+_NON_NEGATIVE = frozenset({"aum", "total_wealth", "contacts", "complaints", "products",
+                           "payments_month", "payments_ytd", "wait_minutes"})
+
+
+def _check_written(
+    runtime: StrategyRuntime, model: LifecycleModel, columns: Mapping[str, np.ndarray]
+) -> None:
+    """Refuse NaN or infinite values, and negative counts, in the model's columns a
+    strategy read or changed, before they are written back: left in, they surface
+    months later as an error that names no strategy (or as negative counts)."""
+    for name, values in columns.items():
+        if name not in FIELDS or not len(values) or values.dtype.kind not in "fiu":
+            continue
+        lowest = values.min()
+        if values.dtype.kind == "f" and not (np.isfinite(lowest) and np.isfinite(values.max())):
+            problem = "a NaN or infinite value"
+        elif name in _NON_NEGATIVE and lowest < 0:
+            problem = f"a negative value ({lowest})"
+        else:
+            continue
+        raise StrategyError(f"strategy {runtime.name!r} failed in replication "
+                            f"{model.replication}, month {model.month}: it wrote {problem} "
+                            f"into column {name!r}")
 
 
 def _failed(runtime: StrategyRuntime, model: LifecycleModel, exc: Exception) -> StrategyError:
@@ -156,6 +182,7 @@ class StrategyRuntime:
             self.strategy.apply(StrategyContext(model, self, subset, everyone, everyone))
         except Exception as exc:  # a plugin's bug: one line naming it, not a traceback
             raise _failed(self, model, exc) from exc
+        _check_written(self, model, subset._copies)
         subset.write_back()
 
     def remaining(self) -> float:

@@ -282,3 +282,41 @@ def test_negative_or_nan_money_minutes_and_prospects_are_refused() -> None:
             ctx.add_prospects(count)
     assert runtime.spent_total == 0.0 and model.staff_minutes_left == minutes
     assert len(model.population) == len(pop)
+
+
+class _Writer(Strategy):
+    """Test strategy: writes a bad value into one of the model's columns in month 2."""
+
+    name = "runtime_writer"
+    cost_kinds: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *, column: str = "satisfaction", value: float = float("nan")) -> None:
+        self.column, self.value = column, value
+
+    def apply(self, ctx: Any) -> None:
+        if ctx._model.month == 2:
+            getattr(ctx.population, self.column)[:1] = self.value
+
+
+@pytest.mark.parametrize(("column", "value", "problem"), [
+    ("satisfaction", float("nan"), "a NaN or infinite value"),
+    ("share_of_wallet", float("inf"), "a NaN or infinite value"),
+    ("contacts", -5.0, r"a negative value \(-5.0\)"),
+])
+def test_a_strategy_writing_nan_or_negative_counts_is_named(column, value, problem) -> None:
+    """A NaN written into satisfaction used to surface later as 'ledger amounts must be
+    finite' with a traceback naming no strategy; a negative contact count reached the
+    results. Both are refused in the month they are written, naming the strategy."""
+    from sim.strategy_runtime import StrategyError
+
+    registry.register(_Writer)
+    try:
+        model = build("strategies=[{name: runtime_writer, params: {column: %s, value: %s}}]"
+                      % (column, value), "horizon_months=3")
+        model.step()
+        with pytest.raises(StrategyError, match=rf"^strategy 'runtime_writer' failed in "
+                           rf"replication 0, month 2: it wrote {problem} into column "
+                           rf"'{column}'$"):
+            model.step()
+    finally:
+        registry._REGISTRY.pop("runtime_writer", None)

@@ -320,3 +320,40 @@ def test_a_strategy_writing_nan_or_negative_counts_is_named(column, value, probl
             model.step()
     finally:
         registry._REGISTRY.pop("runtime_writer", None)
+
+
+class _Unpicklable(Exception):
+    def __init__(self, what: str, code: int) -> None:  # pickle rebuilds with args: fails
+        super().__init__(f"{what} {code}")
+
+
+class _BrokenOddly(Strategy):
+    """Test strategy: raises an exception that cannot cross a process boundary."""
+
+    name = "runtime_oddly"
+    cost_kinds: ClassVar[tuple[str, ...]] = ()
+
+    def apply(self, ctx: Any) -> None:
+        raise _Unpicklable("odd", 7)
+
+
+def test_a_plugin_exception_that_cannot_be_pickled_still_reaches_the_parent() -> None:
+    """Raised in a worker process, such an exception broke the pool and was reported as
+    'workers lost'; the strategy's error is rebuilt from its message alone."""
+    import pickle
+
+    from sim.strategy_runtime import StrategyError
+
+    with pytest.raises(TypeError):
+        pickle.loads(pickle.dumps(_Unpicklable("odd", 7)))
+    registry.register(_BrokenOddly)
+    try:
+        model = build("strategies=[{name: runtime_oddly}]")
+        with pytest.raises(StrategyError) as caught:
+            model.step()
+    finally:
+        registry._REGISTRY.pop("runtime_oddly", None)
+    again = pickle.loads(pickle.dumps(caught.value))
+    assert str(again) == str(caught.value)
+    assert str(again).startswith("strategy 'runtime_oddly' failed in replication 0, month 1: "
+                                 "_Unpicklable: odd 7 (at ")

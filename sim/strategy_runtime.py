@@ -33,7 +33,7 @@ import numpy as np
 
 from sim import kernels
 from sim.dynamics import SEGMENTS
-from sim.population import FIELDS, Population, RowSubset
+from sim.population import FIELDS, MODEL_OWNED, Population, RowSubset
 from sim.schema import StrategySpec
 from sim.streams import draw_key, keyed_normal, keyed_uniform
 from strategies import registry
@@ -171,10 +171,18 @@ class StrategyRuntime:
             treated[rows] = True
             live = customers.view()
             live.flags.writeable = False  # the model's mask: later strategies and branches use it
+            # the model's own columns are read-only to the plugin here too, as in a subset
+            # (changing a stage in place revived churned customers, unbooked)
+            owned = [a for n, a in pop.columns().items() if n in MODEL_OWNED and a.flags.writeable]
+            for column in owned:
+                column.flags.writeable = False
             try:
                 self.strategy.apply(StrategyContext(model, self, pop, treated, live))
             except Exception as exc:  # a plugin's bug: one line naming it, not a traceback
                 raise _failed(self, model, exc) from exc
+            finally:
+                for column in owned:
+                    column.flags.writeable = True
             return
         subset = pop.subset(rows)
         everyone = np.ones(n_treated, bool)

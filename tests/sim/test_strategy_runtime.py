@@ -357,3 +357,36 @@ def test_a_plugin_exception_that_cannot_be_pickled_still_reaches_the_parent() ->
     assert str(again) == str(caught.value)
     assert str(again).startswith("strategy 'runtime_oddly' failed in replication 0, month 1: "
                                  "_Unpicklable: odd 7 (at ")
+
+
+class _BankStageWriter(Strategy):
+    """Test strategy with the whole bank: tries to move every row back to stage 0."""
+
+    name = "runtime_bank_stage"
+    scope = "bank"
+    cost_kinds: ClassVar[tuple[str, ...]] = ()
+
+    def apply(self, ctx: Any) -> None:
+        ctx.population.stage[:] = 0
+
+
+def test_a_bank_scope_strategy_cannot_change_the_models_columns() -> None:
+    """With scope = "bank" the plugin got the table itself, and changing ``stage`` in place
+    revived churned customers without a booked flow; the model's own columns are now
+    read-only during ``apply`` (as a subset's copies are), and writable again after."""
+    from sim.population import MODEL_OWNED
+    from sim.strategy_runtime import StrategyError
+
+    registry.register(_BankStageWriter)
+    try:
+        model = build("strategies=[{name: runtime_bank_stage}]")
+        before = model.population.stage.copy()
+        with pytest.raises(StrategyError, match=r"^strategy 'runtime_bank_stage' failed in "
+                           r"replication 0, month 1: ValueError: assignment destination is "
+                           r"read-only"):
+            model.step()
+    finally:
+        registry._REGISTRY.pop("runtime_bank_stage", None)
+    np.testing.assert_array_equal(model.population.stage[: len(before)], before)
+    columns = model.population.columns()
+    assert all(columns[name].flags.writeable for name in MODEL_OWNED)

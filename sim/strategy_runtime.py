@@ -59,9 +59,11 @@ _NON_NEGATIVE = frozenset({"aum", "total_wealth", "contacts", "complaints", "pro
 def _check_written(
     runtime: StrategyRuntime, model: LifecycleModel, columns: Mapping[str, np.ndarray]
 ) -> None:
-    """Refuse NaN or infinite values, and negative counts, in the model's columns a
-    strategy read or changed, before they are written back: left in, they surface
-    months later as an error that names no strategy (or as negative counts)."""
+    """Refuse NaN or infinite values, and negative counts, in columns a strategy touched.
+
+    Checked before they are written back: left in, they surface months later as
+    an error that names no strategy (or as negative counts).
+    """
     for name, values in columns.items():
         if name not in FIELDS or not len(values) or values.dtype.kind not in "fiu":
             continue

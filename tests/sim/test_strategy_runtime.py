@@ -311,8 +311,8 @@ def test_a_strategy_writing_nan_or_negative_counts_is_named(column, value, probl
 
     registry.register(_Writer)
     try:
-        model = build("strategies=[{name: runtime_writer, params: {column: %s, value: %s}}]"
-                      % (column, value), "horizon_months=3")
+        model = build(f"strategies=[{{name: runtime_writer, params: {{column: {column}, "
+                      f"value: {value}}}}}]", "horizon_months=3")
         model.step()
         with pytest.raises(StrategyError, match=rf"^strategy 'runtime_writer' failed in "
                            rf"replication 0, month 2: it wrote {problem} into column "

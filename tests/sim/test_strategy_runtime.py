@@ -344,8 +344,8 @@ def test_a_plugin_exception_that_cannot_be_pickled_still_reaches_the_parent() ->
 
     from sim.strategy_runtime import StrategyError
 
-    with pytest.raises(TypeError):
-        pickle.loads(pickle.dumps(_Unpicklable("odd", 7)))
+    # (whether _Unpicklable itself pickles depends on what else ran: distributed installs
+    # tblib's pickling support, which rebuilds exceptions without calling __init__)
     registry.register(_BrokenOddly)
     try:
         model = build("strategies=[{name: runtime_oddly}]")

@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from typing import Any, Literal, TypeVar
 
 __all__ = [
@@ -284,13 +284,16 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
     closed on leaving.
     """
     from distributed import Client, LocalCluster
+    from distributed.utils import silence_logging_cmgr
 
     from sim.dask_plugins import IgnoreInterrupts
 
     cluster: Any = None
     client: Any = None
-    try:
+    quiet = ExitStack()  # the local cluster's logs, until it is closed (LocalCluster's own
+    try:  # silencing ends inside its close, before the scheduler's last complaints)
         if scheduler is None:
+            quiet.enter_context(silence_logging_cmgr(logging.CRITICAL))
             # Workers' logs are silenced below CRITICAL: once clmsim closes the scheduler
             # (after a Ctrl-C, say), workers still running log warnings and errors that
             # are not the user's business (a failed run reaches clmsim as an exception).
@@ -316,10 +319,11 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
             _kill_workers(cluster)
         raise
     finally:  # also when a Ctrl-C comes while the cluster starts
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+        with quiet:
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.close()
 
 
 def _kill_workers(cluster: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import numpy as np
@@ -39,12 +41,21 @@ class _Probe(Strategy):
         ctx.add_prospects(4)
 
 
+@contextmanager
+def registered(strategy: type[Strategy]) -> Iterator[None]:
+    """``strategy`` in the registry while the test uses it (test strategies are not plugins)."""
+    registry.register(strategy)
+    try:
+        yield
+    finally:
+        registry._REGISTRY.pop(strategy.name, None)
+
+
 @pytest.fixture
 def probe():
-    registry.register(_Probe)
     _Probe.seen.clear()
-    yield _Probe
-    registry._REGISTRY.pop("runtime_probe", None)
+    with registered(_Probe):
+        yield _Probe
 
 
 def build(*overrides: str) -> LifecycleModel:
@@ -171,14 +182,11 @@ class _Reorder(Strategy):
 
 def test_the_priority_order_follows_a_key_changed_in_place() -> None:
     """The sorted order is reused only while the key is unchanged (lowest_value reads aum)."""
-    registry.register(_Reorder)
     _Reorder.seen.clear()
-    try:
+    with registered(_Reorder):
         model = build("capacity.rm_hours_per_month=5", "strategies=[{name: reorder_probe, "
                       "budget: {monthly: 200, priority: lowest_value}}]")
         model.step()
-    finally:
-        registry._REGISTRY.pop("reorder_probe", None)
     staffed, aum_before, paid, aum_after = _Reorder.seen
     assert staffed.sum() == 300 and paid.sum() == 200
     assert aum_before[staffed].max() <= aum_before[~staffed].min()
@@ -235,8 +243,7 @@ def test_a_strategy_that_raises_is_named_with_its_replication_and_month(tmp_path
     from sim.cli import EXIT_FAILED, main
     from sim.strategy_runtime import StrategyError
 
-    registry.register(_Broken)
-    try:
+    with registered(_Broken):
         model = build("strategies=[{name: runtime_broken}]", "horizon_months=4")
         with pytest.raises(StrategyError, match=r"^strategy 'runtime_broken' failed in "
                            r"replication 0, month 3: KeyError: 'no_such_column' "
@@ -247,8 +254,6 @@ def test_a_strategy_that_raises_is_named_with_its_replication_and_month(tmp_path
                 for x in ("--set", kv)]
         code = main(["run", str(SCENARIOS / "baseline.yaml"), *sets, "--replications", "1",
                      "--executor", "serial", "--out", str(tmp_path), "--no-figures", "--quiet"])
-    finally:
-        registry._REGISTRY.pop("runtime_broken", None)
     err = capsys.readouterr().err
     assert code == EXIT_FAILED
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -309,8 +314,7 @@ def test_a_strategy_writing_nan_or_negative_counts_is_named(column, value, probl
     results. Both are refused in the month they are written, naming the strategy."""
     from sim.strategy_runtime import StrategyError
 
-    registry.register(_Writer)
-    try:
+    with registered(_Writer):
         model = build(f"strategies=[{{name: runtime_writer, params: {{column: {column}, "
                       f"value: {value}}}}}]", "horizon_months=3")
         model.step()
@@ -318,8 +322,6 @@ def test_a_strategy_writing_nan_or_negative_counts_is_named(column, value, probl
                            rf"replication 0, month 2: it wrote {problem} into column "
                            rf"'{column}'$"):
             model.step()
-    finally:
-        registry._REGISTRY.pop("runtime_writer", None)
 
 
 class _Unpicklable(Exception):
@@ -346,13 +348,10 @@ def test_a_plugin_exception_that_cannot_be_pickled_still_reaches_the_parent() ->
 
     # (whether _Unpicklable itself pickles depends on what else ran: distributed installs
     # tblib's pickling support, which rebuilds exceptions without calling __init__)
-    registry.register(_BrokenOddly)
-    try:
+    with registered(_BrokenOddly):
         model = build("strategies=[{name: runtime_oddly}]")
         with pytest.raises(StrategyError) as caught:
             model.step()
-    finally:
-        registry._REGISTRY.pop("runtime_oddly", None)
     again = pickle.loads(pickle.dumps(caught.value))
     assert str(again) == str(caught.value)
     assert str(again).startswith("strategy 'runtime_oddly' failed in replication 0, month 1: "
@@ -377,16 +376,13 @@ def test_a_bank_scope_strategy_cannot_change_the_models_columns() -> None:
     from sim.population import MODEL_OWNED
     from sim.strategy_runtime import StrategyError
 
-    registry.register(_BankStageWriter)
-    try:
+    with registered(_BankStageWriter):
         model = build("strategies=[{name: runtime_bank_stage}]")
         before = model.population.stage.copy()
         with pytest.raises(StrategyError, match=r"^strategy 'runtime_bank_stage' failed in "
                            r"replication 0, month 1: ValueError: assignment destination is "
                            r"read-only"):
             model.step()
-    finally:
-        registry._REGISTRY.pop("runtime_bank_stage", None)
     np.testing.assert_array_equal(model.population.stage[: len(before)], before)
     columns = model.population.columns()
     assert all(columns[name].flags.writeable for name in MODEL_OWNED)

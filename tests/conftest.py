@@ -150,3 +150,20 @@ def existing_results(tmp_path: Path) -> Path:
     (run / "summary.csv").write_text("metric,mean\nprofit,1.0\n", encoding="utf-8")
     (run / "figures" / "stages.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     return root
+
+
+#: A scheduler address nothing answers at (with :func:`unreachable_scheduler`).
+UNREACHABLE = "tcp://127.0.0.1:1"
+
+
+@pytest.fixture
+def unreachable_scheduler(monkeypatch: pytest.MonkeyPatch) -> str:
+    """An address whose ``distributed.Client`` fails at once, as a dead scheduler's does
+    after its 20 s timeout (without the wait)."""
+    import distributed
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(f"Timed out trying to connect to {UNREACHABLE} after 20 s")
+
+    monkeypatch.setattr(distributed, "Client", refuse)
+    return UNREACHABLE

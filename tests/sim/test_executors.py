@@ -84,18 +84,11 @@ def test_a_scheduler_address_that_is_not_one_is_refused_in_one_line(
 
 
 def test_an_unreachable_scheduler_is_blamed_not_the_scenario(
-    monkeypatch: pytest.MonkeyPatch,
+    unreachable_scheduler: str,
 ) -> None:
-    import distributed
-
     from sim.executors import SchedulerError, dask_client
-
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise OSError("Timed out trying to connect to tcp://127.0.0.1:1 after 20 s")
-
-    monkeypatch.setattr(distributed, "Client", refuse)
     with (pytest.raises(SchedulerError, match=r"--scheduler tcp://127.0.0.1:1: cannot connect"),
-          dask_client(1, "tcp://127.0.0.1:1")):
+          dask_client(1, unreachable_scheduler)):
         pass
 
 

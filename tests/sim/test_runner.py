@@ -68,21 +68,14 @@ def test_resume_refuses_a_different_scenario(tmp_path: Path) -> None:
 
 
 def test_an_unreachable_scheduler_leaves_no_run_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, unreachable_scheduler: str
 ) -> None:
-    import distributed
-
     from sim.executors import SchedulerError
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise OSError("Timed out trying to connect to tcp://127.0.0.1:1 after 20 s")
-
-    monkeypatch.setattr(distributed, "Client", refuse)
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "other").mkdir()  # a folder it did not make stays
     with pytest.raises(SchedulerError):
         run_scenario(tiny(), tmp_path / "results" / "baseline" / "run", executor="dask",
-                     scheduler="tcp://127.0.0.1:1", figures=False)
+                     scheduler=unreachable_scheduler, figures=False)
     assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["other"]
     # a resumed run's folder is the user's: kept as it was
     run_scenario(tiny(replications=2), tmp_path / "kept", executor="serial", figures=False)
@@ -90,7 +83,7 @@ def test_an_unreachable_scheduler_leaves_no_run_folder(
     before = sorted(p.name for p in (tmp_path / "kept").rglob("*"))
     with pytest.raises(SchedulerError):
         run_scenario(tiny(replications=2), tmp_path / "kept", executor="dask",
-                     scheduler="tcp://127.0.0.1:1", figures=False, resume=True)
+                     scheduler=unreachable_scheduler, figures=False, resume=True)
     assert sorted(p.name for p in (tmp_path / "kept").rglob("*")) == before
 
 

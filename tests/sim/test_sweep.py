@@ -292,22 +292,15 @@ def test_a_resumed_sweep_removes_what_a_kill_left_half_written(tmp_path: Path) -
 
 
 def test_an_unreachable_scheduler_leaves_no_sweep_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, unreachable_scheduler: str
 ) -> None:
     """It left sweep.yaml and design.csv behind (bad input must leave nothing)."""
-    import distributed
-
     from sim.executors import SchedulerError
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise OSError("Timed out trying to connect to tcp://127.0.0.1:1 after 20 s")
-
-    monkeypatch.setattr(distributed, "Client", refuse)
     spec, base = load_sweep(write_sweep(
         tmp_path, "parameters: {market.competitor_yield: {values: [0.05]}}\n"))
     with pytest.raises(SchedulerError):
         run_sweep(spec, base, tmp_path / "results" / "s", executor="dask",
-                  scheduler="tcp://127.0.0.1:1")
+                  scheduler=unreachable_scheduler)
     assert not (tmp_path / "results").exists()
 
 

@@ -45,7 +45,7 @@ from sim.executors import SchedulerError, WorkerLostError, scheduler_problem
 from sim.memory import reuse_freed_memory
 from sim.scenario import ScenarioError, load_scenario, scenario_hash
 from sim.shards import ShardError, check_shards
-from sim.strategy_runtime import StrategyError
+from sim.strategy_errors import StrategyError
 from sim.summary import HEADLINE, STRATEGY_COLUMNS, summary_strategies
 from strategies.registry import StrategyConfigError
 

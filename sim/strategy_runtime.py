@@ -24,17 +24,16 @@ it is given. Everything common lives here, once:
 
 from __future__ import annotations
 
-import traceback
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim import kernels
 from sim.dynamics import SEGMENTS
-from sim.population import FIELDS, MODEL_OWNED, Population, RowSubset
+from sim.population import MODEL_OWNED, Population, RowSubset
 from sim.schema import StrategySpec
+from sim.strategy_errors import StrategyError, check_written, plugin_failed
 from sim.streams import draw_key, keyed_normal, keyed_uniform
 from strategies import registry
 
@@ -43,50 +42,6 @@ if TYPE_CHECKING:
 
 __all__ = ["StrategyContext", "StrategyError", "StrategyRuntime", "strategy_metric_names"]
 
-
-class StrategyError(RuntimeError):
-    """A strategy plugin failed in ``apply``: one line naming it, the replication and month.
-
-    Built from a message alone, so it crosses process and Dask boundaries intact.
-    """
-
-
-#: Columns that count or hold money: never negative (house rule: no negative counts).
-_NON_NEGATIVE = frozenset({"aum", "total_wealth", "contacts", "complaints", "products",
-                           "payments_month", "payments_ytd", "wait_minutes"})
-
-
-def _check_written(
-    runtime: StrategyRuntime, model: LifecycleModel, columns: Mapping[str, np.ndarray]
-) -> None:
-    """Refuse NaN or infinite values, and negative counts, in columns a strategy touched.
-
-    Checked before they are written back: left in, they surface months later as
-    an error that names no strategy (or as negative counts).
-    """
-    for name, values in columns.items():
-        if name not in FIELDS or not len(values) or values.dtype.kind not in "fiu":
-            continue
-        lowest = values.min()
-        if values.dtype.kind == "f" and not (np.isfinite(lowest) and np.isfinite(values.max())):
-            problem = "a NaN or infinite value"
-        elif name in _NON_NEGATIVE and lowest < 0:
-            problem = f"a negative value ({lowest})"
-        else:
-            continue
-        raise StrategyError(f"strategy {runtime.name!r} failed in replication "
-                            f"{model.replication}, month {model.month}: it wrote {problem} "
-                            f"into column {name!r}")
-
-
-def _failed(runtime: StrategyRuntime, model: LifecycleModel, exc: Exception) -> StrategyError:
-    """The error to raise when ``runtime``'s plugin raised ``exc`` during a month."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    ours = str(Path(__file__).parent)  # point at the plugin's line, not at the runtime's check
-    theirs = [f for f in frames if not f.filename.startswith(ours)] or frames
-    where = f" (at {theirs[-1].filename}:{theirs[-1].lineno})" if theirs else ""
-    return StrategyError(f"strategy {runtime.name!r} failed in replication {model.replication}, "
-                         f"month {model.month}: {type(exc).__name__}: {exc}{where}")
 
 #: Cohort codes in a strategy's ``cohort_<name>`` column.
 NOT_TARGETED, TREATED, CONTROL = 0, 1, 2
@@ -181,7 +136,7 @@ class StrategyRuntime:
             try:
                 self.strategy.apply(StrategyContext(model, self, pop, treated, live))
             except Exception as exc:  # a plugin's bug: one line naming it, not a traceback
-                raise _failed(self, model, exc) from exc
+                raise plugin_failed(self.name, model.replication, model.month, exc) from exc
             finally:
                 for column in owned:
                     column.flags.writeable = True
@@ -191,8 +146,8 @@ class StrategyRuntime:
         try:
             self.strategy.apply(StrategyContext(model, self, subset, everyone, everyone))
         except Exception as exc:  # a plugin's bug: one line naming it, not a traceback
-            raise _failed(self, model, exc) from exc
-        _check_written(self, model, subset._copies)
+            raise plugin_failed(self.name, model.replication, model.month, exc) from exc
+        check_written(self.name, model.replication, model.month, subset._copies)
         subset.write_back()
 
     def remaining(self) -> float:

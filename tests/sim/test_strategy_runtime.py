@@ -241,7 +241,7 @@ def test_a_strategy_that_raises_is_named_with_its_replication_and_month(tmp_path
     """A plugin's exception is one line naming the strategy, the replication, the month
     and the plugin's line; ``clmsim run`` prints it without a traceback and exits 1."""
     from sim.cli import EXIT_FAILED, main
-    from sim.strategy_runtime import StrategyError
+    from sim.strategy_errors import StrategyError
 
     with registered(_Broken):
         model = build("strategies=[{name: runtime_broken}]", "horizon_months=4")
@@ -312,7 +312,7 @@ def test_a_strategy_writing_nan_or_negative_counts_is_named(column, value, probl
     """A NaN written into satisfaction used to surface later as 'ledger amounts must be
     finite' with a traceback naming no strategy; a negative contact count reached the
     results. Both are refused in the month they are written, naming the strategy."""
-    from sim.strategy_runtime import StrategyError
+    from sim.strategy_errors import StrategyError
 
     with registered(_Writer):
         model = build(f"strategies=[{{name: runtime_writer, params: {{column: {column}, "
@@ -344,7 +344,7 @@ def test_a_plugin_exception_that_cannot_be_pickled_still_reaches_the_parent() ->
     'workers lost'; the strategy's error is rebuilt from its message alone."""
     import pickle
 
-    from sim.strategy_runtime import StrategyError
+    from sim.strategy_errors import StrategyError
 
     # (whether _Unpicklable itself pickles depends on what else ran: distributed installs
     # tblib's pickling support, which rebuilds exceptions without calling __init__)
@@ -374,7 +374,7 @@ def test_a_bank_scope_strategy_cannot_change_the_models_columns() -> None:
     revived churned customers without a booked flow; the model's own columns are now
     read-only during ``apply`` (as a subset's copies are), and writable again after."""
     from sim.population import MODEL_OWNED
-    from sim.strategy_runtime import StrategyError
+    from sim.strategy_errors import StrategyError
 
     with registered(_BankStageWriter):
         model = build("strategies=[{name: runtime_bank_stage}]")

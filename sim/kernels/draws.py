@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["AS241", "keyed_normal_into", "keyed_uniform_into"]
+__all__ = ["AS241", "BLOCK", "keyed_normal_into", "keyed_uniform_into"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -88,8 +88,47 @@ def keyed_uniform_into(ids: np.ndarray, key: np.uint64, out: np.ndarray) -> None
         out[i] = _uniform(ids[i], key)
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
+#: Rows per block of :func:`_normals_block` (its work space: 12 bytes a row, in L1/L2).
+BLOCK = 2048
+
+
+@numba.njit(inline="always", error_model="numpy")
+def _normals_block(
+    ids: np.ndarray, key: np.uint64, lo: int, hi: int, out: np.ndarray, at: int,
+    p: np.ndarray, tails: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """``out[at:at + hi - lo]`` = the keyed normal draws of ``ids[lo:hi]``, as :func:`_ndtri`.
+
+    The same arithmetic as ``_ndtri(_uniform(...))`` row by row (bit for bit),
+    in an order the processor runs faster: AS 241's central region (85% of
+    draws; no logarithm, no branch) for every row in one loop the compiler
+    vectorises, then the tails, gathered without a branch, in a tight loop of
+    their own (a logarithm behind an unpredictable branch costs several times
+    its price in a tight loop). ``p`` and ``tails`` are the caller's work space
+    of at least ``hi - lo`` slots. Callers compile with ``error_model="numpy"``:
+    Python's check for a division by zero would keep the first loop from
+    vectorising (a tail row's value from the central formula, whatever it is,
+    is overwritten by the third loop).
+    """
+    for i in range(lo, hi):
+        u = _uniform(ids[i], key)
+        p[i - lo] = u
+        q = u - 0.5
+        r = 0.180625 - q * q
+        out[at + i - lo] = q * _poly(_A, r) / _poly(_B, r)
+    m = 0
+    for j in range(hi - lo):
+        tails[m] = j
+        m += abs(p[j] - 0.5) > 0.425
+    for t in range(m):
+        j = tails[t]
+        out[at + j] = _ndtri(p[j])
+
+
+@numba.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
 def keyed_normal_into(ids: np.ndarray, key: np.uint64, out: np.ndarray) -> None:
     """``out[i]`` = ``ndtri`` of the U(0, 1) draw of ``ids[i]`` under ``key``."""
-    for i in numba.prange(ids.shape[0]):
-        out[i] = _ndtri(_uniform(ids[i], key))
+    n = ids.shape[0]
+    for b in numba.prange((n + BLOCK - 1) // BLOCK):
+        p, tails = np.empty(BLOCK), np.empty(BLOCK, np.int64)
+        _normals_block(ids, key, b * BLOCK, min(n, (b + 1) * BLOCK), out, b * BLOCK, p, tails)

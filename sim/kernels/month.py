@@ -15,14 +15,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from sim.kernels.draws import _ndtri, _uniform
+from sim.kernels.draws import BLOCK, _ndtri, _normals_block, _uniform
 from sim.kernels.tallies import CHUNK
 
 __all__ = ["book_rows", "market_rows", "respond_rows", "segment_rows",
            "settle_transitions", "tiers_rows", "transition_stages"]
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
+@numba.njit(parallel=True, cache=True, nogil=True, error_model="numpy")  # see _normals_block
 def market_rows(
     ids: np.ndarray, keys: np.ndarray, n_old: int, mu: float, sigma: float,
     stage: np.ndarray, is_customer_stage: np.ndarray, total_wealth: np.ndarray,
@@ -63,10 +63,14 @@ def market_rows(
             customers[i] = customer
         parts[k, 0] = before
     key = keys[0]
-    for i in numba.prange(n_old):
-        total_wealth[i] *= np.exp(mu + sigma * _ndtri(_uniform(ids[i], key)))
-        age[i] += 1.0 / 12.0
-        aum[i] = total_wealth[i] * share_of_wallet[i]
+    for b in numba.prange((n_old + BLOCK - 1) // BLOCK):
+        lo, hi = b * BLOCK, min(n_old, (b + 1) * BLOCK)
+        z, p, tails = np.empty(BLOCK), np.empty(BLOCK), np.empty(BLOCK, np.int64)
+        _normals_block(ids, key, lo, hi, z, 0, p, tails)
+        for i in range(lo, hi):
+            total_wealth[i] *= np.exp(mu + sigma * z[i - lo])
+            age[i] += 1.0 / 12.0
+            aum[i] = total_wealth[i] * share_of_wallet[i]
     key = keys[1]
     for k in numba.prange(n_chunks):
         after = 0.0

@@ -1,13 +1,18 @@
-"""A strategy's month of targeting, compiled: target mask, hold-out draw, treated rows.
+"""A strategy's month of targeting, compiled: candidates, hold-out draw, treated rows.
 
-:func:`select_targets` does in one parallel pass what
+Two passes. :func:`scan_candidates` reads the table once a month for up to
+eight strategies together: the rows whose stage, segment and tier each
+strategy's target allows (columns only the model changes, so they hold
+for the whole strategy phase), as each strategy's candidate rows. Then
+:func:`select_targets` goes through one strategy's candidates only — its
+channel, ``extra`` (labels and ``where``), opt-out and cohort, which earlier
+strategies may have changed this month — and does what
 ``StrategyRuntime.act`` did with a dozen NumPy passes over the whole table
-(each category's look-up, the opt-out, ``flatnonzero``, the cohort's
-look-ups for newcomers and the treated, their hold-out draws). The pass is
-bound by reading the columns, so the gain is modest: about 1 ms a strategy
-at 1M customers. The hold-out draw is the
-keyed uniform of :mod:`sim.streams` (``_uniform``), so a customer's group
-is the one the NumPy definition gives (tested).
+(each category's look-up, the opt-out, ``flatnonzero``, the cohort's look-ups
+for newcomers and the treated, their hold-out draws). Seven passes over the
+table a month became one, plus a pass over each strategy's candidates. The
+hold-out draw is the keyed uniform of :mod:`sim.streams` (``_uniform``), so
+a customer's group is the one the NumPy definition gives (tested).
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ import numpy as np
 from sim.kernels.draws import _uniform
 from sim.kernels.tallies import CHUNK
 
-__all__ = ["select_targets"]
+__all__ = ["GROUP", "scan_candidates", "select_targets"]
 
 _NOT_TARGETED, _TREATED, _CONTROL = 0, 1, 2  # = sim.strategy_runtime's cohort codes
-assert CHUNK <= 1 << 16, "select_targets keeps offsets within a chunk in two bytes"
+#: Strategies one :func:`scan_candidates` pass serves (a bit each of one byte per row).
+GROUP = 8
+assert CHUNK <= 1 << 16, "the kernels keep offsets within a chunk in two bytes"
 
 
 @numba.njit(inline="always")
@@ -34,15 +41,78 @@ def _shifted(lut: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def select_targets(
-    customers: np.ndarray, extra: np.ndarray, stage: np.ndarray, lut_stage: np.ndarray,
-    segment: np.ndarray, lut_segment: np.ndarray, tier: np.ndarray, lut_tier: np.ndarray,
-    channel: np.ndarray, lut_channel: np.ndarray, opt_out: np.ndarray, respects_opt_out: bool,
-    ids: np.ndarray, key: np.uint64, holdout: float, cohort: np.ndarray,
-) -> tuple[np.ndarray, int, int, int]:  # pragma: no cover - compiled
-    """A strategy's targets this month: newcomers assigned, treated rows returned.
+def scan_candidates(
+    customers: np.ndarray, stage: np.ndarray, segment: np.ndarray, tier: np.ndarray,
+    bits: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Each of up to :data:`GROUP` strategies' candidate rows, in one pass over the table.
 
-    A row is targeted if it is a customer, ``extra`` holds (empty: no
+    ``bits[stage, segment + 1, tier + 1]`` is a byte per combination of stage,
+    segment and tier codes (segment and tier code -1, none, at index 0): bit
+    ``k`` is set when strategy ``k``'s target allows the combination. A
+    customer row is a candidate of strategy ``k`` when its combination has bit
+    ``k``.
+
+    Returns:
+        The candidates of every strategy, strategy by strategy, each in table
+        order, and where each strategy's begin (``GROUP + 1`` bounds).
+    """
+    n = customers.shape[0]
+    n_chunks = max((n + CHUNK - 1) // CHUNK, 1)
+    row_bits = np.empty(n, np.uint8)
+    hist = np.zeros((n_chunks, 256), np.int64)
+    for k in numba.prange(n_chunks):
+        counts = np.zeros(256, np.int64)
+        for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
+            b = (bits[stage[i], np.int64(segment[i]) + 1, np.int64(tier[i]) + 1]
+                 & (np.uint8(0) - np.uint8(customers[i])))  # & 0xFF or 0
+            row_bits[i] = b
+            counts[b] += 1
+        hist[k] = counts
+    # per strategy and chunk, where the chunk's candidates go
+    start = np.zeros((GROUP, n_chunks), np.int64)
+    bounds = np.zeros(GROUP + 1, np.int64)
+    at = 0
+    for s in range(GROUP):
+        bounds[s] = at
+        for k in range(n_chunks):
+            start[s, k] = at
+            for b in range(256):
+                if (b >> s) & 1:
+                    at += hist[k, b]
+    bounds[GROUP] = at
+    rows = np.empty(at, np.uint32)  # half the memory of int64 (the caller checks n < 2**32)
+    for k in numba.prange(n_chunks):
+        first = np.uint64(k * CHUNK)
+        end = np.uint64(min(n, (k + 1) * CHUNK))
+        # compaction without a data branch, into the chunk's own scratch (one spare slot)
+        found = np.empty((GROUP, CHUNK + 1), np.uint16)
+        taken = np.zeros(GROUP, np.int64)
+        for i in range(first, end):
+            b = row_bits[i]
+            offset = np.uint16(i - first)
+            for s in range(GROUP):
+                found[s, taken[s]] = offset
+                taken[s] += (b >> s) & 1
+        for s in range(GROUP):
+            out = start[s, k]
+            for t in range(taken[s]):
+                rows[out + t] = np.uint32(first + np.uint64(found[s, t]))
+    return rows, bounds
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def select_targets(
+    candidates: np.ndarray, customers: np.ndarray, extra: np.ndarray, stage: np.ndarray,
+    lut_stage: np.ndarray, segment: np.ndarray, lut_segment: np.ndarray, tier: np.ndarray,
+    lut_tier: np.ndarray, channel: np.ndarray, lut_channel: np.ndarray, opt_out: np.ndarray,
+    respects_opt_out: bool, ids: np.ndarray, key: np.uint64, holdout: float, cohort: np.ndarray,
+) -> tuple[np.ndarray, int, int, int]:  # pragma: no cover - compiled
+    """A strategy's targets this month among ``candidates``: newcomers assigned, treated rows.
+
+    ``candidates`` are distinct rows in table order that may be targeted (e.g.
+    :func:`scan_candidates`'s, or every row); each is checked in full. A
+    row is targeted if it is a customer, ``extra`` holds (empty: no
     labels or ``where``), each category's look-up table holds for its code
     (segment and tier code -1 read the table's last entry) and, when
     ``respects_opt_out``, it has not opted out of marketing. A targeted row
@@ -54,7 +124,7 @@ def select_targets(
         The treated targeted rows in table order, the number targeted, and
         the numbers of newcomers treated and in control.
     """
-    n = customers.shape[0]
+    n = candidates.shape[0]
     n_chunks = max((n + CHUNK - 1) // CHUNK, 1)
     # bitwise tests, not ``and``: a short-circuit test on random columns is a branch the
     # data mispredicts (that version was slower than NumPy); a category every code of
@@ -64,14 +134,15 @@ def select_targets(
     by_stage, by_channel = not lut_stage.all(), not lut_channel.all()
     by_segment, by_tier = not lut_segment.all(), not lut_tier.all()
     has_extra = extra.shape[0] > 0
-    # each chunk's treated rows, as offsets in the chunk (CHUNK = 2**16: two bytes a row),
-    # from the chunk's first slot
+    # each chunk's treated candidates, as offsets in the chunk (CHUNK = 2**16: two bytes a
+    # candidate), from the chunk's first slot
     found = np.empty(n, np.uint16)
     counts = np.zeros((n_chunks, 4), np.int64)  # targeted, treated, new treated, new control
     for k in numba.prange(n_chunks):
         targeted = treated = new_treated = new_control = 0
         first = np.uint64(k * CHUNK)
-        for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
+        for j in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
+            i = np.uint64(candidates[j])
             m = np.uint8(customers[i])
             if by_stage:
                 m &= stages[stage[i]]
@@ -96,8 +167,8 @@ def select_targets(
                     new_treated += 1
                 cohort[i] = group
             # compaction without a data branch: the slot is overwritten unless the row is
-            # kept (slot first + treated <= i, never past the chunk)
-            found[first + treated] = i - first
+            # kept (slot first + treated <= j, never past the chunk)
+            found[first + treated] = j - first
             treated += int(m & np.uint8(group == _TREATED))
         counts[k, 0], counts[k, 1] = targeted, treated
         counts[k, 2], counts[k, 3] = new_treated, new_control
@@ -108,6 +179,6 @@ def select_targets(
     for k in numba.prange(n_chunks):
         base = np.int64(k) * CHUNK
         for t in range(counts[k, 1]):
-            rows[start[k] + t] = base + np.int64(found[base + t])
+            rows[start[k] + t] = candidates[base + np.int64(found[base + t])]
     total = counts.sum(axis=0)
     return rows, total[0], total[2], total[3]

@@ -76,6 +76,8 @@ MODEL_OWNED = frozenset({"id", "stage", "entry_stage", "months_in_stage", "tenur
 _COMPILED_KINDS = frozenset({np.dtype(t) for t in (
     np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
     np.uint64, np.float32, np.float64)})
+#: Unsigned integer of each compiled kind's width: compared as these, equal values are equal bits.
+_BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def _take(column: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -86,9 +88,16 @@ def _take(column: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def _put(column: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
-    """``column[rows] = values`` (distinct rows), in parallel when the dtype allows."""
-    if column.dtype in _COMPILED_KINDS and values.dtype == column.dtype:
-        kernels.scatter(column, rows, values)
+    """``column[rows] = values`` (distinct rows), in parallel when the dtype allows.
+
+    The compiled copy writes only values whose bits differ (it compares the
+    columns as unsigned integers of their width): most of what a strategy
+    hands back is what it read.
+    """
+    if (column.dtype in _COMPILED_KINDS and values.dtype == column.dtype
+            and column.flags.c_contiguous and values.flags.c_contiguous):
+        bits = _BITS[column.dtype.itemsize]
+        kernels.scatter(column.view(bits), rows, values.view(bits))
     else:
         column[rows] = values
 

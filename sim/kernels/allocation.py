@@ -154,9 +154,17 @@ def gather(column: np.ndarray, rows: np.ndarray) -> np.ndarray:  # pragma: no co
 def scatter(
     column: np.ndarray, rows: np.ndarray, values: np.ndarray
 ) -> None:  # pragma: no cover - compiled
-    """``column[rows] = values`` for distinct ``rows``, in parallel."""
+    """``column[rows] = values`` for distinct ``rows``, in parallel, writing changed values only.
+
+    A value equal to the row's is not written: a strategy's copy of a column
+    it only read, or changed in a few rows, costs reading the rows, not
+    dirtying every cache line of them. Pass unsigned integer views
+    (``Population``'s ``_put`` does) so that equal means the same bits
+    (-0.0 is not 0.0, NaN is itself).
+    """
     for j in numba.prange(rows.shape[0]):
-        column[rows[j]] = values[j]
+        if column[rows[j]] != values[j]:
+            column[rows[j]] = values[j]
 
 
 @numba.njit(cache=True, nogil=True)

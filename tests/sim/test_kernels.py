@@ -466,3 +466,25 @@ def test_visit_outcomes_is_the_numpy_desk_and_visit_draw() -> None:
     np.testing.assert_array_equal(balked, expected_balked)
     np.testing.assert_array_equal(wait_minutes, expected_minutes)
     assert (size == 0).any() and expected_balked.any() and (segment % 2 == 1).any()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int16, np.bool_, np.int8])
+def test_a_subsets_write_back_is_numpys_assignment_bit_for_bit(dtype) -> None:
+    """The compiled write-back skips values equal to the row's: equal must mean the same bits
+    (-0.0 over 0.0, one NaN over another are written), and rows not handed back stay."""
+    from sim.population import _put
+
+    rng = np.random.default_rng(8)
+    column = (rng.random(5000) * 4 - 2).astype(dtype)
+    rows = np.sort(rng.choice(5000, 1200, replace=False))
+    values = column[rows].copy()
+    values[::7] = (rng.random(len(values[::7])) * 4 - 2).astype(dtype)  # some changed
+    if np.dtype(dtype).kind == "f":
+        column[rows[:3]] = 0.0
+        values[:3] = [-0.0, np.nan, 0.0]
+        column[rows[3]] = np.float64(np.nan).astype(dtype)
+        values[4] = -column[rows[4]]
+    expected = column.copy()
+    expected[rows] = values
+    _put(column, rows, values)
+    np.testing.assert_array_equal(column.view(np.uint8), expected.view(np.uint8))

@@ -265,6 +265,20 @@ class RowSubset:
         """Add a column to the whole table (see :meth:`Population.add_column`)."""
         self._table.add_column(name, dtype, fill)
 
+    def add_at(self, name: str, mask: np.ndarray, amount: float) -> None:
+        """``self.<name>[mask] += amount``, in the table's rows if the column was not copied.
+
+        The runtime's own bookkeeping (contacts the RMs could not make) need not
+        copy a whole column out and back for the few rows it changes.
+        """
+        if name in MODEL_OWNED:
+            raise AttributeError(f"column {name!r} is the model's; strategies only read it")
+        copy = self._copies.get(name)
+        if copy is not None:  # read already: the copy is what is written back
+            copy[mask] += amount
+        else:
+            self._table.columns()[name][self._rows[mask]] += amount
+
     def columns(self) -> _SubsetColumns:
         """The subset's columns by name, copied on first read."""
         return _SubsetColumns(self)

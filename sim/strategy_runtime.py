@@ -498,7 +498,10 @@ class StrategyContext:
         delivered = np.zeros(wanted.shape, bool)
         delivered[rows] = True
         if channels is not None:  # contacts the RMs could not make may lead to complaints
-            self.population.contacts_failed[wanted & ~delivered] += 1.0
+            if isinstance(self.population, RowSubset):  # not the whole column copied and back
+                self.population.add_at("contacts_failed", wanted & ~delivered, 1.0)
+            else:
+                self.population.contacts_failed[wanted & ~delivered] += 1.0
         return delivered
 
     def count_contacts(self, requested: float, delivered: float) -> None:

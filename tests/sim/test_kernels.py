@@ -373,8 +373,8 @@ def test_select_targets_is_the_numpy_targeting_and_hold_out(
     if not everyone:  # a subset of rows holding every targeted row (as a scan's): the same
         candidates = np.flatnonzero(mask | (rng.random(n) < 0.3)).astype(np.uint32)
     rows, n_targeted, new_treated, new_control = kernels.select_targets(
-        candidates, customers, extra, stage, luts[0], segment, luts[1], tier, luts[2], channel, luts[3],
-        opt_out, respects_opt_out, ids, key, holdout, cohort)
+        candidates, customers, extra, stage, luts[0], segment, luts[1], tier, luts[2], channel,
+        luts[3], opt_out, respects_opt_out, ids, key, holdout, cohort)
     np.testing.assert_array_equal(rows, expected_rows)
     np.testing.assert_array_equal(cohort, expected_cohort)
     assert n_targeted == len(targeted)

@@ -164,6 +164,29 @@ def test_a_subset_hands_out_model_owned_columns_read_only() -> None:
     np.testing.assert_array_equal(pop.segment, before)
 
 
+@pytest.mark.parametrize("read_first", [False, True])
+def test_add_at_changes_the_rows_whether_or_not_the_column_was_copied(read_first) -> None:
+    """RowSubset.add_at is ``column[mask] += amount`` on the subset, written back: in the
+    table's rows directly when the column was not copied, in the copy when it was."""
+    model = LifecycleModel(load_scenario(SCENARIOS / "baseline.yaml",
+                                         ["population.size=2000", "population.prospects=100"]))
+    pop = model.population
+    rows = np.flatnonzero(model.is_customer())[:60]
+    pop.contacts[rows] = np.arange(60, dtype=np.float32) / 3
+    expected = pop.contacts.copy()
+    mask = np.arange(60) % 4 == 1
+    expected[rows[mask]] += 1.0
+    subset = pop.subset(rows)
+    if read_first:
+        subset.contacts[~mask] *= 1.0  # read (copied), unchanged
+    subset.add_at("contacts", mask, 1.0)
+    assert ("contacts" in subset._copies) == read_first  # not copied for the runtime's own add
+    subset.write_back()
+    np.testing.assert_array_equal(pop.contacts, expected)
+    with pytest.raises(AttributeError, match="the model's"):
+        subset.add_at("stage", mask, 1)
+
+
 class _Reorder(Strategy):
     """Test strategy: RM time for all (binding), AUM reversed in place, then pays for all."""
 

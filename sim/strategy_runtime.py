@@ -110,8 +110,9 @@ class StrategyRuntime:
         # writes their group into the cohort column)
         key = draw_key(model.seed_value, model.replication, f"holdout/{self.name}", 0)
         luts = self._luts
+        candidates, checked = self._candidates(model, customers)
         rows, n_targeted, new_treated, new_control = kernels.select_targets(
-            self._candidates(model, customers), customers, extra, pop.stage, luts["stage"],
+            candidates, checked, customers, extra, pop.stage, luts["stage"],
             pop.segment, luts["segment"], pop.tier, luts["tier"], pop.channel, luts["channel"],
             pop.marketing_opt_out, self.respects_opt_out, pop.id, key, float(self.spec.holdout),
             getattr(pop, self.cohort_column))
@@ -152,8 +153,13 @@ class StrategyRuntime:
         check_written(self.name, model.replication, model.month, subset._copies)
         subset.write_back()
 
-    def _candidates(self, model: LifecycleModel, customers: np.ndarray) -> np.ndarray:
-        """Rows whose stage, segment and tier this strategy targets (see :class:`_TargetScan`).
+    def _candidates(
+        self, model: LifecycleModel, customers: np.ndarray
+    ) -> tuple[np.ndarray, int]:
+        """Customers whose stage, segment and tier this strategy targets, and the rows scanned.
+
+        See :class:`_TargetScan`: a scan covers the whole table (rows appended
+        since the last one make it scan again).
 
         The model's strategies share one scan (the first one's); a runtime the
         model does not list scans for itself alone.
@@ -167,7 +173,7 @@ class StrategyRuntime:
                 self._scan = first._scan
             else:
                 self._scan, self.index = _TargetScan([self]), 0
-        return self._scan.candidates(self.index, model, customers)
+        return self._scan.candidates(self.index, model, customers), len(model.population)
 
     def remaining(self) -> float:
         """Budget left this month, in CNY (``inf`` when unlimited)."""
@@ -234,9 +240,10 @@ class _TargetScan:
     change in the month. The first group restricts the same rows all month,
     so :func:`sim.kernels.scan_candidates` finds them for up to eight
     strategies at once, at the first strategy's turn; each strategy's
-    :func:`sim.kernels.select_targets` then checks its candidates only, in
-    full. Seven passes over a million rows a month become one, and each
-    strategy's pass covers its candidates (a segment: a quarter of the bank).
+    :func:`sim.kernels.select_targets` then goes through its candidates only,
+    checking the rest (channel, labels, ``where``, opt-out). Seven passes
+    over a million rows a month become one, and each strategy's pass covers
+    its candidates (a segment: a quarter of the bank).
 
     The scan is redone when the month, the customer mask or one of the three
     columns is another array (rows appended, a column replaced). A group's
@@ -251,7 +258,11 @@ class _TargetScan:
         self._given: dict[int, set[int]] = {}  # group -> strategies that had their candidates
 
     def candidates(self, index: int, model: LifecycleModel, customers: np.ndarray) -> np.ndarray:
-        """Candidate rows (table order, ``uint32``) of the strategy at ``index``."""
+        """Candidate rows (table order, ``uint32``) of the strategy at ``index``.
+
+        Only the customers of the stages, segments and tiers it targets: that
+        need not be checked again.
+        """
         pop = model.population
         inputs = (model.month, customers, pop.stage, pop.segment, pop.tier)
         if len(inputs) != len(self._inputs) or any(

@@ -369,12 +369,15 @@ def test_select_targets_is_the_numpy_targeting_and_hold_out(
     expected_cohort[newcomers] = np.where(control, 2, 1)
     expected_rows = targeted[expected_cohort[targeted] == 1]
 
-    candidates = np.arange(n)
-    if not everyone:  # a subset of rows holding every targeted row (as a scan's): the same
-        candidates = np.flatnonzero(mask | (rng.random(n) < 0.3)).astype(np.uint32)
+    candidates, checked = np.arange(n), 0  # every row, checked in full
+    if not everyone:  # a scan's candidates (below row n // 2) and rows to check in full
+        checked = n // 2
+        scanned = customers & luts[0][stage] & luts[1][segment] & luts[2][tier]
+        candidates = np.flatnonzero(np.where(np.arange(n) < checked, scanned,
+                                             mask | (rng.random(n) < 0.3))).astype(np.uint32)
     rows, n_targeted, new_treated, new_control = kernels.select_targets(
-        candidates, customers, extra, stage, luts[0], segment, luts[1], tier, luts[2], channel,
-        luts[3], opt_out, respects_opt_out, ids, key, holdout, cohort)
+        candidates, checked, customers, extra, stage, luts[0], segment, luts[1], tier, luts[2],
+        channel, luts[3], opt_out, respects_opt_out, ids, key, holdout, cohort)
     np.testing.assert_array_equal(rows, expected_rows)
     np.testing.assert_array_equal(cohort, expected_cohort)
     assert n_targeted == len(targeted)

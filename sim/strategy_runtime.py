@@ -295,6 +295,14 @@ class _TargetScan:
         return bits
 
 
+def _per_row(values: np.ndarray | float, shape: tuple[int, ...], rows: np.ndarray) -> np.ndarray:
+    """``values`` (a scalar, or an array broadcasting to ``shape``) at ``rows``, as floats."""
+    values = np.asarray(values, float)
+    if values.ndim == 0:  # the same numbers as the broadcast gathered, without the gather
+        return np.full(len(rows), values)
+    return np.broadcast_to(values, shape)[rows]
+
+
 def _lut(names: tuple[str, ...], chosen: Sequence[str] | None) -> np.ndarray:
     """Boolean look-up table over category codes (all true when nothing is chosen)."""
     return np.array([chosen is None or n in chosen for n in names], np.bool_)
@@ -385,20 +393,23 @@ class StrategyContext:
             Boolean mask of the rows paid for; the cost is booked.
         """
         rows = self._wanted_rows(wanted)
-        costs = np.broadcast_to(np.asarray(cost_each, float), wanted.shape)[rows]
-        self._non_negative("fund", "cost_each", costs)
-        self._runtime.demand_month += float(costs.sum())  # issue 7: shards share by demand
+        costs = _per_row(cost_each, wanted.shape, rows)
+        total, cheapest = self._non_negative("fund", "cost_each", costs)
+        self._runtime.demand_month += total  # issue 7: shards share by demand
         left = self._runtime.remaining()
-        if costs.sum() > left:
+        if total > left:
             rows, costs = self._in_priority(rows, costs)
             self._needs(costs[0])  # what buying anything takes: the first in priority order
             rows = rows[np.cumsum(costs) <= left + 1e-9]
             costs = costs[: len(rows)]
-        elif len(costs):  # not sorted: the cheapest, as a part below it cannot buy any
-            self._needs(costs.min())  # (the dearest would pool parts that buy the first)
-        funded = np.zeros(wanted.shape, bool)
-        funded[rows] = True
-        self._runtime.charge(self._model, kind, float(costs.sum()))
+            total = float(costs.sum())
+            funded = np.zeros(wanted.shape, bool)
+            funded[rows] = True
+        else:  # every wanted row: the mask itself
+            if len(costs):  # not sorted: the cheapest, as a part below it cannot buy any
+                self._needs(cheapest)  # (the dearest would pool parts that buy the first)
+            funded = np.array(wanted, bool)
+        self._runtime.charge(self._model, kind, total)
         self._runtime.month_counts["funded"] += len(rows)
         return funded
 
@@ -420,16 +431,27 @@ class StrategyContext:
         """
         self._runtime.unit_month = min(self._runtime.unit_month, float(cost))
 
-    def _non_negative(self, method: str, argument: str, values: np.ndarray) -> None:
+    def _non_negative(
+        self, method: str, argument: str, values: np.ndarray
+    ) -> tuple[float, float]:
         """Refuse NaN, infinite or negative money, minutes and contacts.
 
         A negative cost would treat customers for free and book nothing; negative
         minutes would give relationship managers time they do not have.
+
+        Returns:
+            The values' sum and smallest value (inf if none), which the check
+            needs anyway: a finite sum of values none below 0 has no NaN or inf.
         """
-        if len(values) and not (np.isfinite(values).all() and values.min() >= 0):
+        if not len(values):
+            return 0.0, np.inf
+        total, lowest = float(values.sum()), float(values.min())  # NaN: both NaN
+        if not (lowest >= 0 and np.isfinite(total)) and not (
+                np.isfinite(values).all() and lowest >= 0):  # (a sum too large for a float)
             bad = values[~(np.isfinite(values) & (values >= 0))][0]
             raise ValueError(f"strategy {self.name!r}: {method}() got {argument} {bad}; "
                              f"expected a finite number >= 0")
+        return total, lowest
 
     def _wanted_rows(self, wanted: np.ndarray) -> np.ndarray:
         """The rows a mask over this context's population selects.
@@ -484,31 +506,42 @@ class StrategyContext:
         contacts were delivered; requested and delivered contacts are counted.
         """
         rows = self._wanted_rows(wanted)
-        minutes = np.broadcast_to(np.asarray(minutes_each, float), wanted.shape)[rows]
-        contacts = np.broadcast_to(np.asarray(contacts_each, float), wanted.shape)[rows]
-        self._non_negative("staff", "minutes_each", minutes)
-        self._non_negative("staff", "contacts_each", contacts)
+        minutes = _per_row(minutes_each, wanted.shape, rows)
+        contacts = _per_row(contacts_each, wanted.shape, rows)
+        minutes_total = self._non_negative("staff", "minutes_each", minutes)[0]
+        contacts_total = self._non_negative("staff", "contacts_each", contacts)[0]
         counts = self._runtime.month_counts
-        counts["contacts_requested"] += float(contacts.sum())
+        counts["contacts_requested"] += contacts_total
         left = self._model.staff_minutes_left
         channels = getattr(self._model, "channels", None)
+        everyone = in_order = True  # every wanted row served, in the order given
         if channels is not None:  # each branch's RMs serve that branch's customers
-            if not channels.rm_fits(self.population.branch[rows], minutes):
+            branch = self.population.branch[rows]
+            if not channels.rm_fits(branch, minutes):
                 rows, minutes = self._in_priority(rows, minutes)
-                contacts = np.broadcast_to(np.asarray(contacts_each, float), wanted.shape)[rows]
-            keep = channels.allocate_rm(self.population.branch[rows], minutes, contacts)
-            rows, minutes, contacts = rows[keep], minutes[keep], contacts[keep]
-        elif minutes.sum() > left:
+                contacts = _per_row(contacts_each, wanted.shape, rows)
+                branch, in_order = self.population.branch[rows], False
+            keep = channels.allocate_rm(branch, minutes, contacts)
+            everyone = bool(keep.all())
+            if not everyone:
+                rows, minutes, contacts = rows[keep], minutes[keep], contacts[keep]
+        elif minutes_total > left:
             order = self._in_priority(rows, minutes)
             rows, minutes = order
-            contacts = np.broadcast_to(np.asarray(contacts_each, float), wanted.shape)[rows]
+            contacts = _per_row(contacts_each, wanted.shape, rows)
             keep = np.cumsum(minutes) <= left + 1e-9
             rows, minutes, contacts = rows[keep], minutes[keep], contacts[keep]
-        self._model.staff_minutes_left -= float(minutes.sum())
-        counts["contacts_delivered"] += float(contacts.sum())
-        delivered = np.zeros(wanted.shape, bool)
-        delivered[rows] = True
-        if channels is not None:  # contacts the RMs could not make may lead to complaints
+            everyone = in_order = False
+        if not (everyone and in_order):  # sums in the order served, as they always were
+            minutes_total, contacts_total = float(minutes.sum()), float(contacts.sum())
+        self._model.staff_minutes_left -= minutes_total
+        counts["contacts_delivered"] += contacts_total
+        if everyone:
+            delivered = np.array(wanted, bool)
+        else:
+            delivered = np.zeros(wanted.shape, bool)
+            delivered[rows] = True
+        if channels is not None and not everyone:  # contacts not made may lead to complaints
             if isinstance(self.population, RowSubset):  # not the whole column copied and back
                 self.population.add_at("contacts_failed", wanted & ~delivered, 1.0)
             else:

@@ -308,6 +308,11 @@ def test_negative_or_nan_money_minutes_and_prospects_are_refused() -> None:
     for count in (-50, float("nan")):
         with pytest.raises(ValueError, match=r"^strategy 'voucher': add_prospects\(\) got"):
             ctx.add_prospects(count)
+    # finite minutes whose sum is too large for a float are refused by none of the checks
+    # (the check reads the sum first): none fits the month's hours
+    runtime.month_counts = dict.fromkeys(("contacts_requested", "contacts_delivered"), 0.0)
+    with np.errstate(over="ignore"):
+        assert not ctx.staff(everyone, 1e308).any()
     assert runtime.spent_total == 0.0 and model.staff_minutes_left == minutes
     assert len(model.population) == len(pop)
 

@@ -542,10 +542,7 @@ class StrategyContext:
             delivered = np.zeros(wanted.shape, bool)
             delivered[rows] = True
         if channels is not None and not everyone:  # contacts not made may lead to complaints
-            if isinstance(self.population, RowSubset):  # not the whole column copied and back
-                self.population.add_at("contacts_failed", wanted & ~delivered, 1.0)
-            else:
-                self.population.contacts_failed[wanted & ~delivered] += 1.0
+            self.population.add_at("contacts_failed", wanted & ~delivered, 1.0)  # no copy
         return delivered
 
     def count_contacts(self, requested: float, delivered: float) -> None:

@@ -185,6 +185,14 @@ def test_add_at_changes_the_rows_whether_or_not_the_column_was_copied(read_first
     np.testing.assert_array_equal(pop.contacts, expected)
     with pytest.raises(AttributeError, match="the model's"):
         subset.add_at("stage", mask, 1)
+    # what is added is a count or money: finite, not negative, not past the column's type
+    # (added to the table's rows, it would escape the check of the columns copied back)
+    for table in (subset, pop):
+        for bad in (-1.0, np.nan, np.inf, 1e39):
+            with pytest.raises(ValueError, match=r"^add_at\('contacts'\) got an amount"):
+                table.add_at("contacts", mask if table is subset else rows, bad)
+    subset.write_back()
+    np.testing.assert_array_equal(pop.contacts, expected)
 
 
 class _Reorder(Strategy):

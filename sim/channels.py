@@ -50,7 +50,7 @@ from sim import kernels
 from sim.branch_day import BranchDay, day_totals, draw_visits, simulate_visits
 from sim.day_sampling import RATIOS, estimate_from_days
 from sim.erlang import UnstableQueueError, erlang_c
-from sim.streams import draw_key, keyed_uniform, stream
+from sim.streams import draw_key, keyed_uniform, stream, uniform_from_key
 
 if TYPE_CHECKING:
     from sim.channel_schema import BranchConfig, Channels
@@ -80,6 +80,8 @@ COST_KINDS = ("staff_teller", "staff_relationship_manager", "staff_lobby_manager
               "machines_vtm", "call_centre", "online_platform")
 #: Most simulated day sets kept in the cache.
 CACHE_LIMIT = 20_000
+#: Fewer keyed draws than this are taken in NumPy rather than in the compiled loop.
+FEW_DRAWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -303,9 +305,15 @@ class ChannelSystem:
 
     @staticmethod
     def _draw(model: LifecycleModel, purpose: str, rows: np.ndarray) -> np.ndarray:
-        """The month's keyed U(0, 1) draws of ``rows`` (the same as for the whole table)."""
-        return keyed_uniform(model.seed_value, model.replication, purpose, model.month,
-                             model.population.id[rows])
+        """The month's keyed U(0, 1) draws of ``rows`` (the same as for the whole table).
+
+        A few rows (the month's complaints) are drawn in NumPy, which gives the same
+        numbers: waking the compiled loop's threads costs more when the other core is busy.
+        """
+        ids = model.population.id[rows]
+        if ids.size < FEW_DRAWS:
+            return uniform_from_key(ids, ChannelSystem._key(model, purpose))
+        return keyed_uniform(model.seed_value, model.replication, purpose, model.month, ids)
 
     def _pool(self, b: int, staff_visits: float, machine_visits: float) -> DayPool | None:
         """The cached simulated days for branch ``b`` at this month's load (None: no visits)."""
@@ -357,12 +365,12 @@ class ChannelSystem:
             The rows that filed a complaint.
         """
         c, pop, days = self.spec.complaints, model.population, self.spec.days_per_month
-        candidates, long_wait, walked_out, failed = kernels.complaint_candidates(
-            rows, wait, balked, float(c.long_wait_minutes), pop.contacts_failed)
+        candidates, long_wait, walked_out, failed, u = kernels.complaint_candidates(
+            rows, wait, balked, float(c.long_wait_minutes), pop.contacts_failed, pop.id,
+            self._key(model, "channels/complaint"))
         keep = ((1.0 - c.prob_after_long_wait * long_wait)
                 * (1.0 - c.prob_after_balk * walked_out)
                 * (1.0 - c.prob_after_failed_contact) ** failed)
-        u = self._draw(model, "channels/complaint", candidates)
         filed = candidates[u < 1.0 - keep]
         day = np.minimum((self._draw(model, "channels/complaint_day", filed) * days)
                          .astype(np.intp), days - 1)

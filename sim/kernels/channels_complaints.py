@@ -14,15 +14,17 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from sim.kernels.draws import _uniform
+
 __all__ = ["complaint_candidates"]
 
 
 @numba.njit(cache=True, nogil=True)
 def complaint_candidates(
     rows: np.ndarray, wait: np.ndarray, balked: np.ndarray, long_wait_minutes: float,
-    contacts_failed: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
-    """The rows that may complain, in table order, and why.
+    contacts_failed: np.ndarray, ids: np.ndarray, key: np.uint64,
+) -> tuple[np.ndarray, ...]:  # pragma: no cover - compiled
+    """The rows that may complain, in table order, why, and their complaint draws.
 
     One thread: the work is a few simple passes (about 2 ms at 1M rows), and a
     parallel region waits for its slowest thread, which on a busy machine
@@ -34,11 +36,13 @@ def complaint_candidates(
         balked: Whether they walked out.
         long_wait_minutes: A wait longer than this (without balking) is a long wait.
         contacts_failed: Per row, the contacts its RM could not make.
+        ids: Per row, the customer's id.
+        key: The month's key of the complaint draws (``sim.streams.draw_key``).
 
     Returns:
         The candidate rows (``np.flatnonzero(long_wait | walked_out |
-        (contacts_failed > 0))``), and for each: long wait, walked out, and
-        its failed contacts.
+        (contacts_failed > 0))``), and for each: long wait, walked out, its
+        failed contacts and its keyed U(0, 1) draw under ``key``.
     """
     bad = np.empty(rows.shape[0], np.int64)  # visitors with a long wait or a balk
     m = 0
@@ -55,6 +59,7 @@ def complaint_candidates(
     long_wait = np.zeros(f + m, np.bool_)
     walked_out = np.zeros(f + m, np.bool_)
     failed = np.empty(f + m, contacts_failed.dtype)
+    draw = np.empty(f + m)
     a = b = c = 0
     while a < f or b < m:  # merge the two sorted sets of rows
         next_failed = failed_rows[a] if a < f else n
@@ -70,5 +75,6 @@ def complaint_candidates(
             candidates[c] = next_failed
             failed[c] = contacts_failed[next_failed]
             a += 1
+        draw[c] = _uniform(ids[candidates[c]], key)
         c += 1
-    return candidates[:c], long_wait[:c], walked_out[:c], failed[:c]
+    return candidates[:c], long_wait[:c], walked_out[:c], failed[:c], draw[:c]

@@ -51,8 +51,8 @@ def visitor_loads(
     loads = np.zeros((n_chunks, 2 * n_branches))  # branch b: staff 2 b, machines 2 b + 1
     for k in numba.prange(n_chunks):
         for j in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
-            r = rows[j]
-            machine = machine_user[channel[r]]
+            r = np.uint64(rows[j])  # unsigned: no negative-index checks
+            machine = machine_user[np.uint64(channel[r])]
             their_branch[j] = branch[r]
             own_machine[j] = machine
             loads[k, 2 * their_branch[j] + machine] += visits[j]
@@ -93,17 +93,23 @@ def visit_outcomes(
     balked = np.empty(n, np.bool_)
     picked = np.empty(n, np.int64)
     empty = pool_wait.shape[0]
+    # the pooled visits and, last, the empty segment's (no wait, no balk): every visitor
+    # reads its visit without a branch; indices unsigned (no negative-index checks)
+    wait_of = np.zeros(empty + 1)
+    wait_of[:empty] = pool_wait
+    balked_of = np.zeros(empty + 1, np.bool_)
+    balked_of[:empty] = pool_balked
     for i in numba.prange(wait_minutes.shape[0]):
-        wait_minutes[i] = 0.0
-    for j in numba.prange(n):
-        r, b = rows[j], branch[j]
+        wait_minutes[np.uint64(i)] = 0.0
+    for visitor in numba.prange(n):
+        j = np.uint64(visitor)
+        r, b = np.uint64(rows[j]), np.uint64(branch[j])
         routed = _uniform(ids[r], route_key) < route_share[b]
-        segment = 2 * b + (1 if (own_machine[j] or routed) and has_vtm[b] else 0)
+        segment = np.uint64(2) * b + np.uint64((own_machine[j] | routed) & has_vtm[b])
         size = sizes[segment]
-        w, walked, k = 0.0, False, empty
-        if size > 0:
-            k = int(offsets[segment]) + min(int(_uniform(ids[r], outcome_key) * size), size - 1)
-            w, walked = float(pool_wait[k]), bool(pool_balked[k])
+        k = offsets[segment] + min(np.int64(_uniform(ids[r], outcome_key) * size), size - 1)
+        k = k if size > 0 else empty
+        w, walked = wait_of[np.uint64(k)], balked_of[np.uint64(k)]
         picked[j] = k
         wait[j] = w
         balked[j] = walked

@@ -467,7 +467,8 @@ def test_visitor_loads_are_the_gathers_and_bincounts_by_branch() -> None:
 @pytest.mark.parametrize("visitors", [0, 1, 3000])
 def test_complaint_candidates_are_the_numpy_masks_union(visitors: int) -> None:
     """Bad visits (long wait or balk) and failed contacts, merged in table order as
-    ``np.flatnonzero`` of the table-wide masks gave them; a row may be both."""
+    ``np.flatnonzero`` of the table-wide masks gave them (a row may be both), with
+    their keyed complaint draws."""
     from sim import kernels
 
     rng = np.random.default_rng(visitors)
@@ -486,9 +487,11 @@ def test_complaint_candidates_are_the_numpy_masks_union(visitors: int) -> None:
     walked_out[rows] = balked
     expected = np.flatnonzero(long_wait | walked_out | (contacts_failed > 0))
 
-    candidates, lw, wo, failed = kernels.complaint_candidates(
-        rows, wait, balked, long_wait_minutes, contacts_failed)
+    ids = rng.integers(0, 2**40, n)
+    candidates, lw, wo, failed, draw = kernels.complaint_candidates(
+        rows, wait, balked, long_wait_minutes, contacts_failed, ids, np.uint64(77))
     np.testing.assert_array_equal(candidates, expected)
+    np.testing.assert_array_equal(draw, uniform_from_key(ids[expected], np.uint64(77)))
     np.testing.assert_array_equal(lw, long_wait[expected])
     np.testing.assert_array_equal(wo, walked_out[expected])
     np.testing.assert_array_equal(failed, contacts_failed[expected])

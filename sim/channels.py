@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from sim.model import LifecycleModel
 
 __all__ = ["BRANCH_METRICS", "COST_KINDS", "ChannelSystem", "DayPool", "call_centre_metrics",
-           "complaint_desk", "desk_capacity_per_day", "joined_quantile", "online_utilisation"]
+           "complaint_desk", "desk_capacity_per_day", "online_utilisation"]
 
 #: Per-branch monthly metrics: column ``branch{b}_{name}`` in monthly.parquet.
 BRANCH_METRICS = (
@@ -159,27 +159,6 @@ def _pooled(pools: list[DayPool | None]) -> tuple[np.ndarray, ...]:
     wait = np.concatenate([p[0] for p in parts] + [np.zeros(0)]).astype(np.float64)
     balked = np.concatenate([p[1] for p in parts] + [np.zeros(0, np.bool_)]).astype(np.bool_)
     return wait, balked, offsets, sizes
-
-
-def joined_quantile(pool_wait: np.ndarray, pool_balked: np.ndarray, picked: np.ndarray,
-                    fraction: float) -> float:
-    """``np.quantile`` of the waits of this month's visitors who joined a queue (0 if none).
-
-    Each visitor's wait is that of the pooled visit it picked (``picked``, from
-    :func:`sim.kernels.visit_outcomes`; ``len(pool_wait)``: an empty segment,
-    no wait), so the quantile needs the two waits around it counted from the
-    pooled visits (:func:`sim.kernels.joined_waits_around`), not the visitors'
-    waits sorted. They are interpolated as ``np.quantile`` (method "linear")
-    does, operation for operation, so the result is the same float.
-    """
-    joined, lower, upper = kernels.joined_waits_around(pool_wait, pool_balked, picked, fraction)
-    if joined == 0:
-        return 0.0
-    index = (joined - 1) * fraction
-    below = float(np.floor(index)) if index < joined - 1 else -1.0  # numpy's previous index
-    gamma = index - below
-    step = upper - lower
-    return float(upper - step * (1 - gamma) if gamma >= 0.5 else lower + step * gamma)
 
 
 class ChannelSystem:
@@ -293,8 +272,9 @@ class ChannelSystem:
         self._online(model, customers)
         filed = self._complaints(model, rows, wait, balked)
         self._branch_metrics(pools, staff_visits + machine_visits, pop.branch[filed])
-        self._bank_metrics(model, joined_quantile(pool_wait, pool_balked, picked, 0.9),
-                           float(customers.sum()))
+        self._bank_metrics(
+            model, kernels.joined_wait_quantile(pool_wait, pool_balked, picked, 0.9),
+            float(customers.sum()))
         self._book(model)
         self.seconds += time.perf_counter() - started
 

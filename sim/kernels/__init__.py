@@ -50,7 +50,7 @@ from sim.kernels.month import (
 )
 from sim.kernels.tallies import CHUNK, census, cohort_tallies, masked_sum
 from sim.kernels.targeting import select_targets
-from sim.kernels.visits import joined_waits_around, visit_outcomes, visitor_loads
+from sim.kernels.visits import joined_wait_quantile, visit_outcomes, visitor_loads
 
 __all__ = [
     "AS241",
@@ -65,7 +65,7 @@ __all__ = [
     "complaint_candidates",
     "gather",
     "in_order",
-    "joined_waits_around",
+    "joined_wait_quantile",
     "keyed_normal_into",
     "keyed_uniform_into",
     "market_rows",

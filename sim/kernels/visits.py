@@ -9,9 +9,9 @@ pass over the visitors:
 * :func:`visit_outcomes` — each visitor's routing draw, desk (teller or
   machine), the simulated visit its outcome draw picks from its branch's
   pooled days, and its perceived wait written into the table;
-* :func:`joined_waits_around` — from the visits picked, the two waits a
-  quantile of the visitors who joined a queue lies between (the bank's
-  90th-percentile wait without sorting the visitors' waits).
+* :func:`joined_wait_quantile` — from the visits picked, a quantile of the
+  waits of the visitors who joined a queue (the bank's 90th-percentile wait
+  without sorting the visitors' waits).
 
 The draws are the keyed uniforms of :mod:`sim.streams` (``_uniform``), so
 every visitor gets the visit the NumPy definition gives (tested).
@@ -25,7 +25,7 @@ import numpy as np
 from sim.kernels.draws import _uniform
 from sim.kernels.tallies import CHUNK
 
-__all__ = ["joined_waits_around", "visit_outcomes", "visitor_loads"]
+__all__ = ["joined_wait_quantile", "visit_outcomes", "visitor_loads"]
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -118,21 +118,19 @@ def visit_outcomes(
 
 
 @numba.njit(cache=True, nogil=True)
-def joined_waits_around(
+def joined_wait_quantile(
     pool_wait: np.ndarray, pool_balked: np.ndarray, picked: np.ndarray, fraction: float
-) -> tuple[int, float, float]:  # pragma: no cover - compiled
-    """The two waits around a quantile of the visitors who joined a queue (did not balk).
+) -> float:  # pragma: no cover - compiled
+    """``np.quantile`` of the waits of the visitors who joined a queue (did not balk); 0 if none.
 
     Visitor ``j`` picked pooled visit ``picked[j]`` and waited ``pool_wait[picked[j]]``
     (``len(pool_wait)``: an empty segment, no wait); visitors whose pooled visit
-    balked (``pool_balked``) are left out. Of those ``n`` waits sorted,
-    the ones at 0-based positions ``floor((n - 1) * fraction)`` and the next
-    (the last wait for both when that is the last position), as
-    ``np.quantile`` interpolates between them; found by selection weighted by
-    the counts (three-way partitions around a pivot), without sorting.
-
-    Returns:
-        ``n`` and the two waits (0 and 0 when no visitor joined a queue).
+    balked (``pool_balked``) are left out. ``np.quantile`` (method "linear")
+    interpolates between the waits at 0-based positions ``floor((n - 1) *
+    fraction)`` and the next of the ``n`` waits sorted; these two are found by
+    selection weighted by how often each pooled visit was picked (three-way
+    partitions around a pivot), not by sorting the visitors' waits, and
+    interpolated operation for operation as NumPy does (the same float, tested).
     """
     times = np.zeros(pool_wait.shape[0] + 1, np.int64)  # how often each was picked
     for j in range(picked.shape[0]):
@@ -149,7 +147,7 @@ def joined_waits_around(
     joined += counts[m]
     m += 1
     if joined == 0:
-        return 0, 0.0, 0.0
+        return 0.0
     index = (joined - 1) * fraction
     lower = int(np.floor(index))
     positions = (lower, lower + 1) if index < joined - 1 else (joined - 1, joined - 1)
@@ -183,4 +181,7 @@ def joined_waits_around(
             else:
                 rank -= below + equal
                 lo = gt
-    return joined, found[0], found[1]
+    previous = np.floor(index) if index < joined - 1 else -1.0  # numpy's previous index
+    gamma = index - previous
+    step = found[1] - found[0]
+    return found[1] - step * (1 - gamma) if gamma >= 0.5 else found[0] + step * gamma

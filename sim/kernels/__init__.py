@@ -17,7 +17,8 @@ compilation (about 7 s).
 * :mod:`sim.kernels.allocation` — budget priority order, branch visitors,
   a strategy's rows copied out and back;
 * :mod:`sim.kernels.targeting` — a strategy's targets, hold-out and treated rows;
-* :mod:`sim.kernels.visits` — branch visitors' desks, simulated visits and waits.
+* :mod:`sim.kernels.visits` — branch visitors' loads, desks, simulated visits and waits;
+* :mod:`sim.kernels.channels_complaints` — who may complain after a visit or a failed contact.
 
 Numba's cache notices a change to a kernel's own module only, but kernels
 inline helpers from other modules here (``draws``, ``month``, ``tallies``).
@@ -35,6 +36,7 @@ from sim.kernels.allocation import (
     scatter,
     stable_argsort,
 )
+from sim.kernels.channels_complaints import complaint_candidates
 from sim.kernels.close import FLOW_NAMES, close_month
 from sim.kernels.draws import AS241, keyed_normal_into, keyed_uniform_into
 from sim.kernels.month import (
@@ -48,7 +50,7 @@ from sim.kernels.month import (
 )
 from sim.kernels.tallies import CHUNK, census, cohort_tallies, masked_sum
 from sim.kernels.targeting import GROUP, scan_candidates, select_targets
-from sim.kernels.visits import visit_outcomes
+from sim.kernels.visits import joined_wait_quantile, visit_outcomes, visitor_loads
 
 __all__ = [
     "AS241",
@@ -61,8 +63,10 @@ __all__ = [
     "census",
     "close_month",
     "cohort_tallies",
+    "complaint_candidates",
     "gather",
     "in_order",
+    "joined_wait_quantile",
     "keyed_normal_into",
     "keyed_uniform_into",
     "market_rows",
@@ -77,4 +81,5 @@ __all__ = [
     "tiers_rows",
     "transition_stages",
     "visit_outcomes",
+    "visitor_loads",
 ]

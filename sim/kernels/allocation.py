@@ -84,12 +84,12 @@ def branch_visits(
     for k in numba.prange(n_chunks):
         total, number = np.zeros(n_channels), np.zeros(n_channels, np.int64)
         for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
-            c = channel[i]
-            if customers[i] and visit_rate[c] > 0:
+            code = np.uint64(channel[i])  # unsigned: no negative-index checks
+            if customers[i] and visit_rate[code] > 0:
                 if np.isnan(weights[i]):
                     weights[i] = float(activity_rate[i]) ** elasticity
-                total[c] += weights[i]
-                number[c] += 1
+                total[code] += weights[i]
+                number[code] += 1
         sums[k], counts[k] = total, number
     means = np.ones(n_channels)
     for c in range(n_channels):
@@ -101,30 +101,34 @@ def branch_visits(
             means[c] = total_c / number_c
     # each row's visits in a flat parallel loop (faster code than inside the chunked loops)
     visits_all = np.empty(n, np.float32)
-    for i in numba.prange(n):
-        c = channel[i]
+    for row in numba.prange(n):
+        at, code = np.uint64(row), np.uint64(channel[row])  # unsigned: no negative-index checks
         v = 0.0
-        if customers[i] and visit_rate[c] > 0 and weights[i] > 0:
-            v = np.floor(visit_rate[c] * weights[i] / means[c] + _uniform(ids[i], key))
-        visits_all[i] = v
-    found = np.zeros(n_chunks, np.int64)
+        if customers[at] and visit_rate[code] > 0 and weights[at] > 0:
+            v = np.floor(visit_rate[code] * weights[at] / means[code] + _uniform(ids[at], key))
+        visits_all[at] = v
+    found = np.zeros(n_chunks, np.uint64)
     for k in numba.prange(n_chunks):
         m = 0
         for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
             m += visits_all[i] > 0
         found[k] = m
-    start = np.zeros(n_chunks + 1, np.int64)
+    start = np.zeros(n_chunks + 1, np.uint64)
     for k in range(n_chunks):
         start[k + 1] = start[k] + found[k]
     rows = np.empty(start[n_chunks], np.int64)
     visits = np.empty(start[n_chunks])
     for k in numba.prange(n_chunks):
-        j = start[k]
+        # without a branch on each row (visitors are random: it would be mispredicted):
+        # every row is written at the next free place, which only a visitor then takes;
+        # the chunk stops at its last visitor, before the next chunk's places
+        j, end = start[k], start[k + 1]
         for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
-            if visits_all[i] > 0:
-                rows[j] = i
-                visits[j] = visits_all[i]
-                j += 1
+            if j == end:
+                break
+            rows[j] = i
+            visits[j] = visits_all[i]
+            j += np.uint64(visits_all[i] > 0)
     return rows, visits
 
 

@@ -13,8 +13,8 @@ Every problem a user can make — a file that is not there, YAML that does not
 parse, an unknown key, a probability above 1, a negative cost — becomes one
 :class:`ScenarioError` whose message names the file, the key path, the value
 and what was expected. YAML is read with PyYAML's safe loader only (a
-``yaml.SafeLoader`` that also refuses a key given twice), so no scenario can
-construct Python objects or run code.
+``yaml.SafeLoader`` that also refuses a key given twice and reads ``1e15`` as a
+number, as YAML 1.2 does), so no scenario can construct Python objects or run code.
 """
 
 from __future__ import annotations
@@ -75,6 +75,14 @@ def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode) -> dic
 
 _StrictSafeLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+# YAML 1.2's floats: PyYAML follows YAML 1.1, where a float needs a dot and a signed
+# exponent, so ``1e15``, ``2E-3`` and ``1.0e15`` were strings ("got '1e15'; expected a valid
+# dictionary" for a budget). Checked after YAML 1.1's own resolvers, so ``15`` stays an int.
+_StrictSafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
 )
 
 

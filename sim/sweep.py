@@ -36,6 +36,7 @@ from sim.scenario import (
     default_name,
     load_scenario,
     override_value,
+    parse_override,
     read_scenario_dict,
     scenario_from_dict,
     scenario_hash,
@@ -72,9 +73,8 @@ def _one_run(job: Job) -> str:
     figures = per_replication(run_replication(scenario, rep)).iloc[0]
     row: dict[str, Any] = {"point": point, "replication": rep}
     for text in sets:
-        key, value = text.split("=", 1)
-        parsed = yaml.safe_load(value)  # a number, or a name (a strategy's channel, say)
-        row[key] = float(parsed) if isinstance(parsed, int | float) else parsed
+        keys, parsed = parse_override(text)  # a number, or a name (a strategy's channel, say)
+        row[".".join(keys)] = float(parsed) if isinstance(parsed, int | float) else parsed
     for name in outputs:
         row[name] = float(figures.get(name, np.nan))
     atomic_write(Path(path), lambda p: pd.DataFrame([row]).to_parquet(p, index=False))

@@ -444,3 +444,24 @@ def test_override_values_read_back_as_themselves(value: object) -> None:
     from sim.scenario import override_value, parse_override
 
     assert parse_override(f"a.b={override_value(value)}") == (["a", "b"], value)
+
+
+@pytest.mark.parametrize(
+    ("written", "number"),
+    [("1e15", 1e15), ("2E-3", 2e-3), ("-1e6", -1e6), ("+1e3", 1e3), ("1.0e15", 1e15),
+     ("1.5E+2", 150.0), (".5e1", 5.0), ("1e1_0", "1e1_0"), ("1e", "1e"), ("e5", "e5")],
+)
+def test_exponent_numbers_read_as_yaml_1_2_floats(written: str, number: object) -> None:
+    """PyYAML follows YAML 1.1, where ``1e15`` (no dot) and ``1.0e15`` (no sign) are strings."""
+    assert parse_override(f"a.b={written}") == (["a", "b"], number)
+    assert type(parse_override(f"a.b={written}")[1]) is type(number)
+
+
+def test_a_budget_written_1e15_is_a_number_in_a_file_and_a_set(tmp_path: Path) -> None:
+    text = (f"extends: {BASELINE}\nstrategies:\n  - name: voucher\n    budget: 1e15\n"
+            "    params: {face_value: 5e2}\n")
+    scenario = load_scenario(_write(tmp_path / "rich.yaml", text))
+    assert scenario.strategies[0].budget.total == 1e15
+    assert scenario.strategies[0].params["face_value"] == 500.0
+    again = load_scenario(BASELINE, ["strategies=[{name: voucher}]", "strategies.0.budget=1e15"])
+    assert again.strategies[0].budget.total == 1e15

@@ -427,3 +427,12 @@ def test_the_sweep_command_says_why_an_output_has_no_indices(
     out = capsys.readouterr().out
     assert "no indices for retention_12m: missing at some points" in out
     assert "no indices for acquired: the same at every point" in out
+
+
+def test_numbers_written_with_an_exponent_are_numbers_in_a_sweep(tmp_path: Path) -> None:
+    """PyYAML read ``2e2`` (YAML 1.1: no dot) as a string: the sweep was refused."""
+    spec, _ = load_sweep(write_sweep(
+        tmp_path, "parameters: {strategies.0.params.face_value: {values: [2e2, 1E3]}}\n",
+        [*SMALL, "strategies.0.budget.monthly=1e15"]))
+    assert spec.parameters["strategies.0.params.face_value"].values == [200.0, 1000.0]
+    assert design_points(spec)["strategies.0.params.face_value"].tolist() == [200.0, 1000.0]

@@ -236,6 +236,9 @@ def _headline(console: Console, summary: object, run_dir: Path) -> None:
         interval = "" if n < 2 else f"{fmt.format(low)} … {fmt.format(high)}"
         table.add_row(label, fmt.format(mean), interval)
     console.print(table)
+    if n > 1:
+        console.print("[dim]intervals of counts, costs and shares stop at 0 (and shares at "
+                      "100%): the values they can take[/dim]")
     _strategy_table(console, summary, n)
     # soft_wrap: a long path stays on one line (copyable); escape: "[x]" in it is not markup
     console.print(f"results written to [bold]{escape(str(run_dir))}[/bold]", soft_wrap=True)

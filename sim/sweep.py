@@ -44,7 +44,8 @@ from sim.scenario import (
 from sim.summary import per_replication
 from sim.sweep_schema import SweepSpec
 
-__all__ = ["base_mapping", "design_points", "point_overrides", "run_sweep", "sensitivity"]
+__all__ = ["base_mapping", "design_points", "point_overrides", "points_run", "run_sweep",
+           "sensitivity", "sweep_identity"]
 
 Job = tuple[dict[str, Any], list[str], int, int, list[str], str]
 
@@ -79,6 +80,33 @@ def _one_run(job: Job) -> str:
         row[name] = float(figures.get(name, np.nan))
     atomic_write(Path(path), lambda p: pd.DataFrame([row]).to_parquet(p, index=False))
     return path
+
+
+def sweep_identity(spec: SweepSpec, base: Path) -> str:
+    """What a sweep folder's ``sweep.yaml`` holds: the sweep, its base's hash, clmsim's version.
+
+    The folder holds this sweep of this bank by this version: an edited base scenario (or
+    an upgrade) must not be resumed into runs of the old one.
+    """
+    identity = {**spec.model_dump(mode="json"),
+                "base_scenario_sha256": scenario_hash(load_scenario(base, spec.set)),
+                "clmsim": version("clmsim")}
+    return yaml.safe_dump(identity, sort_keys=False)
+
+
+def points_run(spec: SweepSpec, base: Path, sweep_dir: Path) -> set[int]:
+    """The design points with a run on disk in ``sweep_dir``, if it holds this very sweep.
+
+    Each ran, so its scenario was valid: resuming need not check it again. A folder of
+    another sweep (or none) has none.
+    """
+    marker = sweep_dir / "sweep.yaml"
+    try:
+        if marker.read_text(encoding="utf-8") != sweep_identity(spec, base):
+            return set()
+    except (OSError, UnicodeDecodeError):
+        return set()
+    return {int(p.name.split("-")[1]) for p in (sweep_dir / "runs").glob("point-*-rep-*.parquet")}
 
 
 def base_mapping(spec: SweepSpec, base: Path) -> dict[str, Any]:
@@ -141,12 +169,7 @@ def run_sweep(
     """
     sweep_dir = sweep_dir.resolve()  # workers (maybe on other machines) write here
     points = design_points(spec)
-    # the folder holds this sweep of this bank by this version: an edited base scenario (or
-    # an upgrade) must not be resumed into runs of the old one
-    identity = {**spec.model_dump(mode="json"),
-                "base_scenario_sha256": scenario_hash(load_scenario(base, spec.set)),
-                "clmsim": version("clmsim")}
-    text = yaml.safe_dump(identity, sort_keys=False)
+    text = sweep_identity(spec, base)
     marker = sweep_dir / "sweep.yaml"
     if marker.exists() and marker.read_text(encoding="utf-8") != text:
         raise FileExistsError(f"{sweep_dir} holds a different sweep (its sweep file, its base "

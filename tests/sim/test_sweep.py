@@ -436,3 +436,36 @@ def test_numbers_written_with_an_exponent_are_numbers_in_a_sweep(tmp_path: Path)
         [*SMALL, "strategies.0.budget.monthly=1e15"]))
     assert spec.parameters["strategies.0.params.face_value"].values == [200.0, 1000.0]
     assert design_points(spec)["strategies.0.params.face_value"].tolist() == [200.0, 1000.0]
+
+
+def test_every_point_is_checked_with_progress_but_not_again_on_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check of a 100k-point design took 1-2 minutes before the first run, on every
+    resume, with nothing on screen: it reports progress and skips the points already run."""
+    import sim.sweep_schema
+
+    path = write_sweep(tmp_path, "parameters: {market.competitor_yield: {values: [0.05, 0.06, "
+                       "0.07]}}\noutputs: [profit]\n")
+    ticks: list[tuple[int, int]] = []
+    spec, base = load_sweep(path, resume_in=tmp_path / "out", progress=lambda d, t:
+                            ticks.append((d, t)))
+    assert ticks[0] == (0, 3) and ticks[-1] == (3, 3)  # a fresh sweep: every point
+    run_sweep(spec, base, tmp_path / "out" / spec.name, executor="serial")
+    (tmp_path / "out" / spec.name / "runs" / "point-00001-rep-0000.parquet").unlink()
+    checked: list[object] = []
+    real = sim.sweep_schema.scenario_from_dict
+    monkeypatch.setattr(sim.sweep_schema, "scenario_from_dict",
+                        lambda data, source: checked.append(data) or real(data, source))
+    ticks.clear()
+    load_sweep(path, resume_in=tmp_path / "out", progress=lambda d, t: ticks.append((d, t)))
+    assert ticks[-1] == (1, 1) and len(checked) == 1  # only the point not run yet
+    assert checked[0]["market"]["competitor_yield"] == 0.06  # type: ignore[index]
+    checked.clear()
+    load_sweep(path, ["samples=5"], resume_in=tmp_path / "out")  # another sweep: all checked
+    assert len(checked) == 3
+    checked.clear()
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--executor", "serial",
+                 "--quiet", "--no-figures"]) == 0
+    assert len(checked) == 1  # the command resumes without checking again what ran
+    assert len(pd.read_parquet(tmp_path / "out" / spec.name / "runs.parquet")) == 3

@@ -33,6 +33,7 @@ import yaml
 from pydantic import ValidationError
 
 from sim.scenario_errors import ScenarioError, _short, problems_from_validation
+from sim.scenario_yaml import _NOT_FOUND, _read_yaml, _safe_load
 from sim.schema import Scenario
 
 __all__ = [
@@ -48,89 +49,6 @@ __all__ = [
     "scenario_to_yaml",
     "set_values",
 ]
-
-
-class _StrictSafeLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing a key given twice in one mapping.
-
-    ``yaml.safe_load`` silently keeps the last of two equal keys, so a pasted
-    second ``population:`` section would quietly replace the first.
-    """
-
-
-def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    seen: dict[Any, yaml.Node] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if isinstance(key, Mapping | list):
-            continue  # unhashable; construct_mapping reports it
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark,
-                f"duplicate key {key!r} (first at line {seen[key].start_mark.line + 1})",
-                key_node.start_mark,
-            )
-        seen[key] = key_node
-    return loader.construct_mapping(node, deep=True)
-
-
-_StrictSafeLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
-# YAML 1.2's floats: PyYAML follows YAML 1.1, where a float needs a dot and a signed
-# exponent, so ``1e15``, ``2E-3`` and ``1.0e15`` were strings ("got '1e15'; expected a valid
-# dictionary" for a budget). Checked after YAML 1.1's own resolvers, so ``15`` stays an int.
-_StrictSafeLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$"),
-    list("-+0123456789."),
-)
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in problem:
-        return (
-            f"unsupported YAML tag at {where}{problem}; expected plain YAML "
-            "(mappings, lists, numbers, strings): scenarios cannot construct Python objects"
-        )
-    if isinstance(exc, yaml.constructor.ConstructorError) and "duplicate key" in problem:
-        return f"{where}{problem}; expected each key once per mapping"
-    return f"malformed YAML at {where}{problem}"
-
-
-def _safe_load(text: str) -> Any:
-    """Parse YAML with the safe loader (no Python tags), rejecting duplicate keys."""
-    return yaml.load(text, Loader=_StrictSafeLoader)  # a SafeLoader subclass: no Python tags
-
-
-_NOT_FOUND = "file not found; expected a path to a scenario YAML file"
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        raise ScenarioError(str(path), [("", _NOT_FOUND)])
-    if path.is_dir():
-        raise ScenarioError(str(path), [("", "is a directory, expected a YAML file")])
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problem = f"cannot read file ({exc.__class__.__name__}); expected a UTF-8 YAML file"
-        raise ScenarioError(str(path), [("", problem)]) from None
-    try:
-        data = _safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(str(path), [("", _yaml_problem(exc))]) from None
-    if data is None:
-        raise ScenarioError(str(path), [("", "file is empty, expected a mapping of scenario keys")])
-    if not isinstance(data, dict):
-        raise ScenarioError(
-            str(path), [("", f"top level is a {type(data).__name__}, expected a mapping")]
-        )
-    return data
 
 
 def deep_merge(base: Mapping[str, Any], change: Mapping[str, Any]) -> dict[str, Any]:

@@ -497,3 +497,18 @@ def test_set_values_refuses_a_path_as_apply_overrides_does(key: str, problem: st
 
     with pytest.raises(ScenarioError, match=problem):
         set_values(read_scenario_dict(BASELINE), [(key, 1)])
+
+
+def test_aliases_that_repeat_a_few_sections_are_fine(tmp_path: Path) -> None:
+    text = (f"extends: {BASELINE}\nstrategies:\n"
+            "  - {name: voucher, target: &b {segments: [B]}, budget: &money {monthly: 1e4}}\n"
+            "  - {name: pricing_subsidy, target: *b, budget: *money}\n")
+    scenario = load_scenario(_write(tmp_path / "shared.yaml", text))
+    assert scenario.strategies[1].target.segments == ["B"]
+    assert scenario.strategies[1].budget.monthly == 1e4
+
+
+def test_an_alias_bomb_or_deep_nesting_in_a_set_is_a_plain_string() -> None:
+    """``--set`` reads a value that is not YAML as the text written (``description=[x``)."""
+    bomb = "[" * 1000 + "]" * 1000
+    assert parse_override(f"description={bomb}") == (["description"], bomb)

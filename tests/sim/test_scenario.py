@@ -512,3 +512,17 @@ def test_an_alias_bomb_or_deep_nesting_in_a_set_is_a_plain_string() -> None:
     """``--set`` reads a value that is not YAML as the text written (``description=[x``)."""
     bomb = "[" * 1000 + "]" * 1000
     assert parse_override(f"description={bomb}") == (["description"], bomb)
+
+
+@pytest.mark.parametrize("override", [
+    "population.size=99999999999999999999", "population.prospects=10000000000",
+    "population.branches=99999999999999999999", "seed=99999999999999999999",
+    "market.prospect_arrivals_per_month=1e300",
+    "channels={call_centre: {agents: 99999999999999999999}}",
+])
+def test_numbers_too_big_to_simulate_are_refused(override: str) -> None:
+    """Each was valid, then a traceback (OverflowError, 'lam value too large', 'high is
+    out of bounds for int64') or a run that never ended (Erlang C over 10**20 agents)."""
+    key = override.split("=")[0] if "{" not in override else "channels.call_centre.agents"
+    with pytest.raises(ScenarioError, match=rf"{key}: got .*; expected a number <="):
+        load_scenario(BASELINE, [override])

@@ -32,10 +32,12 @@ from sim.scenario import (
     apply_overrides,
     default_name,
     load_scenario,
+    override_value,
     parse_override,
     scenario_from_dict,
     set_values,
 )
+from sim.scenario_errors import _short
 
 #: Most runs (points × replications) one sweep may plan: a day of one-second runs on 12
 #: cores. A larger design is almost always a mistake (a grid over many ranges), and its
@@ -51,7 +53,8 @@ __all__ = ["Parameter", "SweepSpec", "load_sweep"]
 class Parameter(BaseModel):
     """A swept value: ``range: [lo, hi]`` or ``values: [...]``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
+    model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re",
+                              allow_inf_nan=False)
     range: tuple[float, float] | None = None
     values: list[Any] | None = Field(default=None, min_length=1)
 
@@ -125,7 +128,8 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
         elif item["type"] == "missing":
             msg = "required key is missing"
         elif item["type"] != "value_error":
-            msg = f"got {str(item.get('input'))[:60]!r}; {msg[:1].lower()}{msg[1:]}"
+            # the value as written: 5, not '5' (a number read as the string it is not)
+            msg = f"got {_short(item.get('input'))}; {msg[:1].lower()}{msg[1:]}"
         problems.append((path, msg))
     return problems
 
@@ -174,10 +178,14 @@ def load_sweep(
         raise ScenarioError(str(path), [("set", exc.one_line())]) from None
     for key, param in spec.parameters.items():
         for probe in _probes(param, spec):  # every value, or the points a range can give
+            text = override_value(probe)  # as the runs will read it (None is null)
             try:
-                load_scenario(base, [*spec.set, f"{key}={probe}"])
-            except ScenarioError as exc:
-                raise ScenarioError(str(path), [(f"parameters.{key}", exc.one_line())]) from None
+                load_scenario(base, [*spec.set, f"{key}={text}"])
+            except ScenarioError as exc:  # the value's problems, not "(from --set ...)"
+                why = "; ".join(f"{where}: {msg}".split(" (from --set ")[0]
+                                for where, msg in exc.problems)
+                raise ScenarioError(str(path), [(f"parameters.{key}",
+                                                 f"value {text}: {why}")]) from None
     _check_points(path, spec, base, resume_in, progress)
     unknown = sorted(set(spec.outputs) - set(output_names(base, spec.set)))
     if unknown:

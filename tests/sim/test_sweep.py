@@ -469,3 +469,30 @@ def test_every_point_is_checked_with_progress_but_not_again_on_resume(
                  "--quiet", "--no-figures"]) == 0
     assert len(checked) == 1  # the command resumes without checking again what ran
     assert len(pd.read_parquet(tmp_path / "out" / spec.name / "runs.parquet")) == 3
+
+
+def test_a_sweep_over_null_is_checked_as_it_runs(tmp_path: Path) -> None:
+    """Each value was checked as ``key=str(value)``: null became the string 'None' and an
+    unlimited budget next to a limited one was refused ("got 'None'")."""
+    spec, _ = load_sweep(write_sweep(
+        tmp_path, "parameters: {strategies.0.budget.monthly: {values: [null, 50000]}}\n"))
+    assert spec.parameters["strategies.0.budget.monthly"].values == [None, 50000]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("design: lhs\nparameters: {market.competitor_yield: {range: [0.01, .inf]}}\n",
+     "parameters.market.competitor_yield.range.1: got inf; input should be a finite number"),
+    ("design: lhs\nparameters: {market.competitor_yield: {range: [.nan, 0.06]}}\n",
+     "parameters.market.competitor_yield.range.0: got nan; input should be a finite number"),
+    ("parameters: {market.competitor_yield: {values: [.nan, 0.05]}}\n",
+     "parameters.market.competitor_yield: value .nan: market.competitor_yield: got nan; "
+     "expected a finite number"),
+])
+def test_nan_and_inf_in_a_sweep_are_one_line_naming_the_parameter(
+    tmp_path: Path, body: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The message read "... got 'inf' ... (from --set market.competitor_yield=inf)": a
+    string, and a --set the user never gave."""
+    assert main(["sweep", str(write_sweep(tmp_path, body))]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "--set" not in err and err.count("\n") == 1, err

@@ -12,6 +12,7 @@ reads numbers as YAML 1.2 does (``1e15`` is a float). Each problem becomes one
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -107,10 +108,15 @@ _StrictSafeLoader.add_implicit_resolver(
 )
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> str:
+def _yaml_problem(exc: yaml.YAMLError, text: str = "") -> str:
     mark = getattr(exc, "problem_mark", None)
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if isinstance(exc, yaml.reader.ReaderError):  # a control character: its place by offset
+        line, column = _line_column(text, exc.position)
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return (f"line {line}, column {column}: character {code:#06x} is not "
+                "allowed in YAML; expected printable text")
     if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in problem:
         return (
             f"unsupported YAML tag at {where}{problem}; expected plain YAML "
@@ -138,20 +144,47 @@ def _safe_load(text: str) -> Any:
 _NOT_FOUND = "file not found; expected a path to a scenario YAML file"
 
 
+def _line_column(text: str | bytes, offset: int) -> tuple[int, int]:
+    newline = "\n" if isinstance(text, str) else b"\n"
+    start = text.rfind(newline, 0, offset) + 1  # type: ignore[arg-type]
+    return text.count(newline, 0, offset) + 1, offset - start + 1  # type: ignore[arg-type]
+
+
+def _decoded(path: Path, raw: bytes) -> str:
+    """The file's text: UTF-8, or UTF-16 with its byte-order mark.
+
+    YAML allows UTF-16, which Windows tools write. Another encoding is refused naming
+    the first byte that is not UTF-8 (a Latin-1 'é' said only "UnicodeDecodeError").
+    """
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            pass  # not UTF-16 after all: report it as not UTF-8
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = _line_column(raw, exc.start)
+        problem = (f"cannot read file (UnicodeDecodeError: byte {raw[exc.start]:#04x} at line "
+                   f"{line}, column {column} is not UTF-8); expected a UTF-8 YAML file")
+        raise ScenarioError(str(path), [("", problem)]) from None
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise ScenarioError(str(path), [("", _NOT_FOUND)])
     if path.is_dir():
         raise ScenarioError(str(path), [("", "is a directory, expected a YAML file")])
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
         problem = f"cannot read file ({exc.__class__.__name__}); expected a UTF-8 YAML file"
         raise ScenarioError(str(path), [("", problem)]) from None
+    text = _decoded(path, raw)
     try:
         data = _safe_load(text)
     except yaml.YAMLError as exc:
-        raise ScenarioError(str(path), [("", _yaml_problem(exc))]) from None
+        raise ScenarioError(str(path), [("", _yaml_problem(exc, text))]) from None
     if data is None:
         raise ScenarioError(str(path), [("", "file is empty, expected a mapping of scenario keys")])
     if not isinstance(data, dict):

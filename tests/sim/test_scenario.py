@@ -364,7 +364,10 @@ def test_yaml_tags_never_construct_objects(
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
-        (b"population:\n  size: \xff\xfe\n", "cannot read file (UnicodeDecodeError)"),
+        (b"population:\n  size: \xff\xfe\n", "cannot read file (UnicodeDecodeError: byte 0xff "
+         "at line 2, column 9 is not UTF-8); expected a UTF-8 YAML file"),
+        ("description: caf\u00e9\n".encode("latin-1"), "byte 0xe9 at line 1, column 17"),
+        (b"description: a\x07b\n", "line 1, column 15: character 0x0007 is not allowed"),
         (b"# only a comment\n", "file is empty"),
         (b"just a string\n", "top level is a str, expected a mapping"),
         (b"a: 1\na: 2\n", "duplicate key 'a' (first at line 1)"),
@@ -526,3 +529,16 @@ def test_numbers_too_big_to_simulate_are_refused(override: str) -> None:
     key = override.split("=")[0] if "{" not in override else "channels.call_centre.agents"
     with pytest.raises(ScenarioError, match=rf"{key}: got .*; expected a number <="):
         load_scenario(BASELINE, [override])
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-8-sig"])
+def test_a_file_in_utf16_with_its_byte_order_mark_is_read(encoding: str, tmp_path: Path) -> None:
+    """Windows tools write UTF-16 with a byte-order mark, which YAML allows; it was refused
+    ("cannot read file (UnicodeDecodeError)")."""
+    text = f"extends: {BASELINE}\ndescription: café 银行\n"
+    data = text.encode(encoding)
+    if encoding in ("utf-16-le", "utf-16-be"):
+        data = "\ufeff".encode(encoding) + data
+    path = tmp_path / "windows.yaml"
+    path.write_bytes(data)
+    assert load_scenario(path).description == "café 银行"

@@ -106,8 +106,15 @@ _BOUND_KEYS = {"greater_than_equal": "ge", "greater_than": "gt", "less_than_equa
                "less_than": "lt"}
 
 
+#: Pydantic's words for YAML's kinds of value ("a valid dictionary or instance of Budget").
+_KINDS = {"model_type": "a mapping (key: value)", "model_attributes_type": "a mapping (key: value)",
+          "dict_type": "a mapping (key: value)", "list_type": "a list ([a, b] or '- ' lines)"}
+
+
 def _expectation(item: Mapping[str, Any]) -> str:
     kind, msg, ctx = item["type"], item["msg"], item.get("ctx") or {}
+    if kind in _KINDS:
+        return _KINDS[kind]
     if kind in _BOUNDS:
         return f"a number {_BOUNDS[kind]} {ctx.get(_BOUND_KEYS[kind])}"
     if kind == "literal_error":

@@ -542,3 +542,17 @@ def test_a_file_in_utf16_with_its_byte_order_mark_is_read(encoding: str, tmp_pat
     path = tmp_path / "windows.yaml"
     path.write_bytes(data)
     assert load_scenario(path).description == "café 银行"
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("strategies=[{name: voucher, budget: [1]}]",
+     "strategies.0.budget: got [1]; expected a mapping (key: value)"),
+    ("population=[1]", "population: got [1]; expected a mapping (key: value)"),
+    ("labels=[a]", "labels: got ['a']; expected a mapping (key: value)"),
+    ("tiers={}", "tiers: got {}; expected a list ([a, b] or '- ' lines)"),
+])
+def test_a_list_for_a_mapping_says_so_in_yaml_words(override: str, message: str) -> None:
+    """It said "expected a valid dictionary or instance of Budget": Python's words."""
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(BASELINE, [override])
+    assert message in info.value.one_line()

@@ -153,7 +153,12 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         )
     try:
         value = _safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+    except yaml.YAMLError as exc:  # not YAML: the text as written (description=a: b)
+        problem = str(getattr(exc, "problem", ""))
+        if problem.startswith("duplicate key"):  # YAML, with a typo in it
+            twice = problem.split(" (first at")[0]
+            raise ScenarioError("--set", [(key.strip(), f"{twice} in {text!r}; expected each "
+                                           "key once per mapping")]) from None
         value = raw
     return keys, value
 

@@ -556,3 +556,14 @@ def test_a_list_for_a_mapping_says_so_in_yaml_words(override: str, message: str)
     with pytest.raises(ScenarioError) as info:
         load_scenario(BASELINE, [override])
     assert message in info.value.one_line()
+
+
+def test_a_key_given_twice_in_a_set_value_is_refused() -> None:
+    """The value was taken as the text written, and refused as a string ("market: got
+    '{bank_yield: 0.05, bank_yield: 0.06}'; expected a mapping"), hiding the typo."""
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(BASELINE, ["market={bank_yield: 0.05, bank_yield: 0.06}"])
+    assert info.value.source == "--set"
+    assert info.value.problems[0][0] == "market"
+    assert "duplicate key 'bank_yield'" in info.value.one_line()
+    assert "expected each key once per mapping" in info.value.one_line()

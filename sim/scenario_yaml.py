@@ -170,9 +170,10 @@ def _decoded(path: Path, raw: bytes) -> str:
         raise ScenarioError(str(path), [("", problem)]) from None
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def _read_yaml(path: Path, kind: str = "scenario") -> dict[str, Any]:
+    """The mapping in a YAML file; ``kind`` (scenario, sweep) words its problems."""
     if not path.exists():
-        raise ScenarioError(str(path), [("", _NOT_FOUND)])
+        raise ScenarioError(str(path), [("", _NOT_FOUND.replace("scenario", kind))])
     if path.is_dir():
         raise ScenarioError(str(path), [("", "is a directory, expected a YAML file")])
     try:
@@ -186,7 +187,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise ScenarioError(str(path), [("", _yaml_problem(exc, text))]) from None
     if data is None:
-        raise ScenarioError(str(path), [("", "file is empty, expected a mapping of scenario keys")])
+        raise ScenarioError(str(path), [("", f"file is empty, expected a mapping of {kind} keys")])
     if not isinstance(data, dict):
         raise ScenarioError(
             str(path), [("", f"top level is a {type(data).__name__}, expected a mapping")]

@@ -163,7 +163,7 @@ def load_sweep(
         ScenarioError: One line per problem, naming the sweep file.
     """
     path = Path(path)
-    data = _apply_sweep_overrides(_read_yaml(path), overrides or [])
+    data = _apply_sweep_overrides(_read_yaml(path, "sweep"), overrides or [])
     data.setdefault("name", default_name(path))
     try:
         spec = SweepSpec.model_validate(data)

@@ -496,3 +496,18 @@ def test_nan_and_inf_in_a_sweep_are_one_line_naming_the_parameter(
     assert main(["sweep", str(write_sweep(tmp_path, body))]) == 2
     err = capsys.readouterr().err
     assert message in err and "--set" not in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "file not found; expected a path to a sweep YAML file"),
+    ("# nothing yet\n", "file is empty, expected a mapping of sweep keys"),
+])
+def test_a_missing_or_empty_sweep_file_is_called_a_sweep_file(
+    tmp_path: Path, content: str | None, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both said "scenario" of a sweep file."""
+    path = tmp_path / "s.yaml"
+    if content is not None:
+        path.write_text(content)
+    assert main(["sweep", str(path)]) == 2
+    assert f"{path}: {message}" in capsys.readouterr().err

@@ -33,7 +33,7 @@ import yaml
 from pydantic import ValidationError
 
 from sim.scenario_errors import ScenarioError, _short, problems_from_validation
-from sim.scenario_yaml import _NOT_FOUND, _read_yaml, _safe_load
+from sim.scenario_yaml import _IS_A_DIRECTORY, _NOT_FOUND, _read_yaml, _safe_load
 from sim.schema import Scenario
 
 __all__ = [
@@ -129,6 +129,10 @@ def _read_parent(child: Path, parent: str, chain: tuple[Path, ...]) -> dict[str,
             raise ScenarioError(
                 str(child), [("extends", f"got {parent!r}; that file was not found")]
             ) from None
+        if exc.source == str(parent_path) and exc.problems == [("", _IS_A_DIRECTORY)]:
+            raise ScenarioError(str(child), [(
+                "extends", f"got {parent!r}; that is a directory, expected a scenario YAML file"
+            )]) from None
         raise
 
 

@@ -142,6 +142,7 @@ def _safe_load(text: str) -> Any:
 
 
 _NOT_FOUND = "file not found; expected a path to a scenario YAML file"
+_IS_A_DIRECTORY = "is a directory, expected a YAML file"
 
 
 def _line_column(text: str | bytes, offset: int) -> tuple[int, int]:
@@ -175,7 +176,7 @@ def _read_yaml(path: Path, kind: str = "scenario") -> dict[str, Any]:
     if not path.exists():
         raise ScenarioError(str(path), [("", _NOT_FOUND.replace("scenario", kind))])
     if path.is_dir():
-        raise ScenarioError(str(path), [("", "is a directory, expected a YAML file")])
+        raise ScenarioError(str(path), [("", _IS_A_DIRECTORY)])
     try:
         raw = path.read_bytes()
     except OSError as exc:

@@ -171,7 +171,8 @@ def load_sweep(
         raise ScenarioError(str(path), _problems(exc)) from None
     base = (path.parent / spec.base).resolve()
     if not base.is_file():
-        raise ScenarioError(str(path), [("base", f"got {spec.base!r}; no such scenario file")])
+        what = "that is a directory, expected" if base.is_dir() else "no such"
+        raise ScenarioError(str(path), [("base", f"got {spec.base!r}; {what} scenario file")])
     try:
         load_scenario(base, spec.set)
     except ScenarioError as exc:

@@ -567,3 +567,14 @@ def test_a_key_given_twice_in_a_set_value_is_refused() -> None:
     assert info.value.problems[0][0] == "market"
     assert "duplicate key 'bank_yield'" in info.value.one_line()
     assert "expected each key once per mapping" in info.value.one_line()
+
+
+def test_extends_naming_a_directory_is_blamed_on_extends(tmp_path: Path) -> None:
+    """It said "folder: is a directory", naming neither the file nor its extends."""
+    (tmp_path / "folder").mkdir()
+    child = _write(tmp_path / "child.yaml", "extends: folder\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(child)
+    assert info.value.source == str(child)
+    assert info.value.problems == [
+        ("extends", "got 'folder'; that is a directory, expected a scenario YAML file")]

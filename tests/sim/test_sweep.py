@@ -511,3 +511,13 @@ def test_a_missing_or_empty_sweep_file_is_called_a_sweep_file(
         path.write_text(content)
     assert main(["sweep", str(path)]) == 2
     assert f"{path}: {message}" in capsys.readouterr().err
+
+
+def test_a_base_that_is_a_directory_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(f"base: {tmp_path}\n"
+                    "parameters: {market.competitor_yield: {values: [0.05]}}\n")
+    assert main(["sweep", str(path)]) == 2
+    assert "base: got" in (err := capsys.readouterr().err) and "that is a directory" in err, err

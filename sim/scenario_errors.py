@@ -95,6 +95,8 @@ def _unknown_key_message(loc: Sequence[Any]) -> str:
     if not (isinstance(parent, type) and issubclass(parent, BaseModel)):
         return "unknown key"
     valid = list(parent.model_fields)
+    if len(loc) == 1:  # the file's own keys, read before validation
+        valid += ["extends", "replace"]
     close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f"unknown key; {hint}expected one of: {', '.join(valid)}"
@@ -178,4 +180,5 @@ def problems_from_validation(err: ValidationError) -> list[tuple[str, str]]:
             where = "key " if "[key]" in item["loc"] else ""
             msg = f"got {where}{_short(item.get('input'))}; expected {_expectation(item)}"
         problems.append((path, msg))
-    return problems
+    # an unknown key first: a misspelt one ("extend:", "populaton:") is why others are missing
+    return sorted(problems, key=lambda problem: not problem[1].startswith("unknown key"))

@@ -578,3 +578,19 @@ def test_extends_naming_a_directory_is_blamed_on_extends(tmp_path: Path) -> None
     assert info.value.source == str(child)
     assert info.value.problems == [
         ("extends", "got 'folder'; that is a directory, expected a scenario YAML file")]
+
+
+@pytest.mark.parametrize(("text", "first"), [
+    ("extend: {base}\nmarket: {{bank_yield: 0.05}}\n",
+     "extend: unknown key; did you mean 'extends'?"),
+    ("extends: {base}\nreplaces: [market]\n", "replaces: unknown key; did you mean 'replace'?"),
+])
+def test_a_misspelt_extends_or_replace_is_the_first_problem(
+    text: str, first: str, tmp_path: Path
+) -> None:
+    """'extend:' came last of fourteen problems, after "horizon_months: required key is
+    missing" and the rest it caused; 'replaces:' was taken for 'replications'."""
+    path = _write(tmp_path / "typo.yaml", text.format(base=BASELINE))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert info.value.one_line().startswith(f"{path}: {first}")

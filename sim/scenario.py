@@ -33,7 +33,13 @@ import yaml
 from pydantic import ValidationError
 
 from sim.scenario_errors import ScenarioError, _short, problems_from_validation
-from sim.scenario_yaml import _IS_A_DIRECTORY, _NOT_FOUND, _read_yaml, _safe_load
+from sim.scenario_yaml import (
+    _IS_A_DIRECTORY,
+    _NOT_FOUND,
+    _read_yaml,
+    _safe_load,
+    _StrictSafeDumper,
+)
 from sim.schema import Scenario
 
 __all__ = [
@@ -185,7 +191,8 @@ def override_value(value: Any) -> str:
 
 
 def _dumped(value: Any, style: str | None = None) -> str:
-    text = yaml.safe_dump(value, default_flow_style=True, width=10**9, default_style=style)
+    text = yaml.dump(value, Dumper=_StrictSafeDumper, default_flow_style=True, width=10**9,
+                     default_style=style)
     return text[: -len("\n...\n")] if text.endswith("\n...\n") else text.rstrip("\n")
 
 
@@ -326,7 +333,8 @@ def _blame_overrides(
 
 def scenario_to_yaml(scenario: Scenario) -> str:
     """Return the fully resolved scenario as YAML (every default spelled out)."""
-    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    return yaml.dump(scenario.model_dump(mode="json"), Dumper=_StrictSafeDumper, sort_keys=False,
+                     allow_unicode=True)
 
 
 def scenario_hash(scenario: Scenario) -> str:

@@ -98,14 +98,44 @@ def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode) -> dic
 _StrictSafeLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
 )
-# YAML 1.2's floats: PyYAML follows YAML 1.1, where a float needs a dot and a signed
-# exponent, so ``1e15``, ``2E-3`` and ``1.0e15`` were strings ("got '1e15'; expected a valid
-# dictionary" for a budget). Checked after YAML 1.1's own resolvers, so ``15`` stays an int.
-_StrictSafeLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$"),
-    list("-+0123456789."),
-)
+
+#: YAML 1.2's numbers (underscores between digits kept, as PyYAML reads ``1_000``).
+_INT = re.compile(r"^[-+]?(?:[0-9][0-9_]*|0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+)$")
+_FLOAT = re.compile(r"^(?:[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?"
+                    r"|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+_INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+
+
+def _yaml_1_2_numbers(cls: Any, *, keep_yaml_1_1: bool = False) -> None:
+    """Make ``cls`` (a loader or dumper) resolve plain numbers as YAML 1.2 does.
+
+    PyYAML follows YAML 1.1: ``1e15``, ``2E-3`` and ``1.0e15`` were strings ("got '1e15';
+    expected a valid dictionary" for a budget), ``010`` was octal (``size: 010`` made a
+    bank of 8 customers), ``9:30`` was sexagesimal 570, and ``2024-01-01`` a date (a
+    scenario named so was refused: "got datetime.date(2024, 1, 1)"). The dumper keeps
+    both rules (``keep_yaml_1_1``), so a string either would read as something else
+    (``'08'``, ``'2024-01-01'``) is written quoted and reads back a string anywhere.
+    """
+    dropped = set() if keep_yaml_1_1 else {_INT_TAG, _FLOAT_TAG, "tag:yaml.org,2002:timestamp"}
+    cls.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in dropped]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    cls.add_implicit_resolver(_INT_TAG, _INT, list("-+0123456789"))
+    cls.add_implicit_resolver(_FLOAT_TAG, _FLOAT, list("-+0123456789."))
+
+
+def _construct_int(loader: _StrictSafeLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    return int(text, 0 if re.match(r"[-+]?0[xXoObB]", text) else 10)  # 010 is ten
+
+
+class _StrictSafeDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, quoting what :class:`_StrictSafeLoader` would read otherwise."""
+
+
+_yaml_1_2_numbers(_StrictSafeLoader)
+_yaml_1_2_numbers(_StrictSafeDumper, keep_yaml_1_1=True)
+_StrictSafeLoader.add_constructor(_INT_TAG, _construct_int)
 
 
 def _yaml_problem(exc: yaml.YAMLError, text: str = "") -> str:

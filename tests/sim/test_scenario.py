@@ -594,3 +594,24 @@ def test_a_misspelt_extends_or_replace_is_the_first_problem(
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     assert info.value.one_line().startswith(f"{path}: {first}")
+
+
+@pytest.mark.parametrize(("written", "value"), [
+    ("010", 10), ("0o17", 15), ("0x1f", 31), ("-0x1f", -31), ("1_000", 1000), ("08", 8),
+    ("9:30", "9:30"), ("1:30", "1:30"), ("2024-01-01", "2024-01-01"), ("15", 15),
+    ("1.", 1.0), (".inf", float("inf")), ("yes", True), ("~", None),
+])
+def test_numbers_read_as_yaml_1_2_without_yaml_1_1_traps(written: str, value: object) -> None:
+    """YAML 1.1 read 010 as octal 8, 9:30 as sexagesimal 570 and 2024-01-01 as a date."""
+    parsed = parse_override(f"a.b={written}")[1]
+    assert parsed == value and type(parsed) is type(value)
+
+
+def test_a_size_written_with_a_leading_zero_is_that_many_customers(tmp_path: Path) -> None:
+    """``size: 010`` made a bank of 8 customers (YAML 1.1 octal), without a word."""
+    text = f"extends: {BASELINE}\nname: 2024-01-01\npopulation: {{size: 010}}\n"
+    scenario = load_scenario(_write(tmp_path / "zero.yaml", text))
+    assert scenario.population.size == 10 and scenario.name == "2024-01-01"
+    again = load_scenario(_write(tmp_path / "resolved.yaml", scenario_to_yaml(scenario)))
+    assert again == scenario
+    assert yaml.safe_load(scenario_to_yaml(scenario))["name"] == "2024-01-01"  # quoted

@@ -399,9 +399,14 @@ class StrategyContext:
         left = self._runtime.remaining()
         if total > left:
             rows, costs = self._in_priority(rows, costs)
-            self._needs(costs[0])  # what buying anything takes: the first in priority order
-            rows = rows[np.cumsum(costs) <= left + 1e-9]
-            costs = costs[: len(rows)]
+            if self._runtime.spec.budget.when_short == "skip":  # whoever still fits, in order
+                self._needs(cheapest)  # any part as large as the cheapest buys something
+                keep = kernels.fits_in_order(costs, left + 1e-9)
+                rows, costs = rows[keep], costs[keep]
+            else:  # strictly in order: the first who does not fit ends the month's buying
+                self._needs(costs[0])  # what buying anything takes: the first in order
+                rows = rows[np.cumsum(costs) <= left + 1e-9]
+                costs = costs[: len(rows)]
             total = float(costs.sum())
             funded = np.zeros(wanted.shape, bool)
             funded[rows] = True

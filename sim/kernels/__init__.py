@@ -30,6 +30,7 @@ from sim.kernels import _cache  # noqa: F401  (first: drops a stale compiled cac
 from sim.kernels.allocation import (
     allocate_minutes,
     branch_visits,
+    fits_in_order,
     gather,
     in_order,
     scatter,
@@ -61,6 +62,7 @@ __all__ = [
     "census",
     "close_month",
     "cohort_tallies",
+    "fits_in_order",
     "gather",
     "in_order",
     "keyed_normal_into",

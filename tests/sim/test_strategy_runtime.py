@@ -414,3 +414,44 @@ def test_a_bank_scope_strategy_cannot_change_the_models_columns() -> None:
     np.testing.assert_array_equal(model.population.stage[: len(before)], before)
     columns = model.population.columns()
     assert all(columns[name].flags.writeable for name in MODEL_OWNED)
+
+
+class _Subsidy(Strategy):
+    """Test strategy: pays for every target at a cost in proportion to its AUM."""
+
+    name = "runtime_subsidy"
+    cost_kinds: ClassVar[tuple[str, ...]] = ("subsidy",)
+    seen: ClassVar[list[Any]] = []
+
+    def apply(self, ctx: Any) -> None:
+        cost = ctx.population.aum * 0.001 + 1.0
+        funded = ctx.fund("subsidy", ctx.targets, cost)
+        _Subsidy.seen.append((ctx.targets.copy(), funded, cost.copy(),
+                              ctx.population.aum.copy()))
+
+
+@pytest.mark.parametrize("when_short", ["stop", "skip"])
+def test_a_budget_short_of_the_first_in_order_stops_or_skips(when_short: str) -> None:
+    # the dearest customer comes first under highest_value: a budget below their cost
+    # buys nobody when it stops there, and the cheaper customers who fit when it skips
+    _Subsidy.seen.clear()
+    with registered(_Subsidy):
+        model = build("strategies=[{name: runtime_subsidy, target: {segments: [A, B]}, "
+                      f"budget: {{monthly: 300, when_short: {when_short}}}}}]")
+        model.step()
+    targets, funded, cost, aum = _Subsidy.seen[0]
+    wanted = np.flatnonzero(targets)
+    assert cost[wanted].max() > 300 > cost[wanted].min()  # the case in question
+    spent = model.monthly_frame().cost_strategy_runtime_subsidy.iloc[1]
+    if when_short == "stop":
+        assert funded.sum() == 0 and spent == 0
+        return
+    # the greedy pass in priority order (highest AUM first, ties in row order)
+    order = wanted[np.argsort(-aum[wanted], kind="stable")]
+    expected, left = np.zeros_like(funded), 300.0
+    for row in order:
+        if cost[row] <= left + 1e-9:
+            expected[row], left = True, left - cost[row]
+    assert funded.sum() > 0
+    np.testing.assert_array_equal(funded, expected)
+    assert spent == pytest.approx(cost[funded].sum()) and spent <= 300

@@ -555,8 +555,25 @@ class StrategyContext:
 
     def count_contacts(self, requested: float, delivered: float) -> None:
         """Record contacts that need no staff time (SMS, push) for the summary."""
+        self._non_negative("count_contacts", "requested", np.asarray([requested], float))
+        self._non_negative("count_contacts", "delivered", np.asarray([delivered], float))
         self._runtime.month_counts["contacts_requested"] += requested
         self._runtime.month_counts["contacts_delivered"] += delivered
+
+    def take_back_contacts(self, count: float) -> None:
+        """``count`` contacts :meth:`staff` counted as delivered were not made after all.
+
+        For a contact the RMs had time for but the budget could not pay
+        (``strategies/_common.py``). No more than this month's delivered
+        contacts can be taken back.
+        """
+        self._non_negative("take_back_contacts", "count", np.asarray([count], float))
+        counts = self._runtime.month_counts
+        if count > counts["contacts_delivered"] + 1e-9:
+            raise ValueError(f"strategy {self.name!r}: take_back_contacts() got count {count}; "
+                             f"expected at most the {counts['contacts_delivered']:g} contacts "
+                             "delivered this month")
+        counts["contacts_delivered"] -= count
 
     # -- per-customer memory
     def state(self, name: str, dtype: Any = np.float64, fill: Any = 0) -> np.ndarray:

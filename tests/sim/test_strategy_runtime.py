@@ -455,3 +455,27 @@ def test_a_budget_short_of_the_first_in_order_stops_or_skips(when_short: str) ->
     assert funded.sum() > 0
     np.testing.assert_array_equal(funded, expected)
     assert spent == pytest.approx(cost[funded].sum()) and spent <= 300
+
+
+def test_contacts_are_counted_non_negative_and_taken_back_within_the_month() -> None:
+    # a negative count_contacts was how a contact was taken back, so any plugin could
+    # make the summary's contact counts anything; now counts are >= 0 and taking back
+    # has its own call, bounded by the month's delivered contacts
+    from sim.strategy_runtime import StrategyContext
+
+    model = LifecycleModel(load_scenario(SCENARIOS / "voucher.yaml", SMALL))
+    runtime = model.strategies[0]
+    everyone = np.ones(len(model.population), bool)
+    ctx = StrategyContext(model, runtime, model.population, everyone, everyone)
+    runtime.month_counts = dict.fromkeys(("contacts_requested", "contacts_delivered"), 0.0)
+    for requested, delivered in ((-1.0, 0.0), (0.0, -3.0), (float("nan"), 0.0)):
+        with pytest.raises(ValueError, match=r"^strategy 'voucher': count_contacts\(\) got"):
+            ctx.count_contacts(requested, delivered)
+    ctx.count_contacts(10.0, 8.0)
+    ctx.take_back_contacts(3.0)
+    assert runtime.month_counts == {"contacts_requested": 10.0, "contacts_delivered": 5.0}
+    with pytest.raises(ValueError, match=r"take_back_contacts\(\) got count 6.0; expected at most"):
+        ctx.take_back_contacts(6.0)
+    with pytest.raises(ValueError, match=r"take_back_contacts\(\) got count -1.0; expected a"):
+        ctx.take_back_contacts(-1.0)
+    assert runtime.month_counts["contacts_delivered"] == 5.0

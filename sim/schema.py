@@ -338,6 +338,10 @@ class Budget(_Section):
     priority: Literal["highest_value", "lowest_value", "random", "least_satisfied"] = (
         "highest_value"
     )
+    when_short: Literal["stop", "skip"] = Field(
+        "stop", description="when the next customer in priority order costs more than is "
+        "left: stop there (nobody after them is paid for), or skip them and pay for the "
+        "later ones that still fit")
 
     @model_validator(mode="before")
     @classmethod

@@ -399,9 +399,14 @@ class StrategyContext:
         left = self._runtime.remaining()
         if total > left:
             rows, costs = self._in_priority(rows, costs)
-            self._needs(costs[0])  # what buying anything takes: the first in priority order
-            rows = rows[np.cumsum(costs) <= left + 1e-9]
-            costs = costs[: len(rows)]
+            if self._runtime.spec.budget.when_short == "skip":  # whoever still fits, in order
+                self._needs(cheapest)  # any part as large as the cheapest buys something
+                keep = kernels.fits_in_order(costs, left + 1e-9)
+                rows, costs = rows[keep], costs[keep]
+            else:  # strictly in order: the first who does not fit ends the month's buying
+                self._needs(costs[0])  # what buying anything takes: the first in order
+                rows = rows[np.cumsum(costs) <= left + 1e-9]
+                costs = costs[: len(rows)]
             total = float(costs.sum())
             funded = np.zeros(wanted.shape, bool)
             funded[rows] = True
@@ -547,8 +552,25 @@ class StrategyContext:
 
     def count_contacts(self, requested: float, delivered: float) -> None:
         """Record contacts that need no staff time (SMS, push) for the summary."""
+        self._non_negative("count_contacts", "requested", np.asarray([requested], float))
+        self._non_negative("count_contacts", "delivered", np.asarray([delivered], float))
         self._runtime.month_counts["contacts_requested"] += requested
         self._runtime.month_counts["contacts_delivered"] += delivered
+
+    def take_back_contacts(self, count: float) -> None:
+        """``count`` contacts :meth:`staff` counted as delivered were not made after all.
+
+        For a contact the RMs had time for but the budget could not pay
+        (``strategies/_common.py``). No more than this month's delivered
+        contacts can be taken back.
+        """
+        self._non_negative("take_back_contacts", "count", np.asarray([count], float))
+        counts = self._runtime.month_counts
+        if count > counts["contacts_delivered"] + 1e-9:
+            raise ValueError(f"strategy {self.name!r}: take_back_contacts() got count {count}; "
+                             f"expected at most the {counts['contacts_delivered']:g} contacts "
+                             "delivered this month")
+        counts["contacts_delivered"] -= count
 
     # -- per-customer memory
     def state(self, name: str, dtype: Any = np.float64, fill: Any = 0) -> np.ndarray:

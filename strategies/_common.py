@@ -78,7 +78,7 @@ def deliver_contacts(
     if rm_minutes_each is None:
         ctx.count_contacts(float(counts[wanted].sum()), float(counts[paid].sum()))
     elif (unpaid := float(counts[reached & ~paid].sum())) > 0:
-        ctx.count_contacts(0.0, -unpaid)
+        ctx.take_back_contacts(unpaid)
     ctx.population.add_at("contacts", paid, counts[paid])
     return np.asarray(paid, bool)
 

@@ -31,6 +31,7 @@ from sim.kernels import _cache  # noqa: F401  (first: drops a stale compiled cac
 from sim.kernels.allocation import (
     allocate_minutes,
     branch_visits,
+    fits_in_order,
     gather,
     in_order,
     scatter,
@@ -64,6 +65,7 @@ __all__ = [
     "close_month",
     "cohort_tallies",
     "complaint_candidates",
+    "fits_in_order",
     "gather",
     "in_order",
     "joined_wait_quantile",

@@ -211,3 +211,20 @@ def allocate_minutes(
             left[b] -= minutes[j]
             delivered[b] += contacts[j]
     return keep
+
+
+@numba.njit(cache=True, nogil=True)
+def fits_in_order(costs: np.ndarray, budget: float) -> np.ndarray:  # pragma: no cover
+    """Which ``costs``, taken in order, ``budget`` buys, passing over those that do not fit.
+
+    Greedy in the given (priority) order: a cost is bought when it fits in what
+    is left, and passed over, not ending the buying, when it does not (a budget's
+    ``when_short: skip``). What is spent is added in that order.
+    """
+    keep = np.zeros(costs.shape[0], np.bool_)
+    spent = 0.0
+    for j in range(costs.shape[0]):
+        if spent + costs[j] <= budget:
+            keep[j] = True
+            spent += costs[j]
+    return keep

@@ -472,3 +472,68 @@ class _Sized:
 
     def __len__(self) -> int:
         return self._n
+
+
+class _Subsidy(Strategy):
+    """Test strategy: pays for every target at a cost in proportion to its AUM."""
+
+    name = "runtime_subsidy"
+    cost_kinds: ClassVar[tuple[str, ...]] = ("subsidy",)
+    seen: ClassVar[list[Any]] = []
+
+    def apply(self, ctx: Any) -> None:
+        cost = ctx.population.aum * 0.001 + 1.0
+        funded = ctx.fund("subsidy", ctx.targets, cost)
+        _Subsidy.seen.append((ctx.targets.copy(), funded, cost.copy(),
+                              ctx.population.aum.copy()))
+
+
+@pytest.mark.parametrize("when_short", ["stop", "skip"])
+def test_a_budget_short_of_the_first_in_order_stops_or_skips(when_short: str) -> None:
+    # the dearest customer comes first under highest_value: a budget below their cost
+    # buys nobody when it stops there, and the cheaper customers who fit when it skips
+    _Subsidy.seen.clear()
+    with registered(_Subsidy):
+        model = build("strategies=[{name: runtime_subsidy, target: {segments: [A, B]}, "
+                      f"budget: {{monthly: 300, when_short: {when_short}}}}}]")
+        model.step()
+    targets, funded, cost, aum = _Subsidy.seen[0]
+    wanted = np.flatnonzero(targets)
+    assert cost[wanted].max() > 300 > cost[wanted].min()  # the case in question
+    spent = model.monthly_frame().cost_strategy_runtime_subsidy.iloc[1]
+    if when_short == "stop":
+        assert funded.sum() == 0 and spent == 0
+        return
+    # the greedy pass in priority order (highest AUM first, ties in row order)
+    order = wanted[np.argsort(-aum[wanted], kind="stable")]
+    expected, left = np.zeros_like(funded), 300.0
+    for row in order:
+        if cost[row] <= left + 1e-9:
+            expected[row], left = True, left - cost[row]
+    assert funded.sum() > 0
+    np.testing.assert_array_equal(funded, expected)
+    assert spent == pytest.approx(cost[funded].sum()) and spent <= 300
+
+
+def test_contacts_are_counted_non_negative_and_taken_back_within_the_month() -> None:
+    # a negative count_contacts was how a contact was taken back, so any plugin could
+    # make the summary's contact counts anything; now counts are >= 0 and taking back
+    # has its own call, bounded by the month's delivered contacts
+    from sim.strategy_runtime import StrategyContext
+
+    model = LifecycleModel(load_scenario(SCENARIOS / "voucher.yaml", SMALL))
+    runtime = model.strategies[0]
+    everyone = np.ones(len(model.population), bool)
+    ctx = StrategyContext(model, runtime, model.population, everyone, everyone)
+    runtime.month_counts = dict.fromkeys(("contacts_requested", "contacts_delivered"), 0.0)
+    for requested, delivered in ((-1.0, 0.0), (0.0, -3.0), (float("nan"), 0.0)):
+        with pytest.raises(ValueError, match=r"^strategy 'voucher': count_contacts\(\) got"):
+            ctx.count_contacts(requested, delivered)
+    ctx.count_contacts(10.0, 8.0)
+    ctx.take_back_contacts(3.0)
+    assert runtime.month_counts == {"contacts_requested": 10.0, "contacts_delivered": 5.0}
+    with pytest.raises(ValueError, match=r"take_back_contacts\(\) got count 6.0; expected at most"):
+        ctx.take_back_contacts(6.0)
+    with pytest.raises(ValueError, match=r"take_back_contacts\(\) got count -1.0; expected a"):
+        ctx.take_back_contacts(-1.0)
+    assert runtime.month_counts["contacts_delivered"] == 5.0

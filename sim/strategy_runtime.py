@@ -253,6 +253,7 @@ class _TargetScan:
 
     def __init__(self, runtimes: Sequence[StrategyRuntime]) -> None:
         self._luts = [r._luts for r in runtimes]
+        self._month = -1
         self._inputs: tuple[Any, ...] = ()
         self._found: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # group -> rows, bounds
         self._given: dict[int, set[int]] = {}  # group -> strategies that had their candidates
@@ -264,10 +265,10 @@ class _TargetScan:
         need not be checked again.
         """
         pop = model.population
-        inputs = (model.month, customers, pop.stage, pop.segment, pop.tier)
-        if len(inputs) != len(self._inputs) or any(
-                a is not b for a, b in zip(inputs, self._inputs, strict=True)):
-            self._inputs, self._found, self._given = inputs, {}, {}
+        inputs = (customers, pop.stage, pop.segment, pop.tier)  # the same arrays, or scan again
+        if (self._month != model.month or len(inputs) != len(self._inputs)
+                or any(a is not b for a, b in zip(inputs, self._inputs, strict=True))):
+            self._month, self._inputs, self._found, self._given = model.month, inputs, {}, {}
         group, bit = divmod(index, kernels.GROUP)
         if group not in self._found or index in self._given[group]:
             if len(pop) >= 1 << 32:

@@ -6,7 +6,7 @@ candidates are the union of this month's visitors with a bad visit (few) and
 the rows with failed contacts (found by a pass over the table), in table
 order. NumPy built this from table-wide masks: two zeroed boolean columns,
 two scatters, their union and ``np.flatnonzero``; here the two sorted sets
-are found and merged directly.
+are found and merged directly, and each candidate's complaint draw taken.
 """
 
 from __future__ import annotations

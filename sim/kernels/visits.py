@@ -1,7 +1,7 @@
 """A month's branch visits served, compiled: loads, desk, simulated visit, wait.
 
-``ChannelSystem.serve`` did this with NumPy; here each step is one parallel
-pass over the visitors:
+``ChannelSystem.serve`` did this with NumPy; here each step is one compiled
+pass over the visitors (the first two in parallel):
 
 * :func:`visitor_loads` — each visitor's branch and whether it uses the
   machines anyway, and each branch's staff and machine visits (the loads

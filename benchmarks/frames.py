@@ -166,6 +166,7 @@ def restated_default_differences() -> list[str]:
                         f"{REFERENCE_VALUE}")
     schema = {"holdout": StrategySpec.model_fields["holdout"].default,
               "priority": Budget().priority,
+              "when_short": Budget().when_short,
               "rm_hours_per_month":
                   Scenario.model_fields["capacity"].get_default(call_default_factory=True)
                   .rm_hours_per_month}
@@ -239,7 +240,8 @@ def clmsim_scaling(scenario: Scenario) -> dict[str, Any]:
         "arrivals_per_month": scenario.market.prospect_arrivals_per_month,
         "rm_hours_per_month": scenario.capacity.rm_hours_per_month,
         "strategies": [{"name": s.name, "monthly": s.budget.monthly, "total": s.budget.total,
-                        "priority": s.budget.priority, "holdout": s.holdout}
+                        "priority": s.budget.priority,
+                        "when_short": s.budget.when_short, "holdout": s.holdout}
                        for s in scenario.strategies],
     }
 

@@ -86,10 +86,10 @@ COST_KINDS: dict[str, tuple[str, ...]] = {
     "decline_response": ("rescue_visit", "yield_bump", "respond_call", "improve_fix"),
     "tiered_service": ("contact", "sms", "salon", "gift", "president_visit"),
 }
-#: sim/schema.py: a strategy's hold-out share and budget priority when the file omits them,
-#: and the RM hours when ``capacity`` is left out.
+#: sim/schema.py: a strategy's hold-out share, budget priority and what a short budget does
+#: when the file omits them, and the RM hours when ``capacity`` is left out.
 SPEC_DEFAULTS: dict[str, Any] = {"holdout": 0.0, "priority": "highest_value",
-                                 "rm_hours_per_month": 0.0}
+                                 "when_short": "stop", "rm_hours_per_month": 0.0}
 # ======================================================================================
 
 #: Target keys the mesa-frames model supports (as the per-agent reference: no labels, where).
@@ -154,7 +154,7 @@ def read_scenario(path: Path, size: int, months: int) -> dict[str, Any]:
     RM hours (``capacity``) and every strategy's monthly and total budget
     scale by ``size / population.size`` to three significant figures. Each
     strategy gets its hold-out, budget priority and parameters filled in
-    (``holdout``, ``budget: {monthly, total, priority}``, ``params``).
+    (``holdout``, ``budget: {monthly, total, priority, when_short}``, ``params``).
 
     Raises:
         SystemExit: For what the mesa-frames model does not model: channels,
@@ -188,7 +188,8 @@ def read_scenario(path: Path, size: int, months: int) -> dict[str, Any]:
         if isinstance(budget, int | float) and not isinstance(budget, bool):  # a total
             budget = {"total": budget}
         budget = {"monthly": budget.get("monthly"), "total": budget.get("total"),
-                  "priority": budget.get("priority", SPEC_DEFAULTS["priority"])}
+                  "priority": budget.get("priority", SPEC_DEFAULTS["priority"]),
+                  "when_short": budget.get("when_short", SPEC_DEFAULTS["when_short"])}
         for key in ("monthly", "total"):
             if budget[key] is not None:
                 budget[key] = three_figures(budget[key] * factor)
@@ -211,5 +212,6 @@ def scaling_summary(data: dict[str, Any]) -> dict[str, Any]:
         "rm_hours_per_month": data["capacity"]["rm_hours_per_month"],
         "strategies": [{"name": s["name"], "monthly": s["budget"]["monthly"],
                         "total": s["budget"]["total"], "priority": s["budget"]["priority"],
-                        "holdout": s["holdout"]} for s in data["strategies"]],
+                        "when_short": s["budget"]["when_short"], "holdout": s["holdout"]}
+                       for s in data["strategies"]],
     }

@@ -81,6 +81,7 @@ class FramesStrategy:
         budget = spec["budget"]
         self.monthly, self.total = budget["monthly"], budget["total"]
         self.priority = budget["priority"]
+        self.skip_when_short = budget["when_short"] == "skip"
         self.spent_month = self.spent_total = 0.0
         self.cohort_sizes = [0, 0, 0]
         self.costs = dict.fromkeys(self.cost_kinds, 0.0)
@@ -152,12 +153,13 @@ class FramesStrategy:
 
     def _serve(self, frame: pl.DataFrame, wanted: pl.Series, amount: pl.Expr | pl.Series,
                left: float) -> tuple[pl.Series, float]:
-        """Who fits in ``left``: all the wanted rows, or a prefix in the budget's priority order.
+        """Who fits in ``left``: all the wanted rows, or those who fit in the priority order.
 
         The wanted rows are filtered out with their row number, amount and
         priority key; if their amounts do not fit, they are sorted by the key
         (stable: ties keep row order) and the prefix whose cumulative sum fits
-        is kept. Returns the mask of rows served and the amount they use.
+        is kept (with ``when_short: skip``, each row that still fits). Returns
+        the mask of rows served and the amount they use.
         """
         if not wanted.any():
             return wanted, 0.0
@@ -170,8 +172,15 @@ class FramesStrategy:
         key = {"highest_value": -pl.col("_aum"), "lowest_value": pl.col("_aum"),
                "least_satisfied": pl.col("_satisfaction"),
                "random": pl.lit(pl.Series(self.model.random.random(len(rows))))}[self.priority]
-        chosen = (rows.with_columns(_key=key).sort("_key", maintain_order=True)
-                  .filter(pl.col("_amount").cum_sum() <= left + 1e-9))
+        ranked = rows.with_columns(_key=key).sort("_key", maintain_order=True)
+        if self.skip_when_short:  # greedy: pass over whoever does not fit (a sequential scan)
+            fits, spent = [], 0.0
+            for value in ranked["_amount"].to_list():
+                fits.append(spent + value <= left + 1e-9)
+                spent += value if fits[-1] else 0.0
+            chosen = ranked.filter(pl.Series(fits))
+        else:
+            chosen = ranked.filter(pl.col("_amount").cum_sum() <= left + 1e-9)
         served = pl.zeros(len(frame), pl.Boolean, eager=True).scatter(chosen["_row"], True)
         return served, float(chosen["_amount"].sum())
 

@@ -133,6 +133,7 @@ class ReferenceStrategy:
         self.holdout = spec.holdout
         self.monthly, self.total = spec.budget.monthly, spec.budget.total
         self.priority = PRIORITY_KEYS[spec.budget.priority]
+        self.skip_when_short = spec.budget.when_short == "skip"
         self.spent_month = self.spent_total = 0.0
         self.cohort_sizes = [0, 0, 0]
         self.costs = dict.fromkeys(self.cost_kinds, 0.0)
@@ -222,7 +223,11 @@ class ReferenceStrategy:
 
     def _serve(self, wanted: list[Customer], amounts: list[float], left: float
                ) -> tuple[Sequence[int], float]:
-        """Who fits in ``left``: everyone, or a prefix in priority order; and the amount used."""
+        """Who fits in ``left``: everyone, or in priority order those who fit; and the amount used.
+
+        In order, buying stops at the first who does not fit, or passes over them
+        (the budget's ``when_short: skip``).
+        """
         total = sum(amounts)
         if total <= left:
             return range(len(wanted)), total
@@ -230,6 +235,8 @@ class ReferenceStrategy:
         total = 0.0
         for i in self._in_priority(wanted):
             if total + amounts[i] > left + 1e-9:
+                if self.skip_when_short:
+                    continue
                 break
             total += amounts[i]
             chosen.append(i)

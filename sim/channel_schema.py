@@ -84,7 +84,8 @@ class BranchOverride(_Section):
 class CallCentre(_Section):
     """The call centre: an M/M/c queue solved by Erlang C (``sim/erlang.py``)."""
 
-    agents: Count = Field(0, ge=0)
+    # Erlang C sums over the agents every month: 10**20 of them never finished
+    agents: Count = Field(0, ge=0, le=1_000_000)
     hours_per_day: Positive = 8.0
     calls_per_customer_month: NonNegative = 0.0
     handle_minutes: Positive = 5.0

@@ -50,7 +50,7 @@ from sim import kernels
 from sim.branch_day import BranchDay, day_totals, draw_visits, simulate_visits
 from sim.day_sampling import RATIOS, estimate_from_days
 from sim.erlang import UnstableQueueError, erlang_c
-from sim.streams import draw_key, keyed_uniform, stream
+from sim.streams import draw_key, keyed_uniform, stream, uniform_from_key
 
 if TYPE_CHECKING:
     from sim.channel_schema import BranchConfig, Channels
@@ -80,6 +80,8 @@ COST_KINDS = ("staff_teller", "staff_relationship_manager", "staff_lobby_manager
               "machines_vtm", "call_centre", "online_platform")
 #: Most simulated day sets kept in the cache.
 CACHE_LIMIT = 20_000
+#: Fewer keyed draws than this are taken in NumPy rather than in the compiled loop.
+FEW_DRAWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,11 @@ class ChannelSystem:
         names = model.channel_names
         self.visit_rate = np.array([spec.visits_per_customer_month.get(c, 0.0) for c in names])
         self.machine_user = np.array([c in spec.machine_users for c in names])
+        #: each branch's share of visits the lobby manager sends to a machine, if it has one
+        self.route_share = np.array([
+            c.simple_share * c.routing_share * (c.vtms > 0) * (c.lobby_managers > 0)
+            for c in self.configs])
+        self.has_vtm = np.array([c.vtms > 0 for c in self.configs])
         # issue 7 (sim/shards.py): a shard staffs and pays only its own branches and its part
         # of the bank-wide desks (call centre, online platform, complaint handlers)
         self.shard = getattr(model, "shard", None)
@@ -252,22 +259,22 @@ class ChannelSystem:
             self._key(model, "channels/visits"),
             np.asarray(self.visit_rate, np.float64), float(spec.visits_activity_elasticity),
             pop.visit_weight)
-        own_machine = self.machine_user[pop.channel[rows]]
-        branch = pop.branch[rows].astype(np.intp)
-        staff_visits = np.bincount(branch, weights=visits * ~own_machine, minlength=n)
-        machine_visits = np.bincount(branch, weights=visits * own_machine, minlength=n)
+        branch, own_machine, staff_visits, machine_visits = kernels.visitor_loads(
+            rows, visits, pop.channel, pop.branch, self.machine_user, n)
         pools = [self._pool(b, staff_visits[b], machine_visits[b]) for b in range(n)]
         # each visitor's desk (no VTM: a teller), simulated visit and wait, in one pass
         pool_wait, pool_balked, offsets, sizes = _pooled(pools)
-        wait, balked = kernels.visit_outcomes(
-            rows, pop.id, branch, own_machine, self._route_share(),
-            np.array([c.vtms > 0 for c in self.configs]), self._key(model, "channels/route"),
-            self._key(model, "channels/outcome"), pool_wait, pool_balked, offsets, sizes,
-            float(spec.balk_perceived_wait_minutes), pop.wait_minutes)
+        wait, balked, picked = kernels.visit_outcomes(
+            rows, pop.id, branch, own_machine, self.route_share, self.has_vtm,
+            self._key(model, "channels/route"), self._key(model, "channels/outcome"),
+            pool_wait, pool_balked, offsets, sizes, float(spec.balk_perceived_wait_minutes),
+            pop.wait_minutes)
         self._online(model, customers)
         filed = self._complaints(model, rows, wait, balked)
         self._branch_metrics(pools, staff_visits + machine_visits, pop.branch[filed])
-        self._bank_metrics(model, wait[~balked], float(customers.sum()))
+        self._bank_metrics(
+            model, kernels.joined_wait_quantile(pool_wait, pool_balked, picked, 0.9),
+            float(customers.sum()))
         self._book(model)
         self.seconds += time.perf_counter() - started
 
@@ -278,13 +285,15 @@ class ChannelSystem:
 
     @staticmethod
     def _draw(model: LifecycleModel, purpose: str, rows: np.ndarray) -> np.ndarray:
-        """The month's keyed U(0, 1) draws of ``rows`` (the same as for the whole table)."""
-        return keyed_uniform(model.seed_value, model.replication, purpose, model.month,
-                             model.population.id[rows])
+        """The month's keyed U(0, 1) draws of ``rows`` (the same as for the whole table).
 
-    def _route_share(self) -> np.ndarray:
-        return np.array([c.simple_share * c.routing_share * (c.vtms > 0) * (c.lobby_managers > 0)
-                         for c in self.configs])
+        A few rows (the month's complaints) are drawn in NumPy, which gives the same
+        numbers: waking the compiled loop's threads costs more when the other core is busy.
+        """
+        ids = model.population.id[rows]
+        if ids.size < FEW_DRAWS:
+            return uniform_from_key(ids, ChannelSystem._key(model, purpose))
+        return keyed_uniform(model.seed_value, model.replication, purpose, model.month, ids)
 
     def _pool(self, b: int, staff_visits: float, machine_visits: float) -> DayPool | None:
         """The cached simulated days for branch ``b`` at this month's load (None: no visits)."""
@@ -336,15 +345,12 @@ class ChannelSystem:
             The rows that filed a complaint.
         """
         c, pop, days = self.spec.complaints, model.population, self.spec.days_per_month
-        long_wait = np.zeros(len(pop), np.bool_)
-        long_wait[rows] = ~balked & (wait > c.long_wait_minutes)
-        walked_out = np.zeros(len(pop), np.bool_)
-        walked_out[rows] = balked
-        candidates = np.flatnonzero(long_wait | walked_out | (pop.contacts_failed > 0))
-        keep = ((1.0 - c.prob_after_long_wait * long_wait[candidates])
-                * (1.0 - c.prob_after_balk * walked_out[candidates])
-                * (1.0 - c.prob_after_failed_contact) ** pop.contacts_failed[candidates])
-        u = self._draw(model, "channels/complaint", candidates)
+        candidates, long_wait, walked_out, failed, u = kernels.complaint_candidates(
+            rows, wait, balked, float(c.long_wait_minutes), pop.contacts_failed, pop.id,
+            self._key(model, "channels/complaint"))
+        keep = ((1.0 - c.prob_after_long_wait * long_wait)
+                * (1.0 - c.prob_after_balk * walked_out)
+                * (1.0 - c.prob_after_failed_contact) ** failed)
         filed = candidates[u < 1.0 - keep]
         day = np.minimum((self._draw(model, "channels/complaint_day", filed) * days)
                          .astype(np.intp), days - 1)
@@ -390,8 +396,7 @@ class ChannelSystem:
             m[p + "contacts_requested"] = float(self.contacts_requested[b])
             m[p + "contacts_delivered"] = float(self.contacts_delivered[b])
 
-    def _bank_metrics(self, model: LifecycleModel, joined_waits: np.ndarray,
-                      customers: float) -> None:
+    def _bank_metrics(self, model: LifecycleModel, p90_wait: float, customers: float) -> None:
         m, n = self.metrics, self.n_branches
         visits = np.array([m[f"branch{b}_visits"] for b in range(n)])
         total = max(visits.sum(), 1e-12)
@@ -407,8 +412,7 @@ class ChannelSystem:
         m["channels_visits"] = float(visits.sum())
         for name in ("mean_wait", "share_wait_over_5", "share_wait_over_10"):
             m[f"channels_{name}"] = weighted(name)
-        m["channels_p90_wait"] = (
-            float(np.quantile(joined_waits, 0.9)) if joined_waits.size else 0.0)
+        m["channels_p90_wait"] = p90_wait
         for name in BRANCH_COUNTS[1:]:
             m[f"channels_{name}"] = float(sum(m[f"branch{b}_{name}"] for b in range(n)))
         m["channels_teller_utilisation"] = float(util @ tellers / max(tellers.sum(), 1e-12))

@@ -16,6 +16,7 @@ already written are kept, and the exit is one line on standard error.
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 import threading
@@ -236,6 +237,9 @@ def _headline(console: Console, summary: object, run_dir: Path) -> None:
         interval = "" if n < 2 else f"{fmt.format(low)} … {fmt.format(high)}"
         table.add_row(label, fmt.format(mean), interval)
     console.print(table)
+    if n > 1:
+        console.print("[dim]intervals of counts, costs and shares stop at 0 (and shares at "
+                      "100%): the values they can take[/dim]")
     _strategy_table(console, summary, n)
     # soft_wrap: a long path stays on one line (copyable); escape: "[x]" in it is not markup
     console.print(f"results written to [bold]{escape(str(run_dir))}[/bold]", soft_wrap=True)
@@ -362,6 +366,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # e.g. a path under --out that is a file, or a full disk
         where = exc.filename or getattr(args, "results_dir", None) or _source(args)
         return _fail(f"{where}: {exc.strerror or exc}")
+    except MemoryError as exc:  # NumPy's "Unable to allocate 74.5 GiB for an array ...": exit 1
+        need = re.search(r"allocate ([\d.]+ \w+)", str(exc))
+        print(f"clmsim: error: out of memory{f' (an array of {need[1]})' if need else ''}; "
+              "use a smaller population.size, or spread the bank over Dask workers "
+              f"(--shards N --executor dask); {_kept(args)}", file=sys.stderr)
+        return EXIT_FAILED
     except (WorkerLostError, BrokenProcessPool) as exc:  # the input was fine: exit 1, not 2
         print(f"clmsim: error: workers lost: {str(exc) or 'a worker process died twice'}; "
               f"{_kept(args)}", file=sys.stderr)

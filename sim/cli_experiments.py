@@ -156,11 +156,16 @@ def add_sweep_parser(sub: Any, executor_args: Any) -> None:
 
 
 class _RateColumn(ProgressColumn):
-    """Runs finished per second."""
+    """Runs finished per second (nothing for the check of the design points)."""
 
     def render(self, task: Any) -> Text:
         speed = task.finished_speed or task.speed
-        return Text("" if speed is None else f"{speed:.2f} runs/s")
+        unit = task.fields.get("unit", "runs")
+        return Text("" if speed is None or unit != "runs" else f"{speed:.2f} runs/s")
+
+
+#: Design points from which their check (about 0.15 ms a point) gets a progress bar.
+CHECK_BAR_POINTS = 5000
 
 
 def run_sweep_command(args: argparse.Namespace) -> int:
@@ -168,14 +173,28 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     from sim.sweep import run_sweep
     from sim.sweep_schema import load_sweep
 
-    spec, base = load_sweep(args.sweep, args.overrides)
-    sweep_dir = args.out / spec.name
     console = Console(stderr=True, quiet=args.quiet)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("runs"), _RateColumn(), TimeRemainingColumn())
+               TextColumn("{task.fields[unit]}"), _RateColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, disable=args.quiet or not console.is_terminal,
                   transient=True) as bar:
-        task = bar.add_task(spec.name, total=None)
+        checking: list[Any] = []
+
+        def check_tick(done: int, total: int) -> None:
+            if total < CHECK_BAR_POINTS:
+                return
+            if not checking:
+                checking.append(bar.add_task("checking the design", total=total,
+                                             unit="points"))
+            bar.update(checking[0], completed=done)
+
+        # points already run in the sweep's folder are not checked again
+        spec, base = load_sweep(args.sweep, args.overrides, resume_in=args.out,
+                                progress=check_tick)
+        for task_id in checking:
+            bar.remove_task(task_id)
+        sweep_dir = args.out / spec.name
+        task = bar.add_task(spec.name, total=None, unit="runs")
 
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)

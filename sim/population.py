@@ -76,6 +76,8 @@ MODEL_OWNED = frozenset({"id", "stage", "entry_stage", "months_in_stage", "tenur
 _COMPILED_KINDS = frozenset({np.dtype(t) for t in (
     np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
     np.uint64, np.float32, np.float64)})
+#: Unsigned integer of each compiled kind's width: compared as these, equal values are equal bits.
+_BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def _take(column: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -85,10 +87,30 @@ def _take(column: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return column[rows]
 
 
+def _check_amount(name: str, column: np.ndarray, amount: np.ndarray | float) -> None:
+    """Refuse adding NaN, infinite, negative or (in the column's type) overflowing amounts."""
+    values = np.asarray(amount, np.float64)
+    if not values.size:
+        return
+    largest = float(np.finfo(column.dtype).max) if column.dtype.kind == "f" else np.inf
+    lowest, highest = float(values.min()), float(values.max())  # NaN: both NaN
+    if not (lowest >= 0 and np.isfinite(highest) and highest <= largest):
+        bad = highest if lowest >= 0 else lowest
+        raise ValueError(f"add_at({name!r}) got an amount of {bad}; expected finite numbers "
+                         f">= 0")
+
+
 def _put(column: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
-    """``column[rows] = values`` (distinct rows), in parallel when the dtype allows."""
-    if column.dtype in _COMPILED_KINDS and values.dtype == column.dtype:
-        kernels.scatter(column, rows, values)
+    """``column[rows] = values`` (distinct rows), in parallel when the dtype allows.
+
+    The compiled copy writes only values whose bits differ (it compares the
+    columns as unsigned integers of their width): most of what a strategy
+    hands back is what it read.
+    """
+    if (column.dtype in _COMPILED_KINDS and values.dtype == column.dtype
+            and column.flags.c_contiguous and values.flags.c_contiguous):
+        bits = _BITS[column.dtype.itemsize]
+        kernels.scatter(column.view(bits), rows, values.view(bits))
     else:
         column[rows] = values
 
@@ -190,6 +212,12 @@ class Population:
                    and self._columns[k].base is self._buffers[k] else v.nbytes
                    for k, v in self._columns.items())
 
+    def add_at(self, name: str, mask: np.ndarray, amount: np.ndarray | float) -> None:
+        """``self.<name>[mask] += amount`` (as :meth:`RowSubset.add_at`, for one interface)."""
+        column = self._columns[name]
+        _check_amount(name, column, amount)
+        column[mask] += amount
+
     def subset(self, rows: np.ndarray) -> RowSubset:
         """A working copy of some rows (see :class:`RowSubset`)."""
         return RowSubset(self, rows)
@@ -255,6 +283,24 @@ class RowSubset:
     def add_column(self, name: str, dtype: Any, fill: Any = 0) -> None:
         """Add a column to the whole table (see :meth:`Population.add_column`)."""
         self._table.add_column(name, dtype, fill)
+
+    def add_at(self, name: str, mask: np.ndarray, amount: np.ndarray | float) -> None:
+        """``self.<name>[mask] += amount``, in the table's rows if the column was not copied.
+
+        Adding to some rows (contacts made, contacts the RMs could not make)
+        need not copy a whole column out and back. ``amount``: a number, or one
+        per row of ``mask``; finite and not negative (a count or money added),
+        refused otherwise, as the written-column check would refuse the result.
+        """
+        if name in MODEL_OWNED:
+            raise AttributeError(f"column {name!r} is the model's; strategies only read it")
+        column = self._table.columns()[name]
+        _check_amount(name, column, amount)
+        copy = self._copies.get(name)
+        if copy is not None:  # read already: the copy is what is written back
+            copy[mask] += amount
+        else:
+            column[self._rows[mask]] += amount
 
     def columns(self) -> _SubsetColumns:
         """The subset's columns by name, copied on first read."""

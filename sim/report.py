@@ -251,7 +251,9 @@ def build_report(run_dir: Path, out: Path | None = None) -> Path:
     if summary_path.exists():
         summary = _read_table(summary_path, {"metric"}, _SUMMARY_NUMBERS).set_index("metric")
         parts.append("<h2>Headline figures</h2><p class='note'>Mean and 95% t-interval "
-                     "across replications; money in CNY.</p>" + _headline(summary, False))
+                     "across replications, clipped to the values a figure can take (counts, "
+                     "costs and shares stop at 0, shares at 100%); money in CNY.</p>"
+                     + _headline(summary, False))
         parts.append(_strategies(summary))
         channels = _headline(summary, True)
         if channels:

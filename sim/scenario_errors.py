@@ -95,6 +95,8 @@ def _unknown_key_message(loc: Sequence[Any]) -> str:
     if not (isinstance(parent, type) and issubclass(parent, BaseModel)):
         return "unknown key"
     valid = list(parent.model_fields)
+    if len(loc) == 1:  # the file's own keys, read before validation
+        valid += ["extends", "replace"]
     close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f"unknown key; {hint}expected one of: {', '.join(valid)}"
@@ -106,8 +108,15 @@ _BOUND_KEYS = {"greater_than_equal": "ge", "greater_than": "gt", "less_than_equa
                "less_than": "lt"}
 
 
+#: Pydantic's words for YAML's kinds of value ("a valid dictionary or instance of Budget").
+_KINDS = {"model_type": "a mapping (key: value)", "model_attributes_type": "a mapping (key: value)",
+          "dict_type": "a mapping (key: value)", "list_type": "a list ([a, b] or '- ' lines)"}
+
+
 def _expectation(item: Mapping[str, Any]) -> str:
     kind, msg, ctx = item["type"], item["msg"], item.get("ctx") or {}
+    if kind in _KINDS:
+        return _KINDS[kind]
     if kind in _BOUNDS:
         return f"a number {_BOUNDS[kind]} {ctx.get(_BOUND_KEYS[kind])}"
     if kind == "literal_error":
@@ -171,4 +180,5 @@ def problems_from_validation(err: ValidationError) -> list[tuple[str, str]]:
             where = "key " if "[key]" in item["loc"] else ""
             msg = f"got {where}{_short(item.get('input'))}; expected {_expectation(item)}"
         problems.append((path, msg))
-    return problems
+    # an unknown key first: a misspelt one ("extend:", "populaton:") is why others are missing
+    return sorted(problems, key=lambda problem: not problem[1].startswith("unknown key"))

@@ -9,6 +9,7 @@ walk through every key.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
@@ -36,6 +37,11 @@ __all__ = [
     "Tier",
 ]
 
+#: Most customers, prospects or arrivals a month a scenario may have.
+MAX_PEOPLE = 1_000_000_000
+#: Most branches (the largest banks have about 16,000).
+MAX_BRANCHES = 100_000
+
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
@@ -51,6 +57,17 @@ DriverName = Literal[
     "satisfaction", "share_of_wallet", "price_gap", "contact", "wait", "complaints", "products"
 ]
 SEGMENT_NAMES = ("A", "B", "C", "D")
+
+
+@functools.lru_cache(maxsize=1024)
+def _expression(text: str, names: frozenset[str],
+                categories: tuple[tuple[str, tuple[str, ...]], ...]) -> Expression:
+    """An expression, parsed and checked once per text and names (an expression is immutable).
+
+    A sweep validates the same labels at each of its points: parsing them was half the
+    cost of checking a point. A refused expression is not kept: it raises each time.
+    """
+    return Expression(text, names, dict(categories))
 
 
 class _Section(BaseModel):
@@ -200,8 +217,12 @@ class ActivityDist(_Section):
 class Population(_Section):
     """Initial customers and prospects, with attribute distributions (DOMAIN §2)."""
 
-    size: Count = Field(ge=1, description="customers (non-prospect, non-absorbing) at month 0")
-    prospects: Count = Field(0, ge=0, description="prospects in the prospect stage at month 0")
+    # upper bounds: NumPy's sizes and draws are 64-bit (10**20 customers was an
+    # OverflowError traceback); a billion is twenty times the largest bank measured
+    size: Count = Field(ge=1, le=MAX_PEOPLE,
+                        description="customers (non-prospect, non-absorbing) at month 0")
+    prospects: Count = Field(0, ge=0, le=MAX_PEOPLE,
+                             description="prospects in the prospect stage at month 0")
     initial_stages: dict[str, Probability]
     age: AgeDist
     total_wealth: WealthDist
@@ -211,7 +232,7 @@ class Population(_Section):
     price_sensitivity: PriceSensitivityDist
     satisfaction: BetaDist
     activity: ActivityDist
-    branches: Count = Field(1, ge=1)
+    branches: Count = Field(1, ge=1, le=MAX_BRANCHES)
     products_mean: NonNegative = 1.5
 
     @model_validator(mode="after")
@@ -227,7 +248,7 @@ class Population(_Section):
 class Market(_Section):
     """The market around the bank: prospects, wealth drift and competitor prices."""
 
-    prospect_arrivals_per_month: NonNegative
+    prospect_arrivals_per_month: NonNegative = Field(le=MAX_PEOPLE)  # a Poisson mean
     arrival_stage: str
     arrival_age: AgeDist | None = Field(
         None, description="age of arriving prospects; defaults to population.age"
@@ -317,6 +338,10 @@ class Budget(_Section):
     priority: Literal["highest_value", "lowest_value", "random", "least_satisfied"] = (
         "highest_value"
     )
+    when_short: Literal["stop", "skip"] = Field(
+        "stop", description="when the next customer in priority order costs more than is "
+        "left: stop there (nobody after them is paid for), or skip them and pay for the "
+        "later ones that still fit")
 
     @model_validator(mode="before")
     @classmethod
@@ -351,7 +376,7 @@ class Scenario(_Section):
     # _ . - ; no spaces or separators: the name is a folder under results/
     name: str = Field(pattern=r"^\w[\w.-]*$")
     description: str = ""
-    seed: Count = Field(0, ge=0)
+    seed: Count = Field(0, ge=0, le=2**63 - 1)  # written to monthly.parquet as an int64
     horizon_months: Count = Field(ge=1, le=1200)
     replications: Count = Field(1, ge=1, le=10_000)
     population: Population
@@ -433,7 +458,7 @@ class Scenario(_Section):
     def expression(self, text: str, labels: list[str] | None = None) -> Expression:
         """Parse an expression over customer attributes and (earlier) labels."""
         names = frozenset(FIELDS) | frozenset(labels if labels is not None else self.labels)
-        return Expression(text, names, self.categories())
+        return _expression(text, names, tuple(self.categories().items()))
 
     def _check_labels_and_targets(self) -> list[str]:
         problems = []

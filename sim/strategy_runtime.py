@@ -66,6 +66,7 @@ class StrategyRuntime:
     def __init__(self, spec: StrategySpec, index: int, model: LifecycleModel) -> None:
         self.spec = spec
         self.name = spec.name
+        self.index = index
         self.source = 2 + index  # id source code of prospects it adds (sim.streams)
         self.strategy = registry.build(spec.name, dict(spec.params))
         self.cost_kinds: tuple[str, ...] = tuple(getattr(self.strategy, "cost_kinds", ()))
@@ -92,6 +93,7 @@ class StrategyRuntime:
         self.cohort_sizes = {TREATED: 0, CONTROL: 0}
         self.month_counts: dict[str, float] = {}
         self.brought_any = False  # set once the strategy adds prospects (rows with its source)
+        self._scan: _TargetScan | None = None  # this month's candidates, shared (see _candidates)
 
     def act(self, model: LifecycleModel, customers: np.ndarray) -> None:
         """Target, assign newcomers to treated or control, and let the strategy act."""
@@ -108,10 +110,11 @@ class StrategyRuntime:
         # writes their group into the cohort column)
         key = draw_key(model.seed_value, model.replication, f"holdout/{self.name}", 0)
         luts = self._luts
+        candidates, checked = self._candidates(model, customers)
         rows, n_targeted, new_treated, new_control = kernels.select_targets(
-            customers, extra, pop.stage, luts["stage"], pop.segment, luts["segment"],
-            pop.tier, luts["tier"], pop.channel, luts["channel"], pop.marketing_opt_out,
-            self.respects_opt_out, pop.id, key, float(self.spec.holdout),
+            candidates, checked, customers, extra, pop.stage, luts["stage"],
+            pop.segment, luts["segment"], pop.tier, luts["tier"], pop.channel, luts["channel"],
+            pop.marketing_opt_out, self.respects_opt_out, pop.id, key, float(self.spec.holdout),
             getattr(pop, self.cohort_column))
         self.cohort_sizes[TREATED] += int(new_treated)
         self.cohort_sizes[CONTROL] += int(new_control)
@@ -149,6 +152,28 @@ class StrategyRuntime:
             raise plugin_failed(self.name, model.replication, model.month, exc) from exc
         check_written(self.name, model.replication, model.month, subset._copies)
         subset.write_back()
+
+    def _candidates(
+        self, model: LifecycleModel, customers: np.ndarray
+    ) -> tuple[np.ndarray, int]:
+        """Customers whose stage, segment and tier this strategy targets, and the rows scanned.
+
+        See :class:`_TargetScan`: a scan covers the whole table (rows appended
+        since the last one make it scan again).
+
+        The model's strategies share one scan (the first one's); a runtime the
+        model does not list scans for itself alone.
+        """
+        if self._scan is None:
+            strategies = list(getattr(model, "strategies", ()))
+            if self.index < len(strategies) and strategies[self.index] is self:
+                first = strategies[0]
+                if first._scan is None:
+                    first._scan = _TargetScan(strategies)
+                self._scan = first._scan
+            else:
+                self._scan, self.index = _TargetScan([self]), 0
+        return self._scan.candidates(self.index, model, customers), len(model.population)
 
     def remaining(self) -> float:
         """Budget left this month, in CNY (``inf`` when unlimited)."""
@@ -204,6 +229,79 @@ class StrategyRuntime:
             out[f"uplift_{self.name}_revenue_{group}"] = revenue
             out[f"uplift_{self.name}_cost_{group}"] = cost
         return out
+
+
+class _TargetScan:
+    """This month's candidate rows of every strategy, from one pass over the table.
+
+    A strategy's target restricts columns only the model changes (stage,
+    segment, tier; a bank-scope plugin gets them read-only) and others
+    (channel, the opt-out, labels, ``where``) that earlier strategies may
+    change in the month. The first group restricts the same rows all month,
+    so :func:`sim.kernels.scan_candidates` finds them for up to eight
+    strategies at once, at the first strategy's turn; each strategy's
+    :func:`sim.kernels.select_targets` then goes through its candidates only,
+    checking the rest (channel, labels, ``where``, opt-out). Seven passes
+    over a million rows a month become one, and each strategy's pass covers
+    its candidates (a segment: a quarter of the bank).
+
+    The scan is redone when the month, the customer mask or one of the three
+    columns is another array (rows appended, a column replaced). A group's
+    candidates are let go once each of its strategies has had its own (four
+    bytes a candidate: not kept through the rest of the month).
+    """
+
+    def __init__(self, runtimes: Sequence[StrategyRuntime]) -> None:
+        self._luts = [r._luts for r in runtimes]
+        self._month = -1
+        self._inputs: tuple[Any, ...] = ()
+        self._found: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # group -> rows, bounds
+        self._given: dict[int, set[int]] = {}  # group -> strategies that had their candidates
+
+    def candidates(self, index: int, model: LifecycleModel, customers: np.ndarray) -> np.ndarray:
+        """Candidate rows (table order, ``uint32``) of the strategy at ``index``.
+
+        Only the customers of the stages, segments and tiers it targets: that
+        need not be checked again.
+        """
+        pop = model.population
+        inputs = (customers, pop.stage, pop.segment, pop.tier)  # the same arrays, or scan again
+        if (self._month != model.month or len(inputs) != len(self._inputs)
+                or any(a is not b for a, b in zip(inputs, self._inputs, strict=True))):
+            self._month, self._inputs, self._found, self._given = model.month, inputs, {}, {}
+        group, bit = divmod(index, kernels.GROUP)
+        if group not in self._found or index in self._given[group]:
+            if len(pop) >= 1 << 32:
+                raise ValueError(f"{len(pop)} rows: targeting counts rows in 32 bits")
+            self._found[group] = kernels.scan_candidates(
+                customers, pop.stage, pop.segment, pop.tier, self._bits(group))
+            self._given[group] = set()
+        rows, bounds = self._found[group]
+        given = self._given[group]
+        given.add(index)
+        if len(given) == min(kernels.GROUP, len(self._luts) - group * kernels.GROUP):
+            del self._found[group]  # every strategy of the group had its candidates
+        return rows[bounds[bit]:bounds[bit + 1]]
+
+    def _bits(self, group: int) -> np.ndarray:
+        """The group's byte per (stage, segment + 1, tier + 1): bit k, its k-th strategy."""
+        luts = self._luts[group * kernels.GROUP:(group + 1) * kernels.GROUP]
+        stages, segments, tiers = (len(luts[0][c]) for c in ("stage", "segment", "tier"))
+        bits = np.zeros((stages, segments, tiers), np.uint8)
+        for k, lut in enumerate(luts):
+            # code -1 (none) reads the look-up table's last entry, at index 0 here
+            allowed = (lut["stage"][:, None, None] & np.roll(lut["segment"], 1)[None, :, None]
+                       & np.roll(lut["tier"], 1)[None, None, :])
+            bits |= (allowed.astype(np.uint8) << k).astype(np.uint8)
+        return bits
+
+
+def _per_row(values: np.ndarray | float, shape: tuple[int, ...], rows: np.ndarray) -> np.ndarray:
+    """``values`` (a scalar, or an array broadcasting to ``shape``) at ``rows``, as floats."""
+    values = np.asarray(values, float)
+    if values.ndim == 0:  # the same numbers as the broadcast gathered, without the gather
+        return np.full(len(rows), values)
+    return np.broadcast_to(values, shape)[rows]
 
 
 def _lut(names: tuple[str, ...], chosen: Sequence[str] | None) -> np.ndarray:
@@ -296,20 +394,28 @@ class StrategyContext:
             Boolean mask of the rows paid for; the cost is booked.
         """
         rows = self._wanted_rows(wanted)
-        costs = np.broadcast_to(np.asarray(cost_each, float), wanted.shape)[rows]
-        self._non_negative("fund", "cost_each", costs)
-        self._runtime.demand_month += float(costs.sum())  # issue 7: shards share by demand
+        costs = _per_row(cost_each, wanted.shape, rows)
+        total, cheapest = self._non_negative("fund", "cost_each", costs)
+        self._runtime.demand_month += total  # issue 7: shards share by demand
         left = self._runtime.remaining()
-        if costs.sum() > left:
+        if total > left:
             rows, costs = self._in_priority(rows, costs)
-            self._needs(costs[0])  # what buying anything takes: the first in priority order
-            rows = rows[np.cumsum(costs) <= left + 1e-9]
-            costs = costs[: len(rows)]
-        elif len(costs):  # not sorted: the cheapest, as a part below it cannot buy any
-            self._needs(costs.min())  # (the dearest would pool parts that buy the first)
-        funded = np.zeros(wanted.shape, bool)
-        funded[rows] = True
-        self._runtime.charge(self._model, kind, float(costs.sum()))
+            if self._runtime.spec.budget.when_short == "skip":  # whoever still fits, in order
+                self._needs(cheapest)  # any part as large as the cheapest buys something
+                keep = kernels.fits_in_order(costs, left + 1e-9)
+                rows, costs = rows[keep], costs[keep]
+            else:  # strictly in order: the first who does not fit ends the month's buying
+                self._needs(costs[0])  # what buying anything takes: the first in order
+                rows = rows[np.cumsum(costs) <= left + 1e-9]
+                costs = costs[: len(rows)]
+            total = float(costs.sum())
+            funded = np.zeros(wanted.shape, bool)
+            funded[rows] = True
+        else:  # every wanted row: the mask itself
+            if len(costs):  # not sorted: the cheapest, as a part below it cannot buy any
+                self._needs(cheapest)  # (the dearest would pool parts that buy the first)
+            funded = np.array(wanted, bool)
+        self._runtime.charge(self._model, kind, total)
         self._runtime.month_counts["funded"] += len(rows)
         return funded
 
@@ -331,16 +437,27 @@ class StrategyContext:
         """
         self._runtime.unit_month = min(self._runtime.unit_month, float(cost))
 
-    def _non_negative(self, method: str, argument: str, values: np.ndarray) -> None:
+    def _non_negative(
+        self, method: str, argument: str, values: np.ndarray
+    ) -> tuple[float, float]:
         """Refuse NaN, infinite or negative money, minutes and contacts.
 
         A negative cost would treat customers for free and book nothing; negative
         minutes would give relationship managers time they do not have.
+
+        Returns:
+            The values' sum and smallest value (inf if none), which the check
+            needs anyway: a finite sum of values none below 0 has no NaN or inf.
         """
-        if len(values) and not (np.isfinite(values).all() and values.min() >= 0):
+        if not len(values):
+            return 0.0, np.inf
+        total, lowest = float(values.sum()), float(values.min())  # NaN: both NaN
+        if not (lowest >= 0 and np.isfinite(total)) and not (
+                np.isfinite(values).all() and lowest >= 0):  # (a sum too large for a float)
             bad = values[~(np.isfinite(values) & (values >= 0))][0]
             raise ValueError(f"strategy {self.name!r}: {method}() got {argument} {bad}; "
                              f"expected a finite number >= 0")
+        return total, lowest
 
     def _wanted_rows(self, wanted: np.ndarray) -> np.ndarray:
         """The rows a mask over this context's population selects.
@@ -395,38 +512,66 @@ class StrategyContext:
         contacts were delivered; requested and delivered contacts are counted.
         """
         rows = self._wanted_rows(wanted)
-        minutes = np.broadcast_to(np.asarray(minutes_each, float), wanted.shape)[rows]
-        contacts = np.broadcast_to(np.asarray(contacts_each, float), wanted.shape)[rows]
-        self._non_negative("staff", "minutes_each", minutes)
-        self._non_negative("staff", "contacts_each", contacts)
+        minutes = _per_row(minutes_each, wanted.shape, rows)
+        contacts = _per_row(contacts_each, wanted.shape, rows)
+        minutes_total = self._non_negative("staff", "minutes_each", minutes)[0]
+        contacts_total = self._non_negative("staff", "contacts_each", contacts)[0]
         counts = self._runtime.month_counts
-        counts["contacts_requested"] += float(contacts.sum())
+        counts["contacts_requested"] += contacts_total
         left = self._model.staff_minutes_left
         channels = getattr(self._model, "channels", None)
+        everyone = in_order = True  # every wanted row served, in the order given
         if channels is not None:  # each branch's RMs serve that branch's customers
-            if not channels.rm_fits(self.population.branch[rows], minutes):
+            branch = self.population.branch[rows]
+            if not channels.rm_fits(branch, minutes):
                 rows, minutes = self._in_priority(rows, minutes)
-                contacts = np.broadcast_to(np.asarray(contacts_each, float), wanted.shape)[rows]
-            keep = channels.allocate_rm(self.population.branch[rows], minutes, contacts)
-            rows, minutes, contacts = rows[keep], minutes[keep], contacts[keep]
-        elif minutes.sum() > left:
+                contacts = _per_row(contacts_each, wanted.shape, rows)
+                branch, in_order = self.population.branch[rows], False
+            keep = channels.allocate_rm(branch, minutes, contacts)
+            everyone = bool(keep.all())
+            if not everyone:
+                rows, minutes, contacts = rows[keep], minutes[keep], contacts[keep]
+        elif minutes_total > left:
             order = self._in_priority(rows, minutes)
             rows, minutes = order
-            contacts = np.broadcast_to(np.asarray(contacts_each, float), wanted.shape)[rows]
+            contacts = _per_row(contacts_each, wanted.shape, rows)
             keep = np.cumsum(minutes) <= left + 1e-9
             rows, minutes, contacts = rows[keep], minutes[keep], contacts[keep]
-        self._model.staff_minutes_left -= float(minutes.sum())
-        counts["contacts_delivered"] += float(contacts.sum())
-        delivered = np.zeros(wanted.shape, bool)
-        delivered[rows] = True
-        if channels is not None:  # contacts the RMs could not make may lead to complaints
-            self.population.contacts_failed[wanted & ~delivered] += 1.0
+            everyone = in_order = False
+        if not (everyone and in_order):  # sums in the order served, as they always were
+            minutes_total, contacts_total = float(minutes.sum()), float(contacts.sum())
+        self._model.staff_minutes_left -= minutes_total
+        counts["contacts_delivered"] += contacts_total
+        if everyone:
+            delivered = np.array(wanted, bool)
+        else:
+            delivered = np.zeros(wanted.shape, bool)
+            delivered[rows] = True
+        if channels is not None and not everyone:  # contacts not made may lead to complaints
+            self.population.add_at("contacts_failed", wanted & ~delivered, 1.0)  # no copy
         return delivered
 
     def count_contacts(self, requested: float, delivered: float) -> None:
         """Record contacts that need no staff time (SMS, push) for the summary."""
+        self._non_negative("count_contacts", "requested", np.asarray([requested], float))
+        self._non_negative("count_contacts", "delivered", np.asarray([delivered], float))
         self._runtime.month_counts["contacts_requested"] += requested
         self._runtime.month_counts["contacts_delivered"] += delivered
+
+    def take_back_contacts(self, count: float) -> None:
+        """``count`` contacts :meth:`staff` counted as delivered were not made after all.
+
+        For a contact the RMs had time for but the budget could not pay
+        (``strategies/_common.py``). No more than this month's delivered
+        contacts can be taken back.
+        """
+        self._non_negative("take_back_contacts", "count", np.asarray([count], float))
+        counts = self._runtime.month_counts
+        if count > counts["contacts_delivered"] + 1e-9:
+            raise ValueError(f"strategy {self.name!r}: take_back_contacts() got count {count}; "
+                             f"expected at most the {counts['contacts_delivered']:g} contacts "
+                             "delivered this month")
+        counts["contacts_delivered"] -= count
 
     # -- per-customer memory
     def state(self, name: str, dtype: Any = np.float64, fill: Any = 0) -> np.ndarray:

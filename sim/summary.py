@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["HEADLINE", "UPLIFT_FIGURES", "channel_figures", "per_replication", "summarise"]
+__all__ = ["HEADLINE", "UPLIFT_FIGURES", "channel_figures", "per_replication", "summarise",
+           "value_range"]
 
 #: Metrics printed after a run, in order: key, label, format, scale applied before formatting.
 HEADLINE = (
@@ -189,8 +190,44 @@ def strategy_figures(name: str, last: pd.Series, flows: pd.DataFrame) -> dict[st
     return out
 
 
+#: Shares: between 0 and 1 whatever the replications give.
+SHARES = ("retention_12m", "retention_end", "channels_share_wait_over_5",
+          "channels_share_wait_over_10", "channels_call_centre_prob_wait")
+#: Figures that count or add up amounts the ledger books (never negative, ``Ledger.book``).
+NON_NEGATIVE = ("annual_attrition_year1", "churned", "acquired", "lapsed", "private_banking_up",
+                "private_banking_down", "customers_end", "aum_end", "revenue", "cost",
+                "strategy_cost_total", "staff_cost")
+NON_NEGATIVE_PREFIXES = ("revenue_", "cost_", "channels_", "stage_", "segment_", "tier_",
+                         "channel_", "label_")
+#: A strategy's figures (``strategy_<name>_...``) that count or cost; its uplifts,
+#: incremental revenue and profit and ROI are differences to the hold-out, of either sign.
+STRATEGY_NON_NEGATIVE = ("cost", "contacts_requested", "contacts_delivered",
+                         "customers_treated", "customers_control", "customers_brought_active")
+
+
+def value_range(metric: str) -> tuple[float, float]:
+    """The values a per-replication figure can take; its 95% interval is clipped to them.
+
+    A t-interval is symmetric: over two replications churned 0 and 10 gives -58 … 69,
+    a bound no count can reach. Profit and a strategy's differences to its hold-out can
+    be negative; a figure not listed here is never clipped.
+    """
+    inf = float("inf")
+    if metric in SHARES:
+        return 0.0, 1.0
+    if metric.startswith("strategy_") and metric != "strategy_cost_total":
+        counted = metric.endswith(tuple(f"_{figure}" for figure in STRATEGY_NON_NEGATIVE))
+        return (0.0 if counted else -inf), inf
+    if metric in NON_NEGATIVE or metric.startswith(NON_NEGATIVE_PREFIXES):
+        return 0.0, inf
+    return -inf, inf
+
+
 def summarise(monthly: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% t-interval of every per-replication figure.
+
+    The interval's bounds are clipped to the values the figure can take
+    (:func:`value_range`): a count's interval stops at 0, a share's at 0 and 1.
 
     Returns:
         A frame indexed by metric with columns ``mean``, ``ci95_low``,
@@ -204,9 +241,12 @@ def summarise(monthly: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         half = pd.Series(stats.t.ppf(0.975, n - 1), index=n.index) * sd / np.sqrt(n)
     half[n < 2] = np.nan
-    out = pd.DataFrame(
-        {"mean": mean, "ci95_low": mean - half, "ci95_high": mean + half, "sd": sd}
-    )
+    ranges = pd.DataFrame([value_range(str(m)) for m in mean.index], index=mean.index,
+                          columns=["low", "high"])
+    out = pd.DataFrame({  # NaN (one replication) stays NaN
+        "mean": mean, "ci95_low": (mean - half).clip(lower=ranges["low"]),
+        "ci95_high": (mean + half).clip(upper=ranges["high"]), "sd": sd,
+    })
     out["replications"] = n
     out.index.name = "metric"
     return out

@@ -36,6 +36,7 @@ from sim.scenario import (
     default_name,
     load_scenario,
     override_value,
+    parse_override,
     read_scenario_dict,
     scenario_from_dict,
     scenario_hash,
@@ -43,7 +44,8 @@ from sim.scenario import (
 from sim.summary import per_replication
 from sim.sweep_schema import SweepSpec
 
-__all__ = ["base_mapping", "design_points", "point_overrides", "run_sweep", "sensitivity"]
+__all__ = ["base_mapping", "design_points", "point_overrides", "points_run", "run_sweep",
+           "sensitivity", "sweep_identity"]
 
 Job = tuple[dict[str, Any], list[str], int, int, list[str], str]
 
@@ -72,13 +74,39 @@ def _one_run(job: Job) -> str:
     figures = per_replication(run_replication(scenario, rep)).iloc[0]
     row: dict[str, Any] = {"point": point, "replication": rep}
     for text in sets:
-        key, value = text.split("=", 1)
-        parsed = yaml.safe_load(value)  # a number, or a name (a strategy's channel, say)
-        row[key] = float(parsed) if isinstance(parsed, int | float) else parsed
+        keys, parsed = parse_override(text)  # a number, or a name (a strategy's channel, say)
+        row[".".join(keys)] = float(parsed) if isinstance(parsed, int | float) else parsed
     for name in outputs:
         row[name] = float(figures.get(name, np.nan))
     atomic_write(Path(path), lambda p: pd.DataFrame([row]).to_parquet(p, index=False))
     return path
+
+
+def sweep_identity(spec: SweepSpec, base: Path) -> str:
+    """What a sweep folder's ``sweep.yaml`` holds: the sweep, its base's hash, clmsim's version.
+
+    The folder holds this sweep of this bank by this version: an edited base scenario (or
+    an upgrade) must not be resumed into runs of the old one.
+    """
+    identity = {**spec.model_dump(mode="json"),
+                "base_scenario_sha256": scenario_hash(load_scenario(base, spec.set)),
+                "clmsim": version("clmsim")}
+    return yaml.safe_dump(identity, sort_keys=False)
+
+
+def points_run(spec: SweepSpec, base: Path, sweep_dir: Path) -> set[int]:
+    """The design points with a run on disk in ``sweep_dir``, if it holds this very sweep.
+
+    Each ran, so its scenario was valid: resuming need not check it again. A folder of
+    another sweep (or none) has none.
+    """
+    marker = sweep_dir / "sweep.yaml"
+    try:
+        if marker.read_text(encoding="utf-8") != sweep_identity(spec, base):
+            return set()
+    except (OSError, UnicodeDecodeError):
+        return set()
+    return {int(p.name.split("-")[1]) for p in (sweep_dir / "runs").glob("point-*-rep-*.parquet")}
 
 
 def base_mapping(spec: SweepSpec, base: Path) -> dict[str, Any]:
@@ -141,12 +169,7 @@ def run_sweep(
     """
     sweep_dir = sweep_dir.resolve()  # workers (maybe on other machines) write here
     points = design_points(spec)
-    # the folder holds this sweep of this bank by this version: an edited base scenario (or
-    # an upgrade) must not be resumed into runs of the old one
-    identity = {**spec.model_dump(mode="json"),
-                "base_scenario_sha256": scenario_hash(load_scenario(base, spec.set)),
-                "clmsim": version("clmsim")}
-    text = yaml.safe_dump(identity, sort_keys=False)
+    text = sweep_identity(spec, base)
     marker = sweep_dir / "sweep.yaml"
     if marker.exists() and marker.read_text(encoding="utf-8") != text:
         raise FileExistsError(f"{sweep_dir} holds a different sweep (its sweep file, its base "

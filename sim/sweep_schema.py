@@ -18,6 +18,7 @@ path, value and expectation (:class:`sim.scenario.ScenarioError`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,12 @@ from sim.scenario import (
     apply_overrides,
     default_name,
     load_scenario,
+    override_value,
     parse_override,
     scenario_from_dict,
+    set_values,
 )
+from sim.scenario_errors import _short
 
 #: Most runs (points × replications) one sweep may plan: a day of one-second runs on 12
 #: cores. A larger design is almost always a mistake (a grid over many ranges), and its
@@ -49,7 +53,8 @@ __all__ = ["Parameter", "SweepSpec", "load_sweep"]
 class Parameter(BaseModel):
     """A swept value: ``range: [lo, hi]`` or ``values: [...]``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
+    model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re",
+                              allow_inf_nan=False)
     range: tuple[float, float] | None = None
     values: list[Any] | None = Field(default=None, min_length=1)
 
@@ -123,18 +128,33 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
         elif item["type"] == "missing":
             msg = "required key is missing"
         elif item["type"] != "value_error":
-            msg = f"got {str(item.get('input'))[:60]!r}; {msg[:1].lower()}{msg[1:]}"
+            # the value as written: 5, not '5' (a number read as the string it is not)
+            msg = f"got {_short(item.get('input'))}; {msg[:1].lower()}{msg[1:]}"
         problems.append((path, msg))
     return problems
 
 
-def load_sweep(path: str | Path, overrides: list[str] | None = None) -> tuple[SweepSpec, Path]:
+def load_sweep(
+    path: str | Path,
+    overrides: list[str] | None = None,
+    *,
+    resume_in: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[SweepSpec, Path]:
     """Read and validate a sweep file; check its base scenario and parameter paths.
+
+    Every design point's scenario is validated before this returns (no run can then
+    fail on its input), but for points already run in ``resume_in``.
 
     Args:
         path: The sweep YAML file.
         overrides: ``key.path=value`` changes to the sweep file itself
             (e.g. ``samples=64``).
+        resume_in: The root of sweep folders (``clmsim sweep --out``): where this
+            sweep's folder holds this very sweep, its points with a run on disk are
+            valid and not checked again.
+        progress: Called with (points checked, points to check) as the design points
+            are checked (about 0.15 ms a point).
 
     Returns:
         The spec and the resolved base scenario path.
@@ -143,7 +163,7 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> tuple[Sw
         ScenarioError: One line per problem, naming the sweep file.
     """
     path = Path(path)
-    data = _apply_sweep_overrides(_read_yaml(path), overrides or [])
+    data = _apply_sweep_overrides(_read_yaml(path, "sweep"), overrides or [])
     data.setdefault("name", default_name(path))
     try:
         spec = SweepSpec.model_validate(data)
@@ -151,18 +171,23 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> tuple[Sw
         raise ScenarioError(str(path), _problems(exc)) from None
     base = (path.parent / spec.base).resolve()
     if not base.is_file():
-        raise ScenarioError(str(path), [("base", f"got {spec.base!r}; no such scenario file")])
+        what = "that is a directory, expected" if base.is_dir() else "no such"
+        raise ScenarioError(str(path), [("base", f"got {spec.base!r}; {what} scenario file")])
     try:
         load_scenario(base, spec.set)
     except ScenarioError as exc:
         raise ScenarioError(str(path), [("set", exc.one_line())]) from None
     for key, param in spec.parameters.items():
         for probe in _probes(param, spec):  # every value, or the points a range can give
+            text = override_value(probe)  # as the runs will read it (None is null)
             try:
-                load_scenario(base, [*spec.set, f"{key}={probe}"])
-            except ScenarioError as exc:
-                raise ScenarioError(str(path), [(f"parameters.{key}", exc.one_line())]) from None
-    _check_points(path, spec, base)
+                load_scenario(base, [*spec.set, f"{key}={text}"])
+            except ScenarioError as exc:  # the value's problems, not "(from --set ...)"
+                why = "; ".join(f"{where}: {msg}".split(" (from --set ")[0]
+                                for where, msg in exc.problems)
+                raise ScenarioError(str(path), [(f"parameters.{key}",
+                                                 f"value {text}: {why}")]) from None
+    _check_points(path, spec, base, resume_in, progress)
     unknown = sorted(set(spec.outputs) - set(output_names(base, spec.set)))
     if unknown:
         raise ScenarioError(str(path), [("outputs", f"unknown output(s) {unknown}; a sweep "
@@ -191,23 +216,44 @@ def _apply_sweep_overrides(data: dict[str, Any], overrides: list[str]) -> dict[s
     return data
 
 
-def _check_points(path: Path, spec: SweepSpec, base: Path) -> None:
-    """Validate the scenario of every design point before the first run (about 1 ms a point).
+#: Points checked between two calls of ``load_sweep``'s progress.
+CHECK_BATCH = 500
+
+
+def _check_points(path: Path, spec: SweepSpec, base: Path, resume_in: Path | None,
+                  progress: Callable[[int, int], None] | None) -> None:
+    """Validate the scenario of every design point before the first run.
 
     Each value was checked alone (:func:`_probes`); a combination can still be refused,
     two transition probabilities out of one stage summing past 1, say. It was found
     when that point's run started, after the runs before it, the error naming neither
-    the sweep file nor the point.
+    the sweep file nor the point. Each point's values are set on the base mapping
+    without copying the rest or passing through YAML (:func:`sim.scenario.set_values`);
+    points already run in the sweep's folder are skipped.
     """
-    from sim.sweep import base_mapping, design_points, point_overrides
+    from sim.sweep import base_mapping, design_points, point_overrides, points_run
 
     data = base_mapping(spec, base)
-    for point, sets in point_overrides(design_points(spec)):
+    points = design_points(spec)
+    if resume_in is not None:
+        points = points.drop(index=sorted(points_run(spec, base, resume_in / spec.name)),
+                             errors="ignore")  # a stray run file of no point: nothing to skip
+    names = list(points.columns)
+    tick = progress or (lambda done, total: None)
+    tick(0, len(points))
+    for done, (point, values) in enumerate(
+        zip(points.index, points.itertuples(index=False), strict=True), start=1
+    ):
+        changes = [(k, v.item() if isinstance(v, np.generic) else v)
+                   for k, v in zip(names, values, strict=True)]
         try:
-            scenario_from_dict(apply_overrides(data, sets), str(base))
+            scenario_from_dict(set_values(data, changes), str(base))
         except ScenarioError as exc:
+            sets = next(point_overrides(points.loc[[point]]))[1]
             raise ScenarioError(str(path), [("parameters", f"design point {point} "
                                              f"({', '.join(sets)}): {exc.one_line()}")]) from None
+        if done % CHECK_BATCH == 0 or done == len(points):
+            tick(done, len(points))
 
 
 def _probes(param: Parameter, spec: SweepSpec) -> list[Any]:

@@ -47,7 +47,7 @@ def whole_counts(rate: np.ndarray | float, ctx: Any, purpose: str) -> np.ndarray
     ``floor(rate + U)`` with one keyed uniform draw per row: 2.0 is always 2,
     0.25 is 1 with probability 0.25. Draws only when a rate is fractional.
     """
-    rate = np.broadcast_to(np.asarray(rate, float), ctx.population.contacts.shape)
+    rate = np.broadcast_to(np.asarray(rate, float), (len(ctx.population),))
     whole = np.floor(rate)
     if np.any(rate != whole):
         return whole + (ctx.uniform(purpose) < rate - whole)
@@ -65,7 +65,8 @@ def deliver_contacts(
     but unpaid contacts are taken back out of the delivered count (their RM
     time stays spent: the context cannot give it back). Other contacts are paid
     for and counted. Delivered contacts are added to ``population.contacts``
-    and cost ``cost_each`` CNY apiece, booked under ``kind``.
+    (``add_at``: in the rows, the column not copied out for it) and cost
+    ``cost_each`` CNY apiece, booked under ``kind``.
     """
     wanted = counts > 0
     if rm_minutes_each is None:
@@ -77,8 +78,8 @@ def deliver_contacts(
     if rm_minutes_each is None:
         ctx.count_contacts(float(counts[wanted].sum()), float(counts[paid].sum()))
     elif (unpaid := float(counts[reached & ~paid].sum())) > 0:
-        ctx.count_contacts(0.0, -unpaid)
-    ctx.population.contacts[paid] += counts[paid]
+        ctx.take_back_contacts(unpaid)
+    ctx.population.add_at("contacts", paid, counts[paid])
     return np.asarray(paid, bool)
 
 

@@ -145,7 +145,7 @@ class TieredService(Strategy):
         gift = self._event(ctx, "gifts_per_year", self.gifts_per_year, self.gift_cost)
         for met in (salon, visit):  # an event attended is a contact, with no RM time
             ctx.count_contacts(float(met.sum()), float(met.sum()))
-            pop.contacts[met] += 1.0
+            pop.add_at("contacts", met, 1.0)  # in the rows: the column is not copied for it
         base = pop.satisfaction_base
         base += self.salon_satisfaction_bump * salon
         base += self.president_visit_satisfaction_bump * visit

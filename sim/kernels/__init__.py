@@ -17,7 +17,8 @@ compilation (about 7 s).
 * :mod:`sim.kernels.allocation` — budget priority order, branch visitors,
   a strategy's rows copied out and back;
 * :mod:`sim.kernels.targeting` — a strategy's targets, hold-out and treated rows;
-* :mod:`sim.kernels.visits` — branch visitors' desks, simulated visits and waits.
+* :mod:`sim.kernels.visits` — branch visitors' loads, desks, simulated visits and waits;
+* :mod:`sim.kernels.channels_complaints` — who may complain after a visit or a failed contact.
 
 Numba's cache notices a change to a kernel's own module only, but kernels
 inline helpers from other modules here (``draws``, ``month``, ``tallies``).
@@ -30,11 +31,13 @@ from sim.kernels import _cache  # noqa: F401  (first: drops a stale compiled cac
 from sim.kernels.allocation import (
     allocate_minutes,
     branch_visits,
+    fits_in_order,
     gather,
     in_order,
     scatter,
     stable_argsort,
 )
+from sim.kernels.channels_complaints import complaint_candidates
 from sim.kernels.close import FLOW_NAMES, close_month
 from sim.kernels.draws import AS241, keyed_normal_into, keyed_uniform_into
 from sim.kernels.month import (
@@ -47,26 +50,31 @@ from sim.kernels.month import (
     transition_stages,
 )
 from sim.kernels.tallies import CHUNK, census, cohort_tallies, masked_sum
-from sim.kernels.targeting import select_targets
-from sim.kernels.visits import visit_outcomes
+from sim.kernels.targeting import GROUP, scan_candidates, select_targets
+from sim.kernels.visits import joined_wait_quantile, visit_outcomes, visitor_loads
 
 __all__ = [
     "AS241",
     "CHUNK",
     "FLOW_NAMES",
+    "GROUP",
     "allocate_minutes",
     "book_rows",
     "branch_visits",
     "census",
     "close_month",
     "cohort_tallies",
+    "complaint_candidates",
+    "fits_in_order",
     "gather",
     "in_order",
+    "joined_wait_quantile",
     "keyed_normal_into",
     "keyed_uniform_into",
     "market_rows",
     "masked_sum",
     "respond_rows",
+    "scan_candidates",
     "scatter",
     "segment_rows",
     "select_targets",
@@ -75,4 +83,5 @@ __all__ = [
     "tiers_rows",
     "transition_stages",
     "visit_outcomes",
+    "visitor_loads",
 ]

@@ -17,7 +17,11 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:  # pragma: no cover - compile
 
     Each key's bits are mapped to an unsigned integer in the same order (sign
     flipped for positives, all bits for negatives; -0.0 counts as 0.0), then
-    sorted 16 bits at a time, four stable counting passes.
+    sorted by stable counting passes, 16 bits at a time (8 below 65,536 keys,
+    where a pass's 65,537 counters would cost more than its keys). A pass
+    whose digit is the same for every key (the sign and high exponent bits of
+    similar numbers) is skipped: it would leave the order as it is. The
+    mapped keys move with the order, so each pass reads them in sequence.
     """
     n = key.shape[0]
     bits = np.empty(n, np.uint64)
@@ -28,21 +32,29 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:  # pragma: no cover - compile
             bits[i] = ~b
         else:
             bits[i] = b | np.uint64(1 << 63)
+    width = 16 if n >= 1 << 16 else 8
+    mask = np.uint64((1 << width) - 1)
     order = np.arange(n)
     other = np.empty(n, np.int64)
-    count = np.zeros(65537, np.int64)
-    for shift in range(0, 64, 16):
+    other_bits = np.empty(n, np.uint64)
+    count = np.zeros((1 << width) + 1, np.int64)
+    for shift in range(0, 64, width):
         count[:] = 0
         s = np.uint64(shift)
         for i in range(n):
-            count[((bits[order[i]] >> s) & np.uint64(0xFFFF)) + np.uint64(1)] += 1
-        for d in range(1, 65537):
+            count[((bits[i] >> s) & mask) + np.uint64(1)] += 1
+        if n == 0 or count[((bits[0] >> s) & mask) + np.uint64(1)] == n:
+            continue  # one digit for every key: this pass keeps the order
+        for d in range(1, count.shape[0]):
             count[d] += count[d - 1]
         for i in range(n):
-            digit = (bits[order[i]] >> s) & np.uint64(0xFFFF)
-            other[count[digit]] = order[i]
+            digit = (bits[i] >> s) & mask
+            at = count[digit]
+            other[at] = order[i]
+            other_bits[at] = bits[i]
             count[digit] += 1
         order, other = other, order
+        bits, other_bits = other_bits, bits
     return order
 
 
@@ -72,12 +84,12 @@ def branch_visits(
     for k in numba.prange(n_chunks):
         total, number = np.zeros(n_channels), np.zeros(n_channels, np.int64)
         for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
-            c = channel[i]
-            if customers[i] and visit_rate[c] > 0:
+            code = np.uint64(channel[i])  # unsigned: no negative-index checks
+            if customers[i] and visit_rate[code] > 0:
                 if np.isnan(weights[i]):
                     weights[i] = float(activity_rate[i]) ** elasticity
-                total[c] += weights[i]
-                number[c] += 1
+                total[code] += weights[i]
+                number[code] += 1
         sums[k], counts[k] = total, number
     means = np.ones(n_channels)
     for c in range(n_channels):
@@ -89,30 +101,34 @@ def branch_visits(
             means[c] = total_c / number_c
     # each row's visits in a flat parallel loop (faster code than inside the chunked loops)
     visits_all = np.empty(n, np.float32)
-    for i in numba.prange(n):
-        c = channel[i]
+    for row in numba.prange(n):
+        at, code = np.uint64(row), np.uint64(channel[row])  # unsigned: no negative-index checks
         v = 0.0
-        if customers[i] and visit_rate[c] > 0 and weights[i] > 0:
-            v = np.floor(visit_rate[c] * weights[i] / means[c] + _uniform(ids[i], key))
-        visits_all[i] = v
-    found = np.zeros(n_chunks, np.int64)
+        if customers[at] and visit_rate[code] > 0 and weights[at] > 0:
+            v = np.floor(visit_rate[code] * weights[at] / means[code] + _uniform(ids[at], key))
+        visits_all[at] = v
+    found = np.zeros(n_chunks, np.uint64)
     for k in numba.prange(n_chunks):
         m = 0
         for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
             m += visits_all[i] > 0
         found[k] = m
-    start = np.zeros(n_chunks + 1, np.int64)
+    start = np.zeros(n_chunks + 1, np.uint64)
     for k in range(n_chunks):
         start[k + 1] = start[k] + found[k]
     rows = np.empty(start[n_chunks], np.int64)
     visits = np.empty(start[n_chunks])
     for k in numba.prange(n_chunks):
-        j = start[k]
+        # without a branch on each row (visitors are random: it would be mispredicted):
+        # every row is written at the next free place, which only a visitor then takes;
+        # the chunk stops at its last visitor, before the next chunk's places
+        j, end = start[k], start[k + 1]
         for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
-            if visits_all[i] > 0:
-                rows[j] = i
-                visits[j] = visits_all[i]
-                j += 1
+            if j == end:
+                break
+            rows[j] = i
+            visits[j] = visits_all[i]
+            j += np.uint64(visits_all[i] > 0)
     return rows, visits
 
 
@@ -154,9 +170,17 @@ def gather(column: np.ndarray, rows: np.ndarray) -> np.ndarray:  # pragma: no co
 def scatter(
     column: np.ndarray, rows: np.ndarray, values: np.ndarray
 ) -> None:  # pragma: no cover - compiled
-    """``column[rows] = values`` for distinct ``rows``, in parallel."""
+    """``column[rows] = values`` for distinct ``rows``, in parallel, writing changed values only.
+
+    A value equal to the row's is not written: a strategy's copy of a column
+    it only read, or changed in a few rows, costs reading the rows, not
+    dirtying every cache line of them. Pass unsigned integer views
+    (``Population``'s ``_put`` does) so that equal means the same bits
+    (-0.0 is not 0.0, NaN is itself).
+    """
     for j in numba.prange(rows.shape[0]):
-        column[rows[j]] = values[j]
+        if column[rows[j]] != values[j]:
+            column[rows[j]] = values[j]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -186,4 +210,21 @@ def allocate_minutes(
             b = branch[j]
             left[b] -= minutes[j]
             delivered[b] += contacts[j]
+    return keep
+
+
+@numba.njit(cache=True, nogil=True)
+def fits_in_order(costs: np.ndarray, budget: float) -> np.ndarray:  # pragma: no cover
+    """Which ``costs``, taken in order, ``budget`` buys, passing over those that do not fit.
+
+    Greedy in the given (priority) order: a cost is bought when it fits in what
+    is left, and passed over, not ending the buying, when it does not (a budget's
+    ``when_short: skip``). What is spent is added in that order.
+    """
+    keep = np.zeros(costs.shape[0], np.bool_)
+    spent = 0.0
+    for j in range(costs.shape[0]):
+        if spent + costs[j] <= budget:
+            keep[j] = True
+            spent += costs[j]
     return keep

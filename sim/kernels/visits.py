@@ -1,11 +1,20 @@
-"""A month's branch visits served, compiled: desk, simulated visit, wait.
+"""A month's branch visits served, compiled: loads, desk, simulated visit, wait.
 
-:func:`visit_outcomes` does in one parallel pass over the visitors what
-``ChannelSystem.serve`` did with NumPy: each visitor's routing draw, desk
-(teller or machine), the simulated visit its outcome draw picks from its
-branch's pooled days, and its perceived wait written into the table. The
-draws are the keyed uniforms of :mod:`sim.streams` (``_uniform``), so every
-visitor gets the visit the NumPy definition gives (tested).
+``ChannelSystem.serve`` did this with NumPy; here each step is one compiled
+pass over the visitors (the first two in parallel):
+
+* :func:`visitor_loads` — each visitor's branch and whether it uses the
+  machines anyway, and each branch's staff and machine visits (the loads
+  that select its simulated days);
+* :func:`visit_outcomes` — each visitor's routing draw, desk (teller or
+  machine), the simulated visit its outcome draw picks from its branch's
+  pooled days, and its perceived wait written into the table;
+* :func:`joined_wait_quantile` — from the visits picked, a quantile of the
+  waits of the visitors who joined a queue (the bank's 90th-percentile wait
+  without sorting the visitors' waits).
+
+The draws are the keyed uniforms of :mod:`sim.streams` (``_uniform``), so
+every visitor gets the visit the NumPy definition gives (tested).
 """
 
 from __future__ import annotations
@@ -14,8 +23,46 @@ import numba
 import numpy as np
 
 from sim.kernels.draws import _uniform
+from sim.kernels.tallies import CHUNK
 
-__all__ = ["visit_outcomes"]
+__all__ = ["joined_wait_quantile", "visit_outcomes", "visitor_loads"]
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def visitor_loads(
+    rows: np.ndarray, visits: np.ndarray, channel: np.ndarray, branch: np.ndarray,
+    machine_user: np.ndarray, n_branches: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Each visitor's branch and machine flag; each branch's staff and machine visits.
+
+    Visitor ``rows[j]`` makes ``visits[j]`` visits to branch ``branch[rows[j]]``;
+    they go to the machines anyway if its channel is a machine channel
+    (``machine_user[channel[rows[j]]]``), to the staff otherwise. Sums are
+    added per fixed chunk of visitors, chunks in order.
+
+    Returns:
+        Each visitor's branch and machine flag, and per branch the visits to
+        the staff and to the machines (``np.bincount`` of the visits by branch).
+    """
+    n = rows.shape[0]
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    their_branch = np.empty(n, np.intp)
+    own_machine = np.empty(n, np.bool_)
+    loads = np.zeros((n_chunks, 2 * n_branches))  # branch b: staff 2 b, machines 2 b + 1
+    for k in numba.prange(n_chunks):
+        for j in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
+            r = np.uint64(rows[j])  # unsigned: no negative-index checks
+            machine = machine_user[np.uint64(channel[r])]
+            their_branch[j] = branch[r]
+            own_machine[j] = machine
+            loads[k, 2 * their_branch[j] + machine] += visits[j]
+    staff = np.zeros(n_branches)
+    machines = np.zeros(n_branches)
+    for k in range(n_chunks):
+        for s in range(n_branches):
+            staff[s] += loads[k, 2 * s]
+            machines[s] += loads[k, 2 * s + 1]
+    return their_branch, own_machine, staff, machines
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -25,7 +72,7 @@ def visit_outcomes(
     route_key: np.uint64, outcome_key: np.uint64, pool_wait: np.ndarray,
     pool_balked: np.ndarray, offsets: np.ndarray, sizes: np.ndarray, balk_wait: float,
     wait_minutes: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     """Each visitor's desk, simulated visit and wait; ``wait_minutes`` written.
 
     Visitor ``rows[j]`` of branch ``b = branch[j]`` goes to the machines (desk 1)
@@ -38,23 +85,103 @@ def visit_outcomes(
     set for visitors: ``balk_wait`` if they walked out, their wait otherwise.
 
     Returns:
-        Each visitor's wait (minutes queued) and whether it balked.
+        Each visitor's wait (minutes queued), whether it balked, and which
+        pooled visit it picked (``len(pool_wait)``: none, an empty segment).
     """
     n = rows.shape[0]
     wait = np.empty(n)
     balked = np.empty(n, np.bool_)
+    picked = np.empty(n, np.int64)
+    empty = pool_wait.shape[0]
+    # the pooled visits and, last, the empty segment's (no wait, no balk): every visitor
+    # reads its visit without a branch; indices unsigned (no negative-index checks)
+    wait_of = np.zeros(empty + 1)
+    wait_of[:empty] = pool_wait
+    balked_of = np.zeros(empty + 1, np.bool_)
+    balked_of[:empty] = pool_balked
     for i in numba.prange(wait_minutes.shape[0]):
-        wait_minutes[i] = 0.0
-    for j in numba.prange(n):
-        r, b = rows[j], branch[j]
+        wait_minutes[np.uint64(i)] = 0.0
+    for visitor in numba.prange(n):
+        j = np.uint64(visitor)
+        r, b = np.uint64(rows[j]), np.uint64(branch[j])
         routed = _uniform(ids[r], route_key) < route_share[b]
-        segment = 2 * b + (1 if (own_machine[j] or routed) and has_vtm[b] else 0)
+        segment = np.uint64(2) * b + np.uint64((own_machine[j] | routed) & has_vtm[b])
         size = sizes[segment]
-        w, walked = 0.0, False
-        if size > 0:
-            k = offsets[segment] + min(int(_uniform(ids[r], outcome_key) * size), size - 1)
-            w, walked = pool_wait[k], pool_balked[k]
+        k = offsets[segment] + min(np.int64(_uniform(ids[r], outcome_key) * size), size - 1)
+        k = k if size > 0 else empty
+        w, walked = wait_of[np.uint64(k)], balked_of[np.uint64(k)]
+        picked[j] = k
         wait[j] = w
         balked[j] = walked
         wait_minutes[r] = balk_wait if walked else w
-    return wait, balked
+    return wait, balked, picked
+
+
+@numba.njit(cache=True, nogil=True)
+def joined_wait_quantile(
+    pool_wait: np.ndarray, pool_balked: np.ndarray, picked: np.ndarray, fraction: float
+) -> float:  # pragma: no cover - compiled
+    """``np.quantile`` of the waits of the visitors who joined a queue (did not balk); 0 if none.
+
+    Visitor ``j`` picked pooled visit ``picked[j]`` and waited ``pool_wait[picked[j]]``
+    (``len(pool_wait)``: an empty segment, no wait); visitors whose pooled visit
+    balked (``pool_balked``) are left out. ``np.quantile`` (method "linear")
+    interpolates between the waits at 0-based positions ``floor((n - 1) *
+    fraction)`` and the next of the ``n`` waits sorted; these two are found by
+    selection weighted by how often each pooled visit was picked (three-way
+    partitions around a pivot), not by sorting the visitors' waits, and
+    interpolated operation for operation as NumPy does (the same float, tested).
+    """
+    times = np.zeros(pool_wait.shape[0] + 1, np.int64)  # how often each was picked
+    for j in range(picked.shape[0]):
+        times[picked[j]] += 1
+    values = np.empty(pool_wait.shape[0] + 1)
+    counts = np.empty(pool_wait.shape[0] + 1, np.int64)
+    m, joined = 0, 0
+    for k in range(pool_wait.shape[0]):
+        if times[k] > 0 and not pool_balked[k]:
+            values[m], counts[m] = pool_wait[k], times[k]
+            joined += times[k]
+            m += 1
+    values[m], counts[m] = 0.0, times[pool_wait.shape[0]]
+    joined += counts[m]
+    m += 1
+    if joined == 0:
+        return 0.0
+    index = (joined - 1) * fraction
+    lower = int(np.floor(index))
+    positions = (lower, lower + 1) if index < joined - 1 else (joined - 1, joined - 1)
+    found = np.zeros(2)
+    for q in range(2):
+        rank, lo, hi = positions[q], 0, m
+        while True:
+            a, b, c = values[lo], values[lo + (hi - lo) // 2], values[hi - 1]
+            pivot = max(min(a, b), min(max(a, b), c))  # median of three
+            lt, i, gt, below, equal = lo, lo, hi, 0, 0
+            while i < gt:  # [lo, lt) < pivot, [lt, i) == pivot, [gt, hi) > pivot
+                v = values[i]
+                if v < pivot:
+                    values[i], values[lt] = values[lt], v
+                    counts[i], counts[lt] = counts[lt], counts[i]
+                    below += counts[lt]
+                    lt += 1
+                    i += 1
+                elif v > pivot:
+                    gt -= 1
+                    values[i], values[gt] = values[gt], v
+                    counts[i], counts[gt] = counts[gt], counts[i]
+                else:
+                    equal += counts[i]
+                    i += 1
+            if rank < below:
+                hi = lt
+            elif rank < below + equal:
+                found[q] = pivot
+                break
+            else:
+                rank -= below + equal
+                lo = gt
+    previous = np.floor(index) if index < joined - 1 else -1.0  # numpy's previous index
+    gamma = index - previous
+    step = found[1] - found[0]
+    return found[1] - step * (1 - gamma) if gamma >= 0.5 else found[0] + step * gamma

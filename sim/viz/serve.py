@@ -9,6 +9,7 @@ served locally (``solara-assets``), as TRAPS.md recommends.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import signal
@@ -54,21 +55,40 @@ def check_address(host: str, port: int) -> None:
     """Raise :class:`OSError` naming ``--host``/``--port`` unless the page can listen there.
 
     Solara would print its URL, a page of warnings and ``[Errno 98] ... address already
-    in use`` and exit 3; this is one line (exit 2) before anything starts. The test bind
-    uses ``SO_REUSEADDR`` as the server does, so a port in TIME_WAIT is not refused.
+    in use`` and exit 3; this is one line (exit 2) before anything starts. The probe binds
+    what the server binds (uvicorn's ``loop.create_server(host=..., port=...)``): every
+    address ``getaddrinfo`` gives for a passive socket, IPv6 ones IPv6-only, each with
+    ``SO_REUSEADDR`` (a port in TIME_WAIT is not refused), an address not on this machine
+    skipped (its family is not enabled). Only the first was probed: ``localhost`` may give
+    ``::1`` first, so a port taken on 127.0.0.1 passed and Solara failed after all.
     """
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port,
-                                                             type=socket.SOCK_STREAM)[0]
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
         raise OSError(errno.EINVAL, f"no such address ({exc.strerror})", f"--host {host}") from None
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            raise OSError(exc.errno, f"cannot listen on {host}:{port} ({exc.strerror}); "
-                          "choose another --port", f"--port {port}") from None
+    bound = 0
+    with contextlib.ExitStack() as probes:  # all held at once, as the server holds them
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            try:
+                probe = probes.enter_context(socket.socket(family, kind, proto))
+            except OSError:
+                continue  # a family this machine lacks: the server skips it too
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRNOTAVAIL:
+                    continue
+                where = "" if address[0] == host else f" on {address[0]}"
+                raise OSError(exc.errno, f"cannot listen on {host}:{port} ({exc.strerror}"
+                              f"{where}); choose another --port", f"--port {port}") from None
+            bound += 1
+    if not bound:
+        raise OSError(errno.EADDRNOTAVAIL, f"cannot listen on {host}:{port} (no address of it "
+                      "is on this machine); expected a local address such as 127.0.0.1",
+                      f"--host {host}")
 
 
 def serve(scenario: Path, overrides: list[str], host: str, port: int) -> int:

@@ -181,3 +181,18 @@ def test_engine_benchmark_quick_playbook_names_the_scenario() -> None:
     assert "engine benchmark on abc_d_playbook" in result.stdout
     assert "ratio per customer-month:" in result.stdout
     assert "on abc_d_playbook" in result.stdout and "issue 7 target ≥ 30×" in result.stdout
+
+
+@pytest.mark.parametrize(("when_short", "served"), [("stop", []), ("skip", [2, 3])])
+def test_reference_budget_stops_or_skips_as_the_model(when_short: str, served: list[int]) -> None:
+    # the reference mirrors sim's fund(): in priority order (here the dearest first),
+    # stop at the first who does not fit, or pass over them (tests/sim: the model's side)
+    from types import SimpleNamespace
+
+    from benchmarks.reference_strategies import ReferenceStrategy
+
+    stub = SimpleNamespace(priority=lambda cost: -cost, skip_when_short=when_short == "skip")
+    stub._in_priority = lambda wanted: ReferenceStrategy._in_priority(stub, wanted)
+    costs = [500.0, 60.0, 200.0, 90.0]
+    chosen, used = ReferenceStrategy._serve(stub, costs, costs, 300.0)
+    assert list(chosen) == served and used == sum(costs[i] for i in served)

@@ -262,3 +262,26 @@ def test_online_overload_fails_sessions_and_feels_like_waiting(capacity, fails) 
         assert abs(failed.mean() / online.mean() - share) < 0.1
     else:
         assert m["channels_online_failed"] == 0 and not failed.any()
+
+
+@pytest.mark.parametrize("fraction", [0.9, 0.0, 0.5, 0.37, 1.0])
+def test_the_joined_wait_quantile_is_numpy_s_quantile_of_the_visitors_waits(
+        fraction: float) -> None:
+    """The bank's 90th-percentile wait counted from the pooled visits the visitors picked
+    is the same float as ``np.quantile`` of their waits: ties, balks, empty segments."""
+    from sim import kernels
+
+    rng = np.random.default_rng(int(fraction * 100))
+    for trial in range(300):
+        size = int(rng.integers(0, 40))
+        pool_wait = np.round(rng.exponential(4.0, size), int(rng.integers(0, 3)))  # ties
+        pool_wait[rng.random(size) < 0.4] = 0.0
+        pool_balked = rng.random(size) < 0.15
+        pool_wait[pool_balked] = 0.0
+        picked = rng.integers(0, size + 1, int(rng.integers(0, 60)))  # size: an empty segment
+        wait = np.append(pool_wait, 0.0)[picked]
+        balked = np.append(pool_balked, False)[picked]
+        joined = wait[~balked]
+        expected = float(np.quantile(joined, fraction)) if joined.size else 0.0
+        got = kernels.joined_wait_quantile(pool_wait, pool_balked, picked, fraction)
+        assert got == expected, trial

@@ -17,6 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -389,3 +390,19 @@ def test_importing_the_package_does_not_load_the_model() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_bank_too_big_for_the_memory_is_one_line(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """population.size=10000000000 was a traceback ending in NumPy's _ArrayMemoryError."""
+    import sim.runner
+
+    def too_big(*args: Any, **kwargs: Any) -> None:
+        np.empty(2**60, dtype=np.uint8)  # NumPy: "Unable to allocate 1.00 EiB for an array"
+
+    monkeypatch.setattr(sim.runner, "run_scenario", too_big)
+    result = cli("run", BASELINE, "--out", tmp_path, "--quiet", "--executor", "serial")
+    assert result.code == 1 and result.err.count("\n") == 1, result.err
+    assert "clmsim: error: out of memory (an array of 1.00 EiB)" in result.err
+    assert "population.size" in result.err and "Traceback" not in result.err

@@ -92,6 +92,24 @@ def test_bad_label_or_target_is_a_scenario_error() -> None:
                       ["strategies=[{name: voucher, target: {where: 'age.real > 1'}}]"])
 
 
+def test_an_expression_is_parsed_once_and_a_refused_one_every_time() -> None:
+    """Scenarios share parsed expressions (a sweep validates the same labels at each point);
+    a label's names and categories are part of what is shared."""
+    from sim.scenario import ScenarioError, load_scenario
+    from tests.sim.util import SCENARIOS
+
+    one, two = (load_scenario(SCENARIOS / "baseline.yaml", [f"population.size={n}"])
+                for n in (100, 200))
+    assert one.expression("age > 30") is two.expression("age > 30")
+    three = load_scenario(SCENARIOS / "baseline.yaml", ["tiers=[{name: all, min_aum: 0}]"])
+    assert three.expression("tier == 'all'").categories["tier"] == ("all",)
+    with pytest.raises(ExpressionError, match="has no category 'all'"):
+        one.expression("tier == 'all'")
+    for _ in range(2):
+        with pytest.raises(ScenarioError, match=r"labels\.x: .*unknown name 'nope'"):
+            load_scenario(SCENARIOS / "baseline.yaml", ["labels.x=nope > 1"])
+
+
 @pytest.mark.parametrize(("expr", "message"), [
     ("channel == 'mobile'", "channel has no category 'mobile'"),
     ("stage in ['growth', 'matured']", "stage has no category 'matured'"),

@@ -369,15 +369,49 @@ def test_select_targets_is_the_numpy_targeting_and_hold_out(
     expected_cohort[newcomers] = np.where(control, 2, 1)
     expected_rows = targeted[expected_cohort[targeted] == 1]
 
+    candidates, checked = np.arange(n), 0  # every row, checked in full
+    if not everyone:  # a scan's candidates (below row n // 2) and rows to check in full
+        checked = n // 2
+        scanned = customers & luts[0][stage] & luts[1][segment] & luts[2][tier]
+        candidates = np.flatnonzero(np.where(np.arange(n) < checked, scanned,
+                                             mask | (rng.random(n) < 0.3))).astype(np.uint32)
     rows, n_targeted, new_treated, new_control = kernels.select_targets(
-        customers, extra, stage, luts[0], segment, luts[1], tier, luts[2], channel, luts[3],
-        opt_out, respects_opt_out, ids, key, holdout, cohort)
+        candidates, checked, customers, extra, stage, luts[0], segment, luts[1], tier, luts[2],
+        channel, luts[3], opt_out, respects_opt_out, ids, key, holdout, cohort)
     np.testing.assert_array_equal(rows, expected_rows)
     np.testing.assert_array_equal(cohort, expected_cohort)
     assert n_targeted == len(targeted)
     assert (new_treated, new_control) == (len(newcomers) - control.sum(), control.sum())
     if n:
         assert 0 < new_control < new_treated
+
+
+@pytest.mark.parametrize("n", [3 * 65536 + 123, 1000, 0])
+def test_scan_candidates_finds_each_strategys_stage_segment_and_tier_rows(n: int) -> None:
+    """One pass for eight strategies (several chunks, less than one, none): each strategy's
+    customers whose stage, segment and tier (code -1 included) its look-up tables allow."""
+    from sim import kernels
+
+    rng = np.random.default_rng(12)
+    customers = rng.random(n) < 0.8
+    stage = rng.integers(0, 6, n).astype(np.int8)
+    segment = rng.integers(-1, 4, n).astype(np.int8)
+    tier = rng.integers(-1, 5, n).astype(np.int8)
+    luts = [[rng.random(size) < share for size in (6, 5, 6)]
+            for share in (1.0, 0.0, 0.2, 0.5, 0.5, 0.7, 0.9, 0.5)]  # all, none, some
+    bits = np.zeros((6, 5, 6), np.uint8)
+    for k, (by_stage, by_segment, by_tier) in enumerate(luts):  # -1 (none) is index 0 here
+        allowed = (by_stage[:, None, None] & np.roll(by_segment, 1)[None, :, None]
+                   & np.roll(by_tier, 1)[None, None, :])
+        bits |= (allowed << k).astype(np.uint8)
+    rows, bounds = kernels.scan_candidates(customers, stage, segment, tier, bits)
+    assert rows.dtype == np.uint32 and len(bounds) == kernels.GROUP + 1
+    for k, (by_stage, by_segment, by_tier) in enumerate(luts):
+        expected = np.flatnonzero(customers & by_stage[stage] & by_segment[segment]
+                                  & by_tier[tier])
+        np.testing.assert_array_equal(rows[bounds[k]:bounds[k + 1]], expected)
+        if n and k in (0, 6):
+            assert 0 < len(expected) < n
 
 
 def test_in_order_picks_rows_and_their_values_in_priority_order() -> None:
@@ -428,10 +462,95 @@ def test_visit_outcomes_is_the_numpy_desk_and_visit_draw() -> None:
     expected_minutes = np.zeros(n, np.float32)
     expected_minutes[rows] = np.where(expected_balked, 45.0, expected_wait)
 
-    wait, balked = kernels.visit_outcomes(
+    wait, balked, picked = kernels.visit_outcomes(
         rows, ids, b, machine_user[channel[rows]], route_share, has_vtm, keys[0], keys[1],
         pool_wait, pool_balked, offsets, sizes, 45.0, wait_minutes)
     np.testing.assert_array_equal(wait, expected_wait)
     np.testing.assert_array_equal(balked, expected_balked)
     np.testing.assert_array_equal(wait_minutes, expected_minutes)
+    np.testing.assert_array_equal(picked, pick)  # len(pool_wait): an empty segment
     assert (size == 0).any() and expected_balked.any() and (segment % 2 == 1).any()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int16, np.bool_, np.int8])
+def test_a_subsets_write_back_is_numpys_assignment_bit_for_bit(dtype) -> None:
+    """The compiled write-back skips values equal to the row's: equal must mean the same bits
+    (-0.0 over 0.0, one NaN over another are written), and rows not handed back stay."""
+    from sim.population import _put
+
+    rng = np.random.default_rng(8)
+    column = (rng.random(5000) * 4 - 2).astype(dtype)
+    rows = np.sort(rng.choice(5000, 1200, replace=False))
+    values = column[rows].copy()
+    values[::7] = (rng.random(len(values[::7])) * 4 - 2).astype(dtype)  # some changed
+    if np.dtype(dtype).kind == "f":
+        column[rows[:3]] = 0.0
+        values[:3] = [-0.0, np.nan, 0.0]
+        column[rows[3]] = np.float64(np.nan).astype(dtype)
+        values[4] = -column[rows[4]]
+    expected = column.copy()
+    expected[rows] = values
+    _put(column, rows, values)
+    np.testing.assert_array_equal(column.view(np.uint8), expected.view(np.uint8))
+
+
+def test_visitor_loads_are_the_gathers_and_bincounts_by_branch() -> None:
+    """Each visitor's branch and machine flag, and the branch loads, as NumPy gave them;
+    more visitors than one chunk, so per-chunk sums are added up too."""
+    from sim import kernels
+
+    rng = np.random.default_rng(11)
+    n, n_branches = 3 * 65_536 + 5, 7
+    rows = np.sort(rng.choice(2 * n, n, replace=False))
+    visits = rng.integers(1, 4, n).astype(np.float64)
+    channel = rng.integers(0, 3, 2 * n).astype(np.int8)
+    branch = rng.integers(0, n_branches - 1, 2 * n).astype(np.int16)  # the last: no visitor
+    machine_user = np.array([False, True, False])
+
+    their_branch, own_machine, staff, machines = kernels.visitor_loads(
+        rows, visits, channel, branch, machine_user, n_branches)
+    expected_branch = branch[rows].astype(np.intp)
+    expected_own = machine_user[channel[rows]]
+    np.testing.assert_array_equal(their_branch, expected_branch)
+    np.testing.assert_array_equal(own_machine, expected_own)
+    np.testing.assert_array_equal(staff, np.bincount(
+        expected_branch, weights=visits * ~expected_own, minlength=n_branches))
+    np.testing.assert_array_equal(machines, np.bincount(
+        expected_branch, weights=visits * expected_own, minlength=n_branches))
+    assert machines[:-1].all() and staff[:-1].all() and staff[-1] == machines[-1] == 0
+
+
+@pytest.mark.parametrize("visitors", [0, 1, 3000])
+def test_complaint_candidates_are_the_numpy_masks_union(visitors: int) -> None:
+    """Bad visits (long wait or balk) and failed contacts, merged in table order as
+    ``np.flatnonzero`` of the table-wide masks gave them (a row may be both), with
+    their keyed complaint draws."""
+    from sim import kernels
+
+    rng = np.random.default_rng(visitors)
+    n, long_wait_minutes = 20_000, 10.0
+    rows = np.sort(rng.choice(n, visitors, replace=False))
+    wait = np.where(rng.random(visitors) < 0.5, 0.0, rng.exponential(8.0, visitors))
+    wait[::7] = long_wait_minutes  # exactly the threshold: not a long wait
+    balked = rng.random(visitors) < 0.05
+    contacts_failed = (rng.random(n) < 0.1) * rng.integers(1, 3, n).astype(np.float32)
+    contacts_failed[rows[::5]] = 1.0  # visitors with a failed contact too
+    contacts_failed[-1] = 2.0  # the last row
+
+    long_wait = np.zeros(n, np.bool_)
+    long_wait[rows] = ~balked & (wait > long_wait_minutes)
+    walked_out = np.zeros(n, np.bool_)
+    walked_out[rows] = balked
+    expected = np.flatnonzero(long_wait | walked_out | (contacts_failed > 0))
+
+    ids = rng.integers(0, 2**40, n)
+    candidates, lw, wo, failed, draw = kernels.complaint_candidates(
+        rows, wait, balked, long_wait_minutes, contacts_failed, ids, np.uint64(77))
+    np.testing.assert_array_equal(candidates, expected)
+    np.testing.assert_array_equal(draw, uniform_from_key(ids[expected], np.uint64(77)))
+    np.testing.assert_array_equal(lw, long_wait[expected])
+    np.testing.assert_array_equal(wo, walked_out[expected])
+    np.testing.assert_array_equal(failed, contacts_failed[expected])
+    assert failed.dtype == np.float32
+    if visitors > 1:
+        assert (lw & (failed > 0)).any() and wo.any() and (lw & (failed == 0)).any()

@@ -364,7 +364,10 @@ def test_yaml_tags_never_construct_objects(
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
-        (b"population:\n  size: \xff\xfe\n", "cannot read file (UnicodeDecodeError)"),
+        (b"population:\n  size: \xff\xfe\n", "cannot read file (UnicodeDecodeError: byte 0xff "
+         "at line 2, column 9 is not UTF-8); expected a UTF-8 YAML file"),
+        ("description: caf\u00e9\n".encode("latin-1"), "byte 0xe9 at line 1, column 17"),
+        (b"description: a\x07b\n", "line 1, column 15: character 0x0007 is not allowed"),
         (b"# only a comment\n", "file is empty"),
         (b"just a string\n", "top level is a str, expected a mapping"),
         (b"a: 1\na: 2\n", "duplicate key 'a' (first at line 1)"),
@@ -438,9 +441,177 @@ def test_tier_names_must_be_unique() -> None:
 
 
 @pytest.mark.parametrize("value", [1e-05, 1e16, 0.1, 500.0, 3, None, True, "push", "a b",
-                                   {"monthly": 1e-05, "priority": "highest_value"}])
+                                   {"monthly": 1e-05, "priority": "highest_value"},
+                                   -0.0, -1.5e-300, 2**70, float("inf"), "1e5", "null"])
 def test_override_values_read_back_as_themselves(value: object) -> None:
-    """``str(1e-05)`` and ``str(None)`` read back as strings; ``override_value`` does not."""
+    """``str(None)`` and ``str("1e5")`` do not read back as themselves; ``override_value``
+    does."""
     from sim.scenario import override_value, parse_override
 
     assert parse_override(f"a.b={override_value(value)}") == (["a", "b"], value)
+
+
+@pytest.mark.parametrize(
+    ("written", "number"),
+    [("1e15", 1e15), ("2E-3", 2e-3), ("-1e6", -1e6), ("+1e3", 1e3), ("1.0e15", 1e15),
+     ("1.5E+2", 150.0), (".5e1", 5.0), ("1e1_0", "1e1_0"), ("1e", "1e"), ("e5", "e5")],
+)
+def test_exponent_numbers_read_as_yaml_1_2_floats(written: str, number: object) -> None:
+    """PyYAML follows YAML 1.1, where ``1e15`` (no dot) and ``1.0e15`` (no sign) are strings."""
+    assert parse_override(f"a.b={written}") == (["a", "b"], number)
+    assert type(parse_override(f"a.b={written}")[1]) is type(number)
+
+
+def test_a_budget_written_1e15_is_a_number_in_a_file_and_a_set(tmp_path: Path) -> None:
+    text = (f"extends: {BASELINE}\nstrategies:\n  - name: voucher\n    budget: 1e15\n"
+            "    params: {face_value: 5e2}\n")
+    scenario = load_scenario(_write(tmp_path / "rich.yaml", text))
+    assert scenario.strategies[0].budget.total == 1e15
+    assert scenario.strategies[0].params["face_value"] == 500.0
+    again = load_scenario(BASELINE, ["strategies=[{name: voucher}]", "strategies.0.budget=1e15"])
+    assert again.strategies[0].budget.total == 1e15
+
+
+@pytest.mark.parametrize("changes", [
+    [("population.size", 1500), ("market.bank_yield", 1e-05)],
+    [("tiers.1.min_aum", 60000), ("tiers.1.name", "a b")],
+    [("lifecycle.driver_effects.growth->maturity.satisfaction", -2.5)],
+    [("strategies", [{"name": "voucher"}]), ("strategies.0.budget.monthly", 7.0)],
+    [("channels.default.tellers", 3)],  # a section the baseline lacks: created
+])
+def test_set_values_is_apply_overrides_without_copying_the_rest(
+    changes: list[tuple[str, object]]
+) -> None:
+    from sim.scenario import override_value, set_values
+
+    data = read_scenario_dict(BASELINE)
+    before = json.dumps(data, sort_keys=True)
+    texts = [f"{key}={override_value(value)}" for key, value in changes]
+    assert set_values(data, changes) == apply_overrides(data, texts)
+    assert json.dumps(data, sort_keys=True) == before  # the input is left alone
+    assert set_values(data, changes)["economics"] is data["economics"]  # shared, not copied
+
+
+@pytest.mark.parametrize(("key", "problem"), [
+    ("population.size.x", "not a mapping"), ("tiers.9.name", "expected a list index below 7"),
+])
+def test_set_values_refuses_a_path_as_apply_overrides_does(key: str, problem: str) -> None:
+    from sim.scenario import set_values
+
+    with pytest.raises(ScenarioError, match=problem):
+        set_values(read_scenario_dict(BASELINE), [(key, 1)])
+
+
+def test_aliases_that_repeat_a_few_sections_are_fine(tmp_path: Path) -> None:
+    text = (f"extends: {BASELINE}\nstrategies:\n"
+            "  - {name: voucher, target: &b {segments: [B]}, budget: &money {monthly: 1e4}}\n"
+            "  - {name: pricing_subsidy, target: *b, budget: *money}\n")
+    scenario = load_scenario(_write(tmp_path / "shared.yaml", text))
+    assert scenario.strategies[1].target.segments == ["B"]
+    assert scenario.strategies[1].budget.monthly == 1e4
+
+
+def test_an_alias_bomb_or_deep_nesting_in_a_set_is_a_plain_string() -> None:
+    """``--set`` reads a value that is not YAML as the text written (``description=[x``)."""
+    bomb = "[" * 1000 + "]" * 1000
+    assert parse_override(f"description={bomb}") == (["description"], bomb)
+
+
+@pytest.mark.parametrize("override", [
+    "population.size=99999999999999999999", "population.prospects=10000000000",
+    "population.branches=99999999999999999999", "seed=99999999999999999999",
+    "market.prospect_arrivals_per_month=1e300",
+    "channels={call_centre: {agents: 99999999999999999999}}",
+])
+def test_numbers_too_big_to_simulate_are_refused(override: str) -> None:
+    """Each was valid, then a traceback (OverflowError, 'lam value too large', 'high is
+    out of bounds for int64') or a run that never ended (Erlang C over 10**20 agents)."""
+    key = override.split("=")[0] if "{" not in override else "channels.call_centre.agents"
+    with pytest.raises(ScenarioError, match=rf"{key}: got .*; expected a number <="):
+        load_scenario(BASELINE, [override])
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-8-sig"])
+def test_a_file_in_utf16_with_its_byte_order_mark_is_read(encoding: str, tmp_path: Path) -> None:
+    """Windows tools write UTF-16 with a byte-order mark, which YAML allows; it was refused
+    ("cannot read file (UnicodeDecodeError)")."""
+    text = f"extends: {BASELINE}\ndescription: café 银行\n"
+    data = text.encode(encoding)
+    if encoding in ("utf-16-le", "utf-16-be"):
+        data = "\ufeff".encode(encoding) + data
+    path = tmp_path / "windows.yaml"
+    path.write_bytes(data)
+    assert load_scenario(path).description == "café 银行"
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("strategies=[{name: voucher, budget: [1]}]",
+     "strategies.0.budget: got [1]; expected a mapping (key: value)"),
+    ("population=[1]", "population: got [1]; expected a mapping (key: value)"),
+    ("labels=[a]", "labels: got ['a']; expected a mapping (key: value)"),
+    ("tiers={}", "tiers: got {}; expected a list ([a, b] or '- ' lines)"),
+])
+def test_a_list_for_a_mapping_says_so_in_yaml_words(override: str, message: str) -> None:
+    """It said "expected a valid dictionary or instance of Budget": Python's words."""
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(BASELINE, [override])
+    assert message in info.value.one_line()
+
+
+def test_a_key_given_twice_in_a_set_value_is_refused() -> None:
+    """The value was taken as the text written, and refused as a string ("market: got
+    '{bank_yield: 0.05, bank_yield: 0.06}'; expected a mapping"), hiding the typo."""
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(BASELINE, ["market={bank_yield: 0.05, bank_yield: 0.06}"])
+    assert info.value.source == "--set"
+    assert info.value.problems[0][0] == "market"
+    assert "duplicate key 'bank_yield'" in info.value.one_line()
+    assert "expected each key once per mapping" in info.value.one_line()
+
+
+def test_extends_naming_a_directory_is_blamed_on_extends(tmp_path: Path) -> None:
+    """It said "folder: is a directory", naming neither the file nor its extends."""
+    (tmp_path / "folder").mkdir()
+    child = _write(tmp_path / "child.yaml", "extends: folder\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(child)
+    assert info.value.source == str(child)
+    assert info.value.problems == [
+        ("extends", "got 'folder'; that is a directory, expected a scenario YAML file")]
+
+
+@pytest.mark.parametrize(("text", "first"), [
+    ("extend: {base}\nmarket: {{bank_yield: 0.05}}\n",
+     "extend: unknown key; did you mean 'extends'?"),
+    ("extends: {base}\nreplaces: [market]\n", "replaces: unknown key; did you mean 'replace'?"),
+])
+def test_a_misspelt_extends_or_replace_is_the_first_problem(
+    text: str, first: str, tmp_path: Path
+) -> None:
+    """'extend:' came last of fourteen problems, after "horizon_months: required key is
+    missing" and the rest it caused; 'replaces:' was taken for 'replications'."""
+    path = _write(tmp_path / "typo.yaml", text.format(base=BASELINE))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert info.value.one_line().startswith(f"{path}: {first}")
+
+
+@pytest.mark.parametrize(("written", "value"), [
+    ("010", 10), ("0o17", 15), ("0x1f", 31), ("-0x1f", -31), ("1_000", 1000), ("08", 8),
+    ("9:30", "9:30"), ("1:30", "1:30"), ("2024-01-01", "2024-01-01"), ("15", 15),
+    ("1.", 1.0), (".inf", float("inf")), ("yes", True), ("~", None),
+])
+def test_numbers_read_as_yaml_1_2_without_yaml_1_1_traps(written: str, value: object) -> None:
+    """YAML 1.1 read 010 as octal 8, 9:30 as sexagesimal 570 and 2024-01-01 as a date."""
+    parsed = parse_override(f"a.b={written}")[1]
+    assert parsed == value and type(parsed) is type(value)
+
+
+def test_a_size_written_with_a_leading_zero_is_that_many_customers(tmp_path: Path) -> None:
+    """``size: 010`` made a bank of 8 customers (YAML 1.1 octal), without a word."""
+    text = f"extends: {BASELINE}\nname: 2024-01-01\npopulation: {{size: 010}}\n"
+    scenario = load_scenario(_write(tmp_path / "zero.yaml", text))
+    assert scenario.population.size == 10 and scenario.name == "2024-01-01"
+    again = load_scenario(_write(tmp_path / "resolved.yaml", scenario_to_yaml(scenario)))
+    assert again == scenario
+    assert yaml.safe_load(scenario_to_yaml(scenario))["name"] == "2024-01-01"  # quoted

@@ -164,6 +164,37 @@ def test_a_subset_hands_out_model_owned_columns_read_only() -> None:
     np.testing.assert_array_equal(pop.segment, before)
 
 
+@pytest.mark.parametrize("read_first", [False, True])
+def test_add_at_changes_the_rows_whether_or_not_the_column_was_copied(read_first) -> None:
+    """RowSubset.add_at is ``column[mask] += amount`` on the subset, written back: in the
+    table's rows directly when the column was not copied, in the copy when it was."""
+    model = LifecycleModel(load_scenario(SCENARIOS / "baseline.yaml",
+                                         ["population.size=2000", "population.prospects=100"]))
+    pop = model.population
+    rows = np.flatnonzero(model.is_customer())[:60]
+    pop.contacts[rows] = np.arange(60, dtype=np.float32) / 3
+    expected = pop.contacts.copy()
+    mask = np.arange(60) % 4 == 1
+    expected[rows[mask]] += 1.0
+    subset = pop.subset(rows)
+    if read_first:
+        subset.contacts[~mask] *= 1.0  # read (copied), unchanged
+    subset.add_at("contacts", mask, 1.0)
+    assert ("contacts" in subset._copies) == read_first  # not copied for the runtime's own add
+    subset.write_back()
+    np.testing.assert_array_equal(pop.contacts, expected)
+    with pytest.raises(AttributeError, match="the model's"):
+        subset.add_at("stage", mask, 1)
+    # what is added is a count or money: finite, not negative, not past the column's type
+    # (added to the table's rows, it would escape the check of the columns copied back)
+    for table in (subset, pop):
+        for bad in (-1.0, np.nan, np.inf, 1e39):
+            with pytest.raises(ValueError, match=r"^add_at\('contacts'\) got an amount"):
+                table.add_at("contacts", mask if table is subset else rows, bad)
+    subset.write_back()
+    np.testing.assert_array_equal(pop.contacts, expected)
+
+
 class _Reorder(Strategy):
     """Test strategy: RM time for all (binding), AUM reversed in place, then pays for all."""
 
@@ -285,6 +316,11 @@ def test_negative_or_nan_money_minutes_and_prospects_are_refused() -> None:
     for count in (-50, float("nan")):
         with pytest.raises(ValueError, match=r"^strategy 'voucher': add_prospects\(\) got"):
             ctx.add_prospects(count)
+    # finite minutes whose sum is too large for a float are refused by none of the checks
+    # (the check reads the sum first): none fits the month's hours
+    runtime.month_counts = dict.fromkeys(("contacts_requested", "contacts_delivered"), 0.0)
+    with np.errstate(over="ignore"):
+        assert not ctx.staff(everyone, 1e308).any()
     assert runtime.spent_total == 0.0 and model.staff_minutes_left == minutes
     assert len(model.population) == len(pop)
 
@@ -386,3 +422,118 @@ def test_a_bank_scope_strategy_cannot_change_the_models_columns() -> None:
     np.testing.assert_array_equal(model.population.stage[: len(before)], before)
     columns = model.population.columns()
     assert all(columns[name].flags.writeable for name in MODEL_OWNED)
+
+
+def test_one_scan_finds_the_candidates_of_more_than_eight_strategies() -> None:
+    """Strategies share the month's scan of stage, segment and tier, eight to a pass: the
+    ninth and tenth get theirs from a second group; each strategy's candidates are the
+    customers its look-up tables allow (code -1, none, the last entry), and a new month or
+    appended rows (another stage array) scan again."""
+    from types import SimpleNamespace
+
+    from sim import kernels
+    from sim.strategy_runtime import _TargetScan
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    pop = SimpleNamespace(stage=rng.integers(0, 5, n).astype(np.int8),
+                          segment=rng.integers(-1, 4, n).astype(np.int8),
+                          tier=rng.integers(-1, 6, n).astype(np.int8))
+    luts = [{"stage": rng.random(5) < 0.7, "segment": rng.random(5) < 0.6,
+             "tier": rng.random(7) < 0.8} for _ in range(10)]
+    customers = rng.random(n) < 0.8
+    model = SimpleNamespace(month=3, population=_Sized(pop, n))
+    scan = _TargetScan([SimpleNamespace(_luts=lut) for lut in luts])
+    calls = []
+    real = kernels.scan_candidates
+    try:
+        kernels.scan_candidates = lambda *a: calls.append(1) or real(*a)
+        for index in (0, 9, 3, 8, 1, 2, 4, 5, 6, 7):  # groups entered in any order
+            lut = luts[index]
+            expected = np.flatnonzero(customers & lut["stage"][pop.stage]
+                                      & lut["segment"][pop.segment] & lut["tier"][pop.tier])
+            np.testing.assert_array_equal(scan.candidates(index, model, customers), expected)
+        assert len(calls) == 2  # one pass per group of eight
+        model.month = 4
+        scan.candidates(0, model, customers)
+        model.population.stage = pop.stage.copy()  # rows appended: new column arrays
+        scan.candidates(1, model, customers)
+        assert len(calls) == 4
+    finally:
+        kernels.scan_candidates = real
+
+
+class _Sized:
+    """A population stand-in: columns by attribute and a length."""
+
+    def __init__(self, columns: Any, n: int) -> None:
+        self.__dict__.update(vars(columns))
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+
+class _Subsidy(Strategy):
+    """Test strategy: pays for every target at a cost in proportion to its AUM."""
+
+    name = "runtime_subsidy"
+    cost_kinds: ClassVar[tuple[str, ...]] = ("subsidy",)
+    seen: ClassVar[list[Any]] = []
+
+    def apply(self, ctx: Any) -> None:
+        cost = ctx.population.aum * 0.001 + 1.0
+        funded = ctx.fund("subsidy", ctx.targets, cost)
+        _Subsidy.seen.append((ctx.targets.copy(), funded, cost.copy(),
+                              ctx.population.aum.copy()))
+
+
+@pytest.mark.parametrize("when_short", ["stop", "skip"])
+def test_a_budget_short_of_the_first_in_order_stops_or_skips(when_short: str) -> None:
+    # the dearest customer comes first under highest_value: a budget below their cost
+    # buys nobody when it stops there, and the cheaper customers who fit when it skips
+    _Subsidy.seen.clear()
+    with registered(_Subsidy):
+        model = build("strategies=[{name: runtime_subsidy, target: {segments: [A, B]}, "
+                      f"budget: {{monthly: 300, when_short: {when_short}}}}}]")
+        model.step()
+    targets, funded, cost, aum = _Subsidy.seen[0]
+    wanted = np.flatnonzero(targets)
+    assert cost[wanted].max() > 300 > cost[wanted].min()  # the case in question
+    spent = model.monthly_frame().cost_strategy_runtime_subsidy.iloc[1]
+    if when_short == "stop":
+        assert funded.sum() == 0 and spent == 0
+        return
+    # the greedy pass in priority order (highest AUM first, ties in row order)
+    order = wanted[np.argsort(-aum[wanted], kind="stable")]
+    expected, left = np.zeros_like(funded), 300.0
+    for row in order:
+        if cost[row] <= left + 1e-9:
+            expected[row], left = True, left - cost[row]
+    assert funded.sum() > 0
+    np.testing.assert_array_equal(funded, expected)
+    assert spent == pytest.approx(cost[funded].sum()) and spent <= 300
+
+
+def test_contacts_are_counted_non_negative_and_taken_back_within_the_month() -> None:
+    # a negative count_contacts was how a contact was taken back, so any plugin could
+    # make the summary's contact counts anything; now counts are >= 0 and taking back
+    # has its own call, bounded by the month's delivered contacts
+    from sim.strategy_runtime import StrategyContext
+
+    model = LifecycleModel(load_scenario(SCENARIOS / "voucher.yaml", SMALL))
+    runtime = model.strategies[0]
+    everyone = np.ones(len(model.population), bool)
+    ctx = StrategyContext(model, runtime, model.population, everyone, everyone)
+    runtime.month_counts = dict.fromkeys(("contacts_requested", "contacts_delivered"), 0.0)
+    for requested, delivered in ((-1.0, 0.0), (0.0, -3.0), (float("nan"), 0.0)):
+        with pytest.raises(ValueError, match=r"^strategy 'voucher': count_contacts\(\) got"):
+            ctx.count_contacts(requested, delivered)
+    ctx.count_contacts(10.0, 8.0)
+    ctx.take_back_contacts(3.0)
+    assert runtime.month_counts == {"contacts_requested": 10.0, "contacts_delivered": 5.0}
+    with pytest.raises(ValueError, match=r"take_back_contacts\(\) got count 6.0; expected at most"):
+        ctx.take_back_contacts(6.0)
+    with pytest.raises(ValueError, match=r"take_back_contacts\(\) got count -1.0; expected a"):
+        ctx.take_back_contacts(-1.0)
+    assert runtime.month_counts["contacts_delivered"] == 5.0

@@ -108,9 +108,13 @@ def test_compiled_stable_argsort_matches_numpy() -> None:
     from sim.kernels import stable_argsort
 
     rng = np.random.default_rng(3)
-    for n in (0, 1, 7, 5_000):
+    for n in (0, 1, 7, 5_000, 70_000):  # 8-bit digits below 65,536 keys, 16-bit from there
         key = rng.normal(size=n) * 1e6
         if n > 100:  # ties, signed zeros and infinities keep their order as in NumPy
             key[::7], key[::11], key[::13] = 0.0, -0.0, key[5]
             key[3], key[4] = np.inf, -np.inf
         np.testing.assert_array_equal(stable_argsort(key), np.argsort(key, kind="stable"))
+        # digits the same for every key (passes skipped): high ones in [1, 2), low ones of
+        # whole numbers (with many ties)
+        for same in (1.0 + rng.random(n), -rng.integers(0, 300, n).astype(float)):
+            np.testing.assert_array_equal(stable_argsort(same), np.argsort(same, kind="stable"))

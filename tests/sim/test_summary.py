@@ -44,3 +44,55 @@ def test_online_sessions_and_failures_are_counts_summed_over_the_run() -> None:
     assert out["channels_online_failed"] == flows.channels_online_failed.sum()
     assert out["channels_visits"] == flows.channels_visits.sum()  # as before
     assert out["channels_balks"] == flows.channels_balks.sum()
+
+
+def _two_replications(churned: tuple[float, float], profit: tuple[float, float],
+                      active_end: tuple[float, float]) -> pd.DataFrame:
+    """A monthly frame of two replications over months 0-1, as ``monthly.parquet`` holds."""
+    rows = []
+    for rep in (0, 1):
+        for month in (0, 1):
+            rows.append({
+                "replication": rep, "month": month, "customers": 100.0,
+                "initial_customers_active": 100.0 if month == 0 else active_end[rep],
+                "churned": churned[rep] * month, "acquired": 0.0, "lapsed": 0.0,
+                "private_banking_up": 0.0, "private_banking_down": 0.0, "aum": 1e6,
+                "profit": profit[rep] * month, "cost_servicing": 10.0 * rep * month,
+            })
+    return pd.DataFrame(rows)
+
+
+def test_intervals_of_quantities_that_cannot_be_negative_stop_at_zero() -> None:
+    """Two replications give a t-interval of mean ± 12.7 half-ranges: churned 0 and 10
+    read '-58 … 69'. Counts, costs and shares are clipped to their range; profit is not."""
+    from sim.summary import summarise
+
+    table = summarise(_two_replications(churned=(0.0, 10.0), profit=(-5.0, 5.0),
+                                        active_end=(99.0, 100.0)))
+    assert table.loc["churned", "ci95_low"] == 0.0
+    assert table.loc["churned", "ci95_high"] == pytest.approx(5 + 12.706 * 5, rel=1e-3)
+    assert table.loc["cost_servicing", "ci95_low"] == 0.0
+    assert table.loc["retention_end", "ci95_high"] == 1.0  # a share: at most 100%
+    assert table.loc["retention_end", "ci95_low"] == pytest.approx(0.995 - 12.706 * 0.005,
+                                                                  rel=1e-3)
+    assert table.loc["profit", "ci95_low"] == pytest.approx(-12.706 * 5, rel=1e-3)  # signed
+
+
+@pytest.mark.parametrize(("metric", "low", "high"), [
+    ("churned", 0.0, float("inf")), ("stage_growth_end", 0.0, float("inf")),
+    ("revenue_fees", 0.0, float("inf")), ("cost_strategy_voucher", 0.0, float("inf")),
+    ("channels_balks", 0.0, float("inf")), ("strategy_voucher_contacts_delivered", 0.0,
+                                            float("inf")),
+    ("strategy_voucher_cost", 0.0, float("inf")), ("retention_12m", 0.0, 1.0),
+    ("channels_share_wait_over_5", 0.0, 1.0),
+    ("profit", -float("inf"), float("inf")), ("profit_per_customer", -float("inf"),
+                                              float("inf")),
+    ("strategy_voucher_roi", -float("inf"), float("inf")),
+    ("strategy_voucher_uplift_retention", -float("inf"), float("inf")),
+    ("strategy_voucher_incremental_revenue", -float("inf"), float("inf")),
+    ("something_new", -float("inf"), float("inf")),  # unknown: never clipped
+])
+def test_value_range_of_each_kind_of_figure(metric: str, low: float, high: float) -> None:
+    from sim.summary import value_range
+
+    assert value_range(metric) == (low, high)

@@ -427,3 +427,97 @@ def test_the_sweep_command_says_why_an_output_has_no_indices(
     out = capsys.readouterr().out
     assert "no indices for retention_12m: missing at some points" in out
     assert "no indices for acquired: the same at every point" in out
+
+
+def test_numbers_written_with_an_exponent_are_numbers_in_a_sweep(tmp_path: Path) -> None:
+    """PyYAML read ``2e2`` (YAML 1.1: no dot) as a string: the sweep was refused."""
+    spec, _ = load_sweep(write_sweep(
+        tmp_path, "parameters: {strategies.0.params.face_value: {values: [2e2, 1E3]}}\n",
+        [*SMALL, "strategies.0.budget.monthly=1e15"]))
+    assert spec.parameters["strategies.0.params.face_value"].values == [200.0, 1000.0]
+    assert design_points(spec)["strategies.0.params.face_value"].tolist() == [200.0, 1000.0]
+
+
+def test_every_point_is_checked_with_progress_but_not_again_on_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check of a 100k-point design took 1-2 minutes before the first run, on every
+    resume, with nothing on screen: it reports progress and skips the points already run."""
+    import sim.sweep_schema
+
+    path = write_sweep(tmp_path, "parameters: {market.competitor_yield: {values: [0.05, 0.06, "
+                       "0.07]}}\noutputs: [profit]\n")
+    ticks: list[tuple[int, int]] = []
+    spec, base = load_sweep(path, resume_in=tmp_path / "out", progress=lambda d, t:
+                            ticks.append((d, t)))
+    assert ticks[0] == (0, 3) and ticks[-1] == (3, 3)  # a fresh sweep: every point
+    run_sweep(spec, base, tmp_path / "out" / spec.name, executor="serial")
+    (tmp_path / "out" / spec.name / "runs" / "point-00001-rep-0000.parquet").unlink()
+    checked: list[object] = []
+    real = sim.sweep_schema.scenario_from_dict
+    monkeypatch.setattr(sim.sweep_schema, "scenario_from_dict",
+                        lambda data, source: checked.append(data) or real(data, source))
+    ticks.clear()
+    load_sweep(path, resume_in=tmp_path / "out", progress=lambda d, t: ticks.append((d, t)))
+    assert ticks[-1] == (1, 1) and len(checked) == 1  # only the point not run yet
+    assert checked[0]["market"]["competitor_yield"] == 0.06  # type: ignore[index]
+    checked.clear()
+    load_sweep(path, ["samples=5"], resume_in=tmp_path / "out")  # another sweep: all checked
+    assert len(checked) == 3
+    checked.clear()
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--executor", "serial",
+                 "--quiet", "--no-figures"]) == 0
+    assert len(checked) == 1  # the command resumes without checking again what ran
+    assert len(pd.read_parquet(tmp_path / "out" / spec.name / "runs.parquet")) == 3
+
+
+def test_a_sweep_over_null_is_checked_as_it_runs(tmp_path: Path) -> None:
+    """Each value was checked as ``key=str(value)``: null became the string 'None' and an
+    unlimited budget next to a limited one was refused ("got 'None'")."""
+    spec, _ = load_sweep(write_sweep(
+        tmp_path, "parameters: {strategies.0.budget.monthly: {values: [null, 50000]}}\n"))
+    assert spec.parameters["strategies.0.budget.monthly"].values == [None, 50000]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("design: lhs\nparameters: {market.competitor_yield: {range: [0.01, .inf]}}\n",
+     "parameters.market.competitor_yield.range.1: got inf; input should be a finite number"),
+    ("design: lhs\nparameters: {market.competitor_yield: {range: [.nan, 0.06]}}\n",
+     "parameters.market.competitor_yield.range.0: got nan; input should be a finite number"),
+    ("parameters: {market.competitor_yield: {values: [.nan, 0.05]}}\n",
+     "parameters.market.competitor_yield: value .nan: market.competitor_yield: got nan; "
+     "expected a finite number"),
+])
+def test_nan_and_inf_in_a_sweep_are_one_line_naming_the_parameter(
+    tmp_path: Path, body: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The message read "... got 'inf' ... (from --set market.competitor_yield=inf)": a
+    string, and a --set the user never gave."""
+    assert main(["sweep", str(write_sweep(tmp_path, body))]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "--set" not in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "file not found; expected a path to a sweep YAML file"),
+    ("# nothing yet\n", "file is empty, expected a mapping of sweep keys"),
+])
+def test_a_missing_or_empty_sweep_file_is_called_a_sweep_file(
+    tmp_path: Path, content: str | None, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both said "scenario" of a sweep file."""
+    path = tmp_path / "s.yaml"
+    if content is not None:
+        path.write_text(content)
+    assert main(["sweep", str(path)]) == 2
+    assert f"{path}: {message}" in capsys.readouterr().err
+
+
+def test_a_base_that_is_a_directory_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(f"base: {tmp_path}\n"
+                    "parameters: {market.competitor_yield: {values: [0.05]}}\n")
+    assert main(["sweep", str(path)]) == 2
+    assert "base: got" in (err := capsys.readouterr().err) and "that is a directory" in err, err

@@ -300,3 +300,58 @@ def test_the_outreach_calls_lever_moves_the_tier_and_segment_plans_too() -> None
     assert built.contacts_per_month["phone"] == 3
     assert all(p["phone"] == 6 for p in built.by_tier.values())  # twice the base, as in the file
     assert built.by_segment["D"]["phone"] == 0  # DOMAIN §2: D gets push only, at any setting
+
+
+def _resolving(monkeypatch: pytest.MonkeyPatch, host: str, addresses: list[str]) -> None:
+    """Make ``host`` resolve to ``addresses`` in that order, as /etc/hosts may list them."""
+    import socket
+
+    from sim.viz import serve
+
+    real = socket.getaddrinfo
+
+    def getaddrinfo(name: str, port: int, *args: object, **kwargs: object) -> list[object]:
+        if name != host:
+            return real(name, port, *args, **kwargs)  # type: ignore[arg-type]
+        return [info for address in addresses
+                for info in real(address, port, *args, **kwargs)]  # type: ignore[arg-type]
+
+    monkeypatch.setattr(serve.socket, "getaddrinfo", getaddrinfo)
+
+
+def test_the_port_check_probes_every_address_the_server_binds(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``localhost`` may resolve to ::1 first; the check bound only that, so a port taken
+    on 127.0.0.1 passed, and Solara (binding both) failed after printing its URL."""
+    import errno
+    import socket
+
+    from sim.viz.serve import check_address
+
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 here")
+    with socket.socket(socket.AF_INET6) as free:  # a port free on ::1 ...
+        free.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        try:
+            free.bind(("::1", 0))
+        except OSError:
+            pytest.skip("no ::1 here")
+        port = free.getsockname()[1]
+    with socket.socket() as taken:  # ... and taken on 127.0.0.1
+        try:
+            taken.bind(("127.0.0.1", port))
+        except OSError:
+            pytest.skip("the port was taken meanwhile")
+        taken.listen()
+        _resolving(monkeypatch, "localhost", ["::1", "127.0.0.1"])
+        with pytest.raises(OSError, match=f"cannot listen on localhost:{port} .* on 127.0.0.1"):
+            check_address("localhost", port)
+    check_address("localhost", port)  # free on both: accepted
+    # an address not on this machine is skipped, as the server skips it (no such family)
+    _resolving(monkeypatch, "twohomes", ["192.0.2.1", "127.0.0.1"])
+    check_address("twohomes", port)
+    _resolving(monkeypatch, "elsewhere", ["192.0.2.1"])
+    with pytest.raises(OSError) as info:
+        check_address("elsewhere", port)
+    assert info.value.errno == errno.EADDRNOTAVAIL and info.value.filename == "--host elsewhere"

@@ -41,7 +41,6 @@ import pandas as pd
 
 from sim.executors import (
     ExecutorName,
-    SchedulerError,
     dask_client,
     default_workers,
     map_unordered,
@@ -196,18 +195,22 @@ def run_scenario(
 
 @contextmanager
 def made_for_results(folder: Path, results: str) -> Iterator[None]:
-    """Make ``folder`` (and its parents); if ``--scheduler`` fails, remove what was made.
+    """Make ``folder`` (and its parents); if nothing comes of it, remove what was made.
 
-    An unreachable scheduler is bad input, which must leave nothing half-made
-    behind: the folders made here are removed again, unless a file matching
-    ``results`` (a glob under ``folder``) was written meanwhile. A folder that
-    existed (a resumed run or sweep) is left as it was.
+    An unreachable ``--scheduler`` is bad input, which must leave nothing
+    half-made behind; a run that fails (a plugin's bug, memory) or is
+    interrupted before its first result leaves only its settings, which
+    nothing can resume from that a fresh run would not redo. So when the body
+    raises, the folders made here are removed again, unless a file matching
+    ``results`` (a glob under ``folder``) was written meanwhile: finished
+    results are kept for ``--resume``. A folder that existed (a resumed run or
+    sweep) is left as it was.
     """
     made = [d for d in (folder, *folder.parents) if not d.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     try:
         yield
-    except SchedulerError:
+    except BaseException:  # SchedulerError, StrategyError, MemoryError, KeyboardInterrupt...
         if made and not any(folder.glob(results)):
             shutil.rmtree(folder, ignore_errors=True)
             for parent in made[1:]:  # innermost first, while empty

@@ -288,6 +288,8 @@ def test_a_strategy_that_raises_is_named_with_its_replication_and_month(tmp_path
     err = capsys.readouterr().err
     assert code == EXIT_FAILED
     assert err.count("\n") == 1 and "Traceback" not in err
+    # its only replication failed: no half-made run folder is left (it held only settings)
+    assert list(tmp_path.iterdir()) == []
     assert "strategy 'runtime_broken' failed in replication 0, month 3" in err
     assert "use --resume" in err
 

@@ -101,7 +101,9 @@ _StrictSafeLoader.add_constructor(
 )
 
 #: YAML 1.2's numbers (underscores between digits kept, as PyYAML reads ``1_000``).
-_INT = re.compile(r"^[-+]?(?:[0-9][0-9_]*|0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+)$")
+#: A base prefix needs a digit after it: ``0x_`` is a string, not int('0x', 0)'s ValueError.
+_INT = re.compile(r"^[-+]?(?:[0-9][0-9_]*|0[xX]_*[0-9a-fA-F][0-9a-fA-F_]*|0[oO]_*[0-7][0-7_]*"
+                  r"|0[bB]_*[01][01_]*)$")
 _FLOAT = re.compile(r"^(?:[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?"
                     r"|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
 _INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
@@ -126,7 +128,8 @@ def _yaml_1_2_numbers(cls: Any, *, keep_yaml_1_1: bool = False) -> None:
 
 
 def _construct_int(loader: _StrictSafeLoader, node: yaml.ScalarNode) -> int:
-    text = str(loader.construct_scalar(node))
+    # underscores dropped as PyYAML drops them: int() refuses '1_' and '1__000'
+    text = str(loader.construct_scalar(node)).replace("_", "")
     return int(text, 0 if re.match(r"[-+]?0[xXoObB]", text) else 10)  # 010 is ten
 
 

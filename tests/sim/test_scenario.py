@@ -607,6 +607,21 @@ def test_numbers_read_as_yaml_1_2_without_yaml_1_1_traps(written: str, value: ob
     assert parsed == value and type(parsed) is type(value)
 
 
+@pytest.mark.parametrize(("written", "value"), [
+    ("1_", 1), ("1__000", 1000), ("0x_1f", 31), ("0x_", "0x_"), ("0o_", "0o_"), ("0b_", "0b_"),
+    ("-0b_", "-0b_"),
+])
+def test_numbers_with_stray_underscores_are_read_not_a_traceback(
+    written: str, value: object
+) -> None:
+    """'size: 1_' resolved as an int and int('1_') raised ValueError: a traceback, no line.
+
+    Underscores are dropped as PyYAML drops them; a base prefix with no digit is a string.
+    """
+    parsed = parse_override(f"a.b={written}")[1]
+    assert parsed == value and type(parsed) is type(value)
+
+
 def test_a_size_written_with_a_leading_zero_is_that_many_customers(tmp_path: Path) -> None:
     """``size: 010`` made a bank of 8 customers (YAML 1.1 octal), without a word."""
     text = f"extends: {BASELINE}\nname: 2024-01-01\npopulation: {{size: 010}}\n"

@@ -80,9 +80,12 @@ def _check_size(root: yaml.Node) -> None:
 
 
 def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    # the mapping's own keys, before merge keys (<<: *base) add the merged ones: YAML lets
+    # an own key override a merged one, which is no duplicate
+    own = [key_node for key_node, _ in node.value if key_node.tag != "tag:yaml.org,2002:merge"]
     loader.flatten_mapping(node)
     seen: dict[Any, yaml.Node] = {}
-    for key_node, _ in node.value:
+    for key_node in own:
         key = loader.construct_object(key_node, deep=True)
         if isinstance(key, Mapping | list):
             continue  # unhashable; construct_mapping reports it
@@ -130,7 +133,11 @@ def _yaml_1_2_numbers(cls: Any, *, keep_yaml_1_1: bool = False) -> None:
 def _construct_int(loader: _StrictSafeLoader, node: yaml.ScalarNode) -> int:
     # underscores dropped as PyYAML drops them: int() refuses '1_' and '1__000'
     text = str(loader.construct_scalar(node)).replace("_", "")
-    return int(text, 0 if re.match(r"[-+]?0[xXoObB]", text) else 10)  # 010 is ten
+    try:
+        return int(text, 0 if re.match(r"[-+]?0[xXoObB]", text) else 10)  # 010 is ten
+    except ValueError:  # an explicit !!int on what is not one: a line, not a traceback
+        raise yaml.constructor.ConstructorError(
+            None, None, f"!!int {text!r} is not an integer", node.start_mark) from None
 
 
 class _StrictSafeDumper(yaml.SafeDumper):

@@ -19,6 +19,7 @@ from sim.scenario import (
     scenario_hash,
     scenario_to_yaml,
 )
+from sim.scenario_yaml import _read_yaml
 
 TESTS = Path(__file__).resolve().parents[1]
 BASELINE = TESTS.parent / "scenarios" / "baseline.yaml"
@@ -620,6 +621,25 @@ def test_numbers_with_stray_underscores_are_read_not_a_traceback(
     """
     parsed = parse_override(f"a.b={written}")[1]
     assert parsed == value and type(parsed) is type(value)
+
+
+def test_an_explicit_int_tag_on_a_non_number_is_one_line(tmp_path: Path) -> None:
+    """'size: !!int abc' (or '!!int 0x_') was int()'s ValueError traceback."""
+    for text in ("a: !!int abc\n", "a: !!int 0x_\n"):
+        path = _write(tmp_path / "tag.yaml", text)
+        with pytest.raises(ScenarioError, match="line 1, column 4"):
+            _read_yaml(path)
+
+
+def test_a_key_overriding_a_merged_one_is_not_a_duplicate(tmp_path: Path) -> None:
+    """``<<: *base`` then ``b: 2``: YAML's merge keys let the mapping's own keys override
+    the merged ones; the duplicate-key check refused it. A key twice in the mapping's own
+    keys is still refused."""
+    path = _write(tmp_path / "merge.yaml", "a: &x {b: 1, d: 3}\nc: {<<: *x, b: 2}\n")
+    assert _read_yaml(path) == {"a": {"b": 1, "d": 3}, "c": {"b": 2, "d": 3}}
+    path = _write(tmp_path / "two.yaml", "a: &x {b: 1, d: 3}\nc: {<<: *x, b: 2, b: 4}\n")
+    with pytest.raises(ScenarioError, match="duplicate key 'b'"):
+        _read_yaml(path)
 
 
 def test_a_size_written_with_a_leading_zero_is_that_many_customers(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ of every point uses the same seed: differences between points are sharp
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from importlib.metadata import version
@@ -57,6 +58,10 @@ def design_points(spec: SweepSpec) -> pd.DataFrame:
     frame = pd.DataFrame(x, columns=list(spec.parameters))
     frame.index.name = "point"
     return frame
+
+
+#: A run file's name (:func:`_run_path`): its point and replication.
+_RUN_FILE = re.compile(r"point-([0-9]+)-rep-([0-9]+)\.parquet")
 
 
 def _run_path(sweep_dir: Path, point: int, rep: int) -> Path:
@@ -106,7 +111,9 @@ def points_run(spec: SweepSpec, base: Path, sweep_dir: Path) -> set[int]:
             return set()
     except (OSError, UnicodeDecodeError):
         return set()
-    return {int(p.name.split("-")[1]) for p in (sweep_dir / "runs").glob("point-*-rep-*.parquet")}
+    # run files only, as _run_path names them: a stray 'point-old-rep-0.parquet' is none
+    found = (_RUN_FILE.fullmatch(p.name) for p in (sweep_dir / "runs").glob("point-*.parquet"))
+    return {int(m[1]) for m in found if m}
 
 
 def base_mapping(spec: SweepSpec, base: Path) -> dict[str, Any]:

@@ -521,3 +521,19 @@ def test_a_base_that_is_a_directory_says_so(
                     "parameters: {market.competitor_yield: {values: [0.05]}}\n")
     assert main(["sweep", str(path)]) == 2
     assert "base: got" in (err := capsys.readouterr().err) and "that is a directory" in err, err
+
+
+def test_a_stray_run_file_not_named_by_a_point_does_not_stop_the_resume(tmp_path: Path) -> None:
+    """points_run took the second dash-separated part of every 'point-*-rep-*.parquet' as
+    a number: a stray 'point-old-rep-0000.parquet' was a ValueError traceback on resume."""
+    from sim.sweep import points_run
+
+    path = write_sweep(tmp_path, "parameters: {market.competitor_yield: {values: [0.05, 0.06]}}"
+                       "\noutputs: [profit]\n")
+    spec, base = load_sweep(path)
+    sweep_dir = tmp_path / "out" / spec.name
+    run_sweep(spec, base, sweep_dir, executor="serial")
+    (sweep_dir / "runs" / "point-old-rep-0000.parquet").write_bytes(b"")
+    (sweep_dir / "runs" / "point-00001-rep-x.parquet").write_bytes(b"")
+    assert points_run(spec, base, sweep_dir) == {0, 1}
+    load_sweep(path, resume_in=tmp_path / "out")

@@ -6,8 +6,9 @@ afford: a key given twice in one mapping (PyYAML keeps the last one), aliases
 that repeat more values than a scenario holds (a "billion laughs" file of a
 few hundred bytes expands to hundreds of millions of values, which validating
 took minutes and gigabytes), and nesting deeper than any scenario needs. It
-reads plain values as YAML 1.2 does (``1e15`` is a float, ``010`` is ten,
-``9:30`` and ``2024-01-01`` are strings). Each problem becomes one
+reads plain numbers as YAML 1.2 does (``1e15`` is a float, ``010`` is ten,
+``9:30`` and ``2024-01-01`` are strings); truth values are still YAML 1.1's
+(``yes``, ``no``, ``on`` and ``off`` as well as ``true`` and ``false``). Each problem becomes one
 :class:`~sim.scenario_errors.ScenarioError` line naming the file and line.
 """
 

@@ -567,7 +567,7 @@ class StrategyContext:
         """
         self._non_negative("take_back_contacts", "count", np.asarray([count], float))
         counts = self._runtime.month_counts
-        if count > counts["contacts_delivered"] + 1e-9:
+        if count > counts["contacts_delivered"] * (1 + 1e-9) + 1e-9:  # rounding of sums
             raise ValueError(f"strategy {self.name!r}: take_back_contacts() got count {count}; "
                              f"expected at most the {counts['contacts_delivered']:g} contacts "
                              "delivered this month")

@@ -6,9 +6,9 @@ afford: a key given twice in one mapping (PyYAML keeps the last one), aliases
 that repeat more values than a scenario holds (a "billion laughs" file of a
 few hundred bytes expands to hundreds of millions of values, which validating
 took minutes and gigabytes), and nesting deeper than any scenario needs. It
-reads plain numbers as YAML 1.2 does (``1e15`` is a float, ``010`` is ten,
-``9:30`` and ``2024-01-01`` are strings); truth values are still YAML 1.1's
-(``yes``, ``no``, ``on`` and ``off`` as well as ``true`` and ``false``). Each problem becomes one
+reads plain scalars as YAML 1.2 does (``1e15`` is a float, ``010`` is ten,
+``9:30``, ``2024-01-01``, ``no`` and ``off`` are strings; only ``true`` and
+``false`` are truth values). Each problem becomes one
 :class:`~sim.scenario_errors.ScenarioError` line naming the file and line.
 """
 
@@ -110,25 +110,32 @@ _INT = re.compile(r"^[-+]?(?:[0-9][0-9_]*|0[xX]_*[0-9a-fA-F][0-9a-fA-F_]*|0[oO]_
                   r"|0[bB]_*[01][01_]*)$")
 _FLOAT = re.compile(r"^(?:[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?"
                     r"|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
 
 
 def _yaml_1_2_numbers(cls: Any, *, keep_yaml_1_1: bool = False) -> None:
-    """Make ``cls`` (a loader or dumper) resolve plain numbers as YAML 1.2 does.
+    """Make ``cls`` (a loader or dumper) resolve plain numbers and truth values as YAML 1.2.
 
     PyYAML follows YAML 1.1: ``1e15``, ``2E-3`` and ``1.0e15`` were strings ("got '1e15';
     expected a valid dictionary" for a budget), ``010`` was octal (``size: 010`` made a
     bank of 8 customers), ``9:30`` was sexagesimal 570, and ``2024-01-01`` a date (a
-    scenario named so was refused: "got datetime.date(2024, 1, 1)"). The dumper keeps
-    both rules (``keep_yaml_1_1``), so a string either would read as something else
-    (``'08'``, ``'2024-01-01'``) is written quoted and reads back a string anywhere.
+    scenario named so was refused: "got datetime.date(2024, 1, 1)"), and ``yes``, ``no``,
+    ``on`` and ``off`` were truth values (``name: no`` was refused: "expected a string";
+    no scenario field is a truth value, so only strings can meet these words). The dumper
+    keeps both rules (``keep_yaml_1_1``), so a string either would read as something else
+    (``'08'``, ``'2024-01-01'``, ``'no'``) is written quoted and reads back a string anywhere.
     """
-    dropped = set() if keep_yaml_1_1 else {_INT_TAG, _FLOAT_TAG, "tag:yaml.org,2002:timestamp"}
+    dropped = set() if keep_yaml_1_1 else {_INT_TAG, _FLOAT_TAG, _BOOL_TAG,
+                                           "tag:yaml.org,2002:timestamp"}
     cls.yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag not in dropped]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
     cls.add_implicit_resolver(_INT_TAG, _INT, list("-+0123456789"))
     cls.add_implicit_resolver(_FLOAT_TAG, _FLOAT, list("-+0123456789."))
+    if not keep_yaml_1_1:
+        cls.add_implicit_resolver(_BOOL_TAG, _BOOL, list("tTfF"))
 
 
 def _construct_int(loader: _StrictSafeLoader, node: yaml.ScalarNode) -> int:

@@ -600,12 +600,29 @@ def test_a_misspelt_extends_or_replace_is_the_first_problem(
 @pytest.mark.parametrize(("written", "value"), [
     ("010", 10), ("0o17", 15), ("0x1f", 31), ("-0x1f", -31), ("1_000", 1000), ("08", 8),
     ("9:30", "9:30"), ("1:30", "1:30"), ("2024-01-01", "2024-01-01"), ("15", 15),
-    ("1.", 1.0), (".inf", float("inf")), ("yes", True), ("~", None),
+    ("1.", 1.0), (".inf", float("inf")), ("~", None), ("true", True), ("False", False),
+    ("yes", "yes"), ("No", "No"), ("on", "on"), ("OFF", "OFF"),
 ])
 def test_numbers_read_as_yaml_1_2_without_yaml_1_1_traps(written: str, value: object) -> None:
-    """YAML 1.1 read 010 as octal 8, 9:30 as sexagesimal 570 and 2024-01-01 as a date."""
+    """YAML 1.1 read 010 as octal 8, 9:30 as sexagesimal 570, 2024-01-01 as a date and
+    yes/no/on/off as truth values (YAML 1.2 has only true and false)."""
     parsed = parse_override(f"a.b={written}")[1]
     assert parsed == value and type(parsed) is type(value)
+
+
+def test_a_scenario_named_no_or_off_is_a_name_not_a_truth_value(tmp_path: Path) -> None:
+    """YAML 1.1's 'name: no' was False: "name: expected a string" for the Norway scenario.
+
+    A file written by clmsim still quotes such strings, so YAML 1.1 readers read them back
+    as strings too.
+    """
+    from sim.scenario import scenario_to_yaml
+
+    for name in ("no", "off", "On", "YES"):
+        path = _write(tmp_path / f"{name}.yaml", f"extends: {BASELINE}\nname: {name}\n")
+        scenario = load_scenario(path)
+        assert scenario.name == name
+        assert f"name: '{name}'\n" in scenario_to_yaml(scenario)
 
 
 @pytest.mark.parametrize(("written", "value"), [

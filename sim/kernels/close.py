@@ -322,13 +322,14 @@ def _odds_block(
     for r in range(m):
         j = rows[r]
         logs[j] = np.log1p(float(contacts[lo + np.uint64(j)]))
-    m, width = 0, betas.shape[1]
-    for i in range(lo, hi):
-        a = stage[i]
-        _respond_row(i, noise[i], a, gap_points, yield_bump_bp, price_sensitivity,
+    for i in range(lo, hi):  # a loop of its own: the compiler vectorises it
+        _respond_row(i, noise[i], stage[i], gap_points, yield_bump_bp, price_sensitivity,
                      satisfaction_base, wait_minutes, complaints, wallet_propensity,
                      wallet_share_by_stage, total_wealth, response, satisfaction,
                      share_of_wallet, aum)
+    m, width = 0, betas.shape[1]
+    for i in range(lo, hi):
+        a = stage[i]
         x0 = float(satisfaction[i]) - reference[0]
         x1 = float(share_of_wallet[i]) - reference[1]
         x2 = ((gap_points - float(yield_bump_bp[i]) / 100.0) * float(price_sensitivity[i])

@@ -287,7 +287,7 @@ def _in_order(parts: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
 
 @numba.njit(inline="always")
 def _odds_block(
-    lo: np.uint64, hi: np.uint64, ids: np.ndarray, key: np.uint64, noise: np.ndarray,
+    lo: int | np.uint64, hi: int | np.uint64, ids: np.ndarray, key: np.uint64, noise: np.ndarray,
     stage: np.ndarray,
     gap_points: float, yield_bump_bp: np.ndarray, price_sensitivity: np.ndarray,
     satisfaction_base: np.ndarray, wait_minutes: np.ndarray, complaints: np.ndarray,
@@ -410,8 +410,8 @@ def _count_any(
 
 @numba.njit(inline="always")
 def _tally_block(
-    lo: np.uint64, hi: np.uint64, cohorts: np.ndarray, live: np.ndarray, aum: np.ndarray,
-    revenue: np.ndarray, cost: np.ndarray, rows: np.ndarray, part: np.ndarray,
+    lo: int | np.uint64, hi: int | np.uint64, cohorts: np.ndarray, live: np.ndarray,
+    aum: np.ndarray, revenue: np.ndarray, cost: np.ndarray, rows: np.ndarray, part: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """Rows ``lo:hi`` added to each strategy's cohort tallies (see :func:`cohort_tallies`).
 
@@ -427,10 +427,10 @@ def _tally_block(
             rows[m] = i - lo
             m += cohorts[k, i] != 0
         for r in range(m):
-            i = lo + np.uint64(rows[r])
-            c = cohorts[k, i]
-            if live[i]:
+            row = lo + np.uint64(rows[r])
+            c = cohorts[k, row]
+            if live[row]:
                 part[k, c, 0] += 1.0
-                part[k, c, 1] += aum[i]
-            part[k, c, 2] += revenue[i]
-            part[k, c, 3] += cost[i]
+                part[k, c, 1] += aum[row]
+            part[k, c, 2] += revenue[row]
+            part[k, c, 3] += cost[row]

@@ -5,7 +5,10 @@
 :func:`segment_rows`, :func:`book_rows`, :func:`census` and
 :func:`cohort_tallies` do one after the other, plus the step's flow sums
 (AUM after the response, tier and private-banking migrations, AUM
-acquired). Each row is read from memory once instead of a dozen times. The
+acquired). Each row is read from memory once or twice instead of a dozen
+times: the rows go in blocks of :data:`BLOCK`, each block in a few loops
+(response and log-odds; the transitions' exps; the rest; the cohort tallies)
+so the costly parts run in tight loops without unpredictable branches. The
 per-row results are the same as those of the separate kernels (tested); the
 totals are added per fixed chunk of :data:`CHUNK` rows, chunks in order, so
 they do not depend on the number of threads (they may differ from a purely
@@ -17,16 +20,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from sim.kernels.draws import _uniform
-from sim.kernels.month import (
-    _book_row,
-    _drivers,
-    _next_stage,
-    _respond_row,
-    _segment_row,
-    _settle_row,
-)
-from sim.kernels.tallies import CHUNK, _count_row, _tally_row
+from sim.kernels.draws import BLOCK, _uniform
+from sim.kernels.month import _book_row, _eta, _respond_row, _segment_row, _settle_row
+from sim.kernels.tallies import CHUNK
 
 __all__ = ["FLOW_NAMES", "close_month"]
 
@@ -159,94 +155,120 @@ def close_month(
     sums = np.zeros((n_chunks, 4))
     tallies = np.zeros((n_chunks, n_strategies, 3, 4))
     margin, fee, acquisition_cost = economics[0], economics[1], economics[2]
+    # per stage and move: whether its weight needs an exp (its log-odds move with a driver)
+    n_stages, width = base.shape
+    needs_exp = np.zeros((n_stages, width), np.int64)
+    for s in range(n_stages):
+        for j in range(n_moves[s]):
+            needs_exp[s, j] = has_drivers[s] and np.any(betas[s, j] != 0.0)
     for k in numba.prange(n_chunks):
         # this chunk's own work space and sums (threads sharing cache lines would stall)
         weight = np.empty(base.shape[1])
+        u, logs = np.empty(BLOCK), np.empty(BLOCK)
+        odds, rows = np.empty(BLOCK * width), np.empty(BLOCK * width, np.int64)
         f = np.zeros(len(FLOW_NAMES))
         mon = np.zeros(3)
         serv, trans = np.zeros(n_channels), np.zeros(n_channels)
-        st, sg = np.zeros(sizes[0], np.int64), np.zeros(sizes[1], np.int64)
-        tr, ch = np.zeros(sizes[2], np.int64), np.zeros(sizes[3], np.int64)
+        # counts by segment, tier and channel from slot 1 (slot 0: rows not counted)
+        st, sg = np.zeros(sizes[0], np.int64), np.zeros(sizes[1] + 1, np.int64)
+        tr, ch = np.zeros(sizes[2] + 1, np.int64), np.zeros(sizes[3] + 1, np.int64)
         hd, sm = np.zeros(4, np.int64), np.zeros(4)
         tl = np.zeros((n_strategies, 3, 4))
-        for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
-            a = stage[i]
-            # response (respond_rows)
-            _respond_row(i, noise[i], a, gap_points, yield_bump_bp, price_sensitivity,
-                         satisfaction_base, wait_minutes, complaints, wallet_propensity,
-                         wallet_share_by_stage, total_wealth, response, satisfaction,
-                         share_of_wallet, aum)
-            was = was_customer[i]
-            inflow = max(aum[i] - old_aum[i], 0.0) if was else 0.0
-            if was:
-                f[_AUM_RESP] += aum[i]
-            tier_before = tier[i]
-            # transition (transition_stages)
-            x0, x1, x2, x3, x4, x5, x6 = _drivers(
-                i, satisfaction, share_of_wallet, yield_bump_bp, price_sensitivity, contacts,
-                wait_minutes, complaints, products, gap_points, reference)
-            b = _next_stage(a, _uniform(ids[i], key), x0, x1, x2, x3, x4, x5, x6,
-                            n_moves, targets, base, cumulative, stay, betas, has_drivers,
-                            weight)
-            # settle (settle_transitions)
-            left, aum_out, acquired = _settle_row(
-                i, a, b, roles, month, aum, share_of_wallet, absorbed_month, products,
-                months_in_stage, tenure, entered_month, entry_stage)
-            if left == 1:
-                f[_CHURN] += 1.0
-                f[_AUM_CHURN] += aum_out
-                if not was:
-                    f[_AUM_CHURN_NEW] += aum_out
-            elif left == 0:
-                f[_LAPSE] += 1.0
-            if acquired:
-                f[_ACQ] += 1.0
-                if not was:  # an opening balance is new money too (arrivals into a customer
-                    inflow = aum[i]  # stage hold some; a converted prospect's is still 0)
-            is_customer = roles[b] == 1
-            stage[i] = b
-            customers[i] = is_customer
-            # classes (tiers_rows, segment_rows)
-            if is_customer:
-                tier[i] = np.searchsorted(bounds, aum[i], side="right") - 1
-                if segments_due or segment[i] < 0:
-                    _segment_row(i, age, digital_adoption, total_wealth, aum,
-                                 potential_weights, potential_threshold, current_threshold,
-                                 potential_value, segment)
-                # migrations and AUM entering the customer set
-                if tier_before >= 0:
-                    if tier[i] > tier_before:
-                        f[_TIER_UP] += 1.0
-                    elif tier[i] < tier_before:
-                        f[_TIER_DOWN] += 1.0
-                    # against last month's close, not this month's AUM before the
-                    # transition (a staying customer's AUM does not change there)
-                    if not was_private[i] and aum[i] >= private_threshold:
-                        f[_PB_UP] += 1.0
-                    elif was_private[i] and aum[i] < private_threshold:
-                        f[_PB_DOWN] += 1.0
-                if not was:
-                    f[_AUM_ACQ] += aum[i]
-            else:
-                tier[i] = -1
-                segment[i] = -1
-            # ledger (book_rows)
-            c = channel[i]
-            interest, fees, serving, transaction, acquisition = _book_row(
-                i, is_customer, acquired, inflow, c, aum, products, margin, fee, servicing,
-                per_10k, acquisition_cost, revenue, cost)
-            mon[0] += interest
-            mon[1] += fees
-            mon[2] += acquisition
-            serv[c] += serving
-            trans[c] += transaction
-            # census (census)
-            _count_row(i, b, roles[b], segment, tier, channel, is_initial, aum, satisfaction,
-                       share_of_wallet, contacts, private_threshold, st, sg, tr, ch, hd, sm)
-            # strategies' cohorts (cohort_tallies)
-            _tally_row(i, cohorts, is_customer, aum, revenue, cost, tl)
+        # the sums every row adds to, in registers (not in memory: a chain of stores
+        # and loads per row otherwise); a row left out adds 0.0, which leaves a sum of
+        # non-negative terms the same bit for bit (from +0.0 it is never -0.0)
+        aum_response = interest_sum = fees_sum = acquisition_sum = 0.0
+        aum_sum = satisfaction_sum = wallet_sum = contacts_sum = 0.0
+        customer_rows = prospect_rows = initial_rows = private_rows = 0
+        end = np.uint64(min(n, (k + 1) * CHUNK))
+        for lo in range(np.uint64(k * CHUNK), end, np.uint64(BLOCK)):
+            hi = min(end, lo + np.uint64(BLOCK))
+            m = _odds_block(lo, hi, ids, key, noise, stage, gap_points, yield_bump_bp,
+                            price_sensitivity, satisfaction_base, wait_minutes, complaints,
+                            wallet_propensity, wallet_share_by_stage, total_wealth, response,
+                            satisfaction, share_of_wallet, aum, contacts, products, reference,
+                            betas, needs_exp, u, logs, odds, rows)
+            for t in range(m):  # a tight loop of its own: see _odds_block
+                odds[rows[t]] = np.exp(odds[rows[t]])
+            for i in range(lo, hi):
+                a = stage[i]
+                was = was_customer[i]
+                inflow = max(aum[i] - old_aum[i], 0.0) if was else 0.0
+                aum_response += aum[i] if was else 0.0  # += 0.0: the same bits
+                tier_before = tier[i]
+                # transition (transition_stages), the weights' exp from the block's odds
+                b = _choose(a, u[i - lo], odds, np.int64(i - lo) * width, n_moves, targets, base,
+                            cumulative, stay, has_drivers, weight)
+                # settle (settle_transitions)
+                left, aum_out, acquired = _settle_row(
+                    i, a, b, roles, month, aum, share_of_wallet, absorbed_month, products,
+                    months_in_stage, tenure, entered_month, entry_stage)
+                if left == 1:
+                    f[_CHURN] += 1.0
+                    f[_AUM_CHURN] += aum_out
+                    if not was:
+                        f[_AUM_CHURN_NEW] += aum_out
+                elif left == 0:
+                    f[_LAPSE] += 1.0
+                if acquired:
+                    f[_ACQ] += 1.0
+                    if not was:  # an opening balance is new money too (arrivals into a customer
+                        inflow = aum[i]  # stage hold some; a converted prospect's is still 0)
+                is_customer = roles[b] == 1
+                stage[i] = b
+                customers[i] = is_customer
+                # classes (tiers_rows, segment_rows)
+                if is_customer:
+                    tier[i] = _tier(bounds, aum[i])
+                    if segments_due or segment[i] < 0:
+                        _segment_row(i, age, digital_adoption, total_wealth, aum,
+                                     potential_weights, potential_threshold, current_threshold,
+                                     potential_value, segment)
+                    # migrations and AUM entering the customer set
+                    if tier_before >= 0:
+                        if tier[i] > tier_before:
+                            f[_TIER_UP] += 1.0
+                        elif tier[i] < tier_before:
+                            f[_TIER_DOWN] += 1.0
+                        # against last month's close, not this month's AUM before the
+                        # transition (a staying customer's AUM does not change there)
+                        if not was_private[i] and aum[i] >= private_threshold:
+                            f[_PB_UP] += 1.0
+                        elif was_private[i] and aum[i] < private_threshold:
+                            f[_PB_DOWN] += 1.0
+                    if not was:
+                        f[_AUM_ACQ] += aum[i]
+                else:
+                    tier[i] = -1
+                    segment[i] = -1
+                # ledger (book_rows)
+                c = channel[i]
+                interest, fees, serving, transaction, acquisition = _book_row(
+                    i, is_customer, acquired, inflow, c, aum, products, margin, fee, servicing,
+                    per_10k, acquisition_cost, revenue, cost)
+                interest_sum += interest
+                fees_sum += fees
+                acquisition_sum += acquisition
+                serv[c] += serving
+                trans[c] += transaction
+                # census (census)
+                _count_any(i, b, roles[b], segment, tier, channel, st, sg, tr, ch)
+                customer_rows += is_customer
+                prospect_rows += roles[b] == 0
+                initial_rows += is_customer and is_initial[i]
+                private_rows += is_customer and aum[i] >= private_threshold
+                aum_sum += aum[i] if is_customer else 0.0
+                satisfaction_sum += float(satisfaction[i]) if is_customer else 0.0
+                wallet_sum += float(share_of_wallet[i]) if is_customer else 0.0
+                contacts_sum += float(contacts[i]) if is_customer else 0.0
+                # strategies' cohorts (cohort_tallies)
+            _tally_block(lo, hi, cohorts, customers, aum, revenue, cost, rows, tl)
+        f[_AUM_RESP] = aum_response
+        mon[0], mon[1], mon[2] = interest_sum, fees_sum, acquisition_sum
+        hd[0], hd[1], hd[2], hd[3] = customer_rows, prospect_rows, initial_rows, private_rows
+        sm[0], sm[1], sm[2], sm[3] = aum_sum, satisfaction_sum, wallet_sum, contacts_sum
         flows[k], money[k], by_servicing[k], by_transaction[k] = f, mon, serv, trans
-        by_stage[k], by_segment[k], by_tier[k], by_channel[k] = st, sg, tr, ch
+        by_stage[k], by_segment[k], by_tier[k], by_channel[k] = st, sg[1:], tr[1:], ch[1:]
         heads[k], sums[k], tallies[k] = hd, sm, tl
     return (_in_order(flows), _in_order(money), _in_order(by_servicing),
             _in_order(by_transaction), _in_order(by_stage), _in_order(by_segment),
@@ -261,3 +283,154 @@ def _in_order(parts: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     for k in range(1, parts.shape[0]):
         out += parts[k]
     return out
+
+
+@numba.njit(inline="always")
+def _odds_block(
+    lo: int | np.uint64, hi: int | np.uint64, ids: np.ndarray, key: np.uint64, noise: np.ndarray,
+    stage: np.ndarray,
+    gap_points: float, yield_bump_bp: np.ndarray, price_sensitivity: np.ndarray,
+    satisfaction_base: np.ndarray, wait_minutes: np.ndarray, complaints: np.ndarray,
+    wallet_propensity: np.ndarray, wallet_share_by_stage: np.ndarray,
+    total_wealth: np.ndarray, response: np.ndarray, satisfaction: np.ndarray,
+    share_of_wallet: np.ndarray, aum: np.ndarray, contacts: np.ndarray, products: np.ndarray,
+    reference: np.ndarray, betas: np.ndarray, needs_exp: np.ndarray, u: np.ndarray,
+    logs: np.ndarray, odds: np.ndarray, rows: np.ndarray,
+) -> int:  # pragma: no cover - compiled
+    """Rows ``lo:hi``'s response, transition draws and log-odds, in loops without branches.
+
+    Writes the response (:func:`_respond_row`), ``u[j]`` = row ``lo + j``'s
+    keyed draw, and into ``odds[j * width + k]`` (``width`` = ``betas.shape[1]``)
+    move ``k``'s log-odds where ``needs_exp`` (the caller then takes their exp,
+    in a tight loop over the ``m`` slots listed in ``rows[:m]``; returns ``m``),
+    otherwise 1 + log-odds: a move whose betas are all zero has log-odds ±0 (NaN
+    if a driver is), and 1 + ±0 = exp(±0) = 1 exactly. At 1.2M rows of
+    playbook_branches that skips 0.8M of 2.2M exps. The same arithmetic as
+    :func:`_drivers` and :func:`_next_stage` (bit for bit), in an order the
+    processor runs faster: the draws' hash and the response in loops of their own;
+    log(1 + contacts) only for rows with contacts, gathered without a branch (47% of
+    rows: a logarithm behind an unpredictable branch costs several times its price).
+    """
+    for i in range(lo, hi):
+        u[i - lo] = _uniform(ids[i], key)
+    m = 0
+    for i in range(lo, hi):
+        logs[i - lo] = 0.0
+        rows[m] = i - lo
+        m += contacts[i] > 0
+    for r in range(m):
+        j = rows[r]
+        logs[j] = np.log1p(float(contacts[lo + np.uint64(j)]))
+    for i in range(lo, hi):  # a loop of its own (measured: 84 -> 78.5 ms a month)
+        _respond_row(i, noise[i], stage[i], gap_points, yield_bump_bp, price_sensitivity,
+                     satisfaction_base, wait_minutes, complaints, wallet_propensity,
+                     wallet_share_by_stage, total_wealth, response, satisfaction,
+                     share_of_wallet, aum)
+    m, width = 0, betas.shape[1]
+    for i in range(lo, hi):
+        a = stage[i]
+        x0 = float(satisfaction[i]) - reference[0]
+        x1 = float(share_of_wallet[i]) - reference[1]
+        x2 = ((gap_points - float(yield_bump_bp[i]) / 100.0) * float(price_sensitivity[i])
+              - reference[2])
+        x3 = logs[i - lo] - reference[3]
+        x4 = float(wait_minutes[i]) - reference[4]
+        x5 = float(complaints[i]) - reference[5]
+        x6 = float(products[i]) - reference[6]
+        at = np.int64(i - lo) * width
+        for k in range(width):
+            eta = _eta(betas, a, k, x0, x1, x2, x3, x4, x5, x6)
+            odds[at + k] = eta if needs_exp[a, k] else 1.0 + eta
+            rows[m] = at + k
+            m += needs_exp[a, k]
+    return m
+
+
+@numba.njit(inline="always")
+def _choose(
+    s: int, u: float, odds: np.ndarray, at: int, n_moves: np.ndarray, targets: np.ndarray,
+    base: np.ndarray, cumulative: np.ndarray, stay: np.ndarray, has_drivers: np.ndarray,
+    weight: np.ndarray,
+) -> int:  # pragma: no cover - compiled
+    """:func:`_next_stage` with the exps of the log-odds given (``odds[at:]``, one per move)."""
+    moves = n_moves[s]
+    if moves > 0 and not has_drivers[s]:
+        for k in range(moves):  # the Markov chain: first move whose running sum exceeds u
+            if u < cumulative[s, k]:
+                return targets[s, k]
+        return s
+    denom = stay[s]
+    for k in range(moves):
+        weight[k] = base[s, k] * odds[at + k]
+        denom += weight[k]
+    threshold = 0.0
+    for k in range(moves):
+        lower = threshold
+        threshold += weight[k] / denom
+        if lower <= u < threshold:
+            return targets[s, k]
+    return s
+
+
+@numba.njit(inline="always")
+def _tier(bounds: np.ndarray, value: float) -> int:  # pragma: no cover - compiled
+    """``np.searchsorted(bounds, value, side="right") - 1`` for sorted ``bounds``, branch-free.
+
+    The number of bounds at or below ``value``, less one: a binary search's
+    branches on AUM mispredict (measured: 9 ms of 94 at 1.2M rows, one thread).
+    NaN sorts last, as in NumPy.
+    """
+    if value != value:
+        return bounds.shape[0] - 1
+    count = 0
+    for j in range(bounds.shape[0]):
+        count += bounds[j] <= value
+    return count - 1
+
+
+@numba.njit(inline="always")
+def _count_any(
+    i: int, s: int, role: int, segment: np.ndarray, tier: np.ndarray, channel: np.ndarray,
+    by_stage: np.ndarray, by_segment: np.ndarray, by_tier: np.ndarray, by_channel: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """:func:`sim.kernels.tallies._count_row` without its branches on the row's role.
+
+    ``by_segment``, ``by_tier`` and ``by_channel`` count code ``c`` in slot
+    ``c + 1``; rows the census does not count (not customers, or no segment or
+    tier yet) go to slot 0, which the caller drops (the branches mispredict on
+    the 17% of rows that are not customers: measured 7.5 ms of 102 at 1.2M rows,
+    one thread). The caller adds the head counts and sums.
+    """
+    customer = role == 1
+    by_stage[s] += 1
+    by_segment[max(segment[i] + 1, 0) if customer else 0] += 1
+    by_tier[max(tier[i] + 1, 0) if customer else 0] += 1
+    by_channel[channel[i] + 1 if customer else 0] += 1
+
+
+@numba.njit(inline="always")
+def _tally_block(
+    lo: int | np.uint64, hi: int | np.uint64, cohorts: np.ndarray, live: np.ndarray,
+    aum: np.ndarray, revenue: np.ndarray, cost: np.ndarray, rows: np.ndarray, part: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Rows ``lo:hi`` added to each strategy's cohort tallies (see :func:`cohort_tallies`).
+
+    Strategy by strategy: the block's members (cohort code > 0) gathered
+    without a branch into ``rows`` (work space of ``hi - lo`` slots), then
+    added in row order, as :func:`sim.kernels.tallies._tally_row` adds them row
+    by row. Its branch on the code mispredicts (10-40% of rows are members, at 7
+    strategies a row): measured 90.3 -> 83.8 ms at 1.2M rows, one thread.
+    """
+    for k in range(cohorts.shape[0]):
+        m = 0
+        for i in range(lo, hi):
+            rows[m] = i - lo
+            m += cohorts[k, i] != 0
+        for r in range(m):
+            row = lo + np.uint64(rows[r])
+            c = cohorts[k, row]
+            if live[row]:
+                part[k, c, 0] += 1.0
+                part[k, c, 1] += aum[row]
+            part[k, c, 2] += revenue[row]
+            part[k, c, 3] += cost[row]

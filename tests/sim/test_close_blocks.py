@@ -1,0 +1,92 @@
+"""The close pass's branch-free helpers against the plain definitions they replace.
+
+:func:`sim.kernels.close.close_month` is checked against the separate phase
+kernels in ``test_kernels.py``; these tests pin each helper on its own, on
+values chosen to reach the edge cases (ties at a bound, NaN, non-members,
+rows that are not customers).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from sim.kernels.close import _count_any, _tally_block, _tier
+from sim.kernels.tallies import _count_row, _tally_row
+
+
+@numba.njit
+def _tiers(bounds: np.ndarray, values: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    out = np.empty(values.shape[0], np.int64)
+    for i in range(values.shape[0]):
+        out[i] = _tier(bounds, values[i])
+    return out
+
+
+def test_tier_is_searchsorted_right_minus_one() -> None:
+    """The count of bounds at or below the value, less one; ties go up; NaN sorts last."""
+    bounds = np.array([0.0, 50_000.0, 100_000.0, 200_000.0, 1e6, 5e6, 6e6])
+    rng = np.random.default_rng(7)
+    values = np.concatenate([bounds, np.nextafter(bounds, -np.inf), rng.uniform(-1e5, 8e6, 5000),
+                             [-np.inf, np.inf, np.nan, -0.0]])
+    want = np.searchsorted(bounds, values, side="right") - 1
+    np.testing.assert_array_equal(_tiers(bounds, values), want)
+
+
+@numba.njit
+def _tallies(cohorts: np.ndarray, live: np.ndarray, aum: np.ndarray, revenue: np.ndarray,
+             cost: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+    n = live.shape[0]
+    blocked, rowwise = np.zeros((cohorts.shape[0], 3, 4)), np.zeros((cohorts.shape[0], 3, 4))
+    rows = np.empty(block, np.int64)
+    for lo in range(0, n, block):
+        _tally_block(np.uint64(lo), np.uint64(min(n, lo + block)), cohorts, live, aum, revenue,
+                     cost, rows, blocked)
+    for i in range(n):
+        _tally_row(i, cohorts, live[i], aum, revenue, cost, rowwise)
+    return blocked, rowwise
+
+
+def test_tally_block_adds_the_rows_as_tally_row_bit_for_bit() -> None:
+    """Members gathered per strategy and block are added in row order: the same bits."""
+    rng = np.random.default_rng(3)
+    n = 10_000
+    cohorts = rng.choice(np.array([0, 1, 2], np.int8), size=(5, n), p=[0.7, 0.2, 0.1])
+    cohorts[4] = 0  # a strategy with no members
+    live = rng.random(n) < 0.8
+    aum, revenue, cost = rng.lognormal(10, 2, n), rng.lognormal(3, 1, n), rng.lognormal(2, 1, n)
+    blocked, rowwise = _tallies(cohorts, live, aum, revenue, cost, 777)
+    assert blocked.tobytes() == rowwise.tobytes()
+    assert blocked[:, 1:, 0].sum() > 0 and (blocked[4] == 0).all() and (blocked[:, 0] == 0).all()
+
+
+@numba.njit
+def _counts(stage: np.ndarray, roles: np.ndarray, segment: np.ndarray, tier: np.ndarray,
+            channel: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, ...]:  # pragma: no cover
+    st, sg = np.zeros(sizes[0], np.int64), np.zeros(sizes[1] + 1, np.int64)
+    tr, ch = np.zeros(sizes[2] + 1, np.int64), np.zeros(sizes[3] + 1, np.int64)
+    st2, sg2 = np.zeros(sizes[0], np.int64), np.zeros(sizes[1], np.int64)
+    tr2, ch2 = np.zeros(sizes[2], np.int64), np.zeros(sizes[3], np.int64)
+    heads, sums, zeros = np.zeros(4, np.int64), np.zeros(4), np.zeros(stage.shape[0])
+    flags = np.zeros(stage.shape[0], np.bool_)
+    for i in range(stage.shape[0]):
+        s = stage[i]
+        _count_any(i, s, roles[s], segment, tier, channel, st, sg, tr, ch)
+        _count_row(i, s, roles[s], segment, tier, channel, flags, zeros, zeros, zeros, zeros,
+                   1.0, st2, sg2, tr2, ch2, heads, sums)
+    return st, sg[1:], tr[1:], ch[1:], st2, sg2, tr2, ch2
+
+
+def test_count_any_counts_as_count_row() -> None:
+    """Stage, segment, tier and channel counts; non-customers and codes -1 left out."""
+    rng = np.random.default_rng(5)
+    n = 5000
+    roles = np.array([0, 1, 1, 2], np.int8)
+    stage = rng.integers(0, 4, n).astype(np.int8)
+    segment = rng.integers(-1, 4, n).astype(np.int8)
+    tier = rng.integers(-1, 7, n).astype(np.int8)
+    channel = rng.integers(0, 3, n).astype(np.int8)
+    got = _counts(stage, roles, segment, tier, channel, np.array([4, 4, 7, 3]))
+    for a, b in zip(got[:4], got[4:], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert got[1].sum() < (roles[stage] == 1).sum()  # some customers have no segment yet

@@ -34,6 +34,7 @@ from sim.kernels.allocation import (
     fits_in_order,
     gather,
     in_order,
+    refuse_minutes,
     scatter,
     stable_argsort,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "keyed_uniform_into",
     "market_rows",
     "masked_sum",
+    "refuse_minutes",
     "respond_rows",
     "scan_candidates",
     "scatter",

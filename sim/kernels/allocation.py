@@ -8,7 +8,8 @@ import numpy as np
 from sim.kernels.draws import _uniform
 from sim.kernels.tallies import CHUNK
 
-__all__ = ["allocate_minutes", "branch_visits", "gather", "in_order", "scatter", "stable_argsort"]
+__all__ = ["allocate_minutes", "branch_visits", "fits_in_order", "gather", "in_order",
+           "refuse_minutes", "scatter", "stable_argsort"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -211,6 +212,40 @@ def allocate_minutes(
             left[b] -= minutes[j]
             delivered[b] += contacts[j]
     return keep
+
+
+@numba.njit(cache=True, nogil=True)
+def refuse_minutes(
+    branch: np.ndarray, minutes: np.ndarray, contacts: np.ndarray, left: np.ndarray,
+    requested: np.ndarray,
+) -> bool:  # pragma: no cover - compiled
+    """Whether :func:`allocate_minutes` would serve none of these customers, in any order.
+
+    So when each customer needs more minutes than its branch has left: the
+    first of a branch in any order does not fit, and those after it ask for
+    more (minutes are not negative). Then ``allocate_minutes`` would only add
+    the contacts to ``requested``, in the order given; here they are added in
+    row order, which gives the same sums only when every partial sum is
+    exact: whole numbers, and totals below 2**53. When all of that holds,
+    ``requested`` is updated and True returned; otherwise nothing changes
+    (the caller sorts and allocates). Measured at 1M customers: a month's
+    RM hours are used up by month 10, and sorting those due a call cost up
+    to 7 ms a strategy, for no one served.
+    """
+    for j in range(branch.shape[0]):
+        if not minutes[j] > left[branch[j]] + 1e-9 or contacts[j] != np.floor(contacts[j]):
+            return False
+    totals = requested.copy()
+    for b in range(totals.shape[0]):
+        if totals[b] != np.floor(totals[b]):
+            return False
+    for j in range(branch.shape[0]):
+        totals[branch[j]] += contacts[j]
+    for b in range(totals.shape[0]):
+        if not totals[b] < 2.0**53:  # contacts are not negative: no partial sum is larger
+            return False
+    requested[:] = totals
+    return True
 
 
 @numba.njit(cache=True, nogil=True)

@@ -1,0 +1,58 @@
+"""Compiled short cuts of the strategies' budgets and RM time against their plain definitions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import kernels
+
+
+def _allocated(branch, minutes, contacts, left, requested, order):
+    """What ``allocate_minutes`` does to ``requested`` and whom it serves, in ``order``."""
+    left, requested, delivered = left.copy(), requested.copy(), np.zeros_like(requested)
+    keep = kernels.allocate_minutes(branch[order].astype(np.intp), minutes[order],
+                                    contacts[order], left, requested, delivered)
+    return keep, requested
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_refuse_minutes_is_allocate_minutes_serving_no_one_in_any_order(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, n_branches = 3000, 7
+    branch = rng.integers(0, n_branches, n).astype(np.int16)
+    contacts = rng.integers(0, 4, n).astype(np.float64)
+    requested = rng.integers(0, 1000, n_branches).astype(np.float64)
+    left = rng.random(n_branches) * 9.0  # below every customer's minutes
+    minutes = 10.0 * np.maximum(contacts, 1.0)
+    fits = seed % 2 == 1
+    if fits:  # a row that fits, first in some order: no short cut
+        minutes[rng.integers(n)] = 0.0
+    served, expected = _allocated(branch, minutes, contacts, left, requested,
+                                  rng.permutation(n))
+    got = requested.copy()
+    refused = kernels.refuse_minutes(branch, minutes, contacts, left, got)
+    assert refused == (not fits)
+    assert not (refused and served.any())
+    np.testing.assert_array_equal(got, expected if refused else requested)
+    for _ in range(3):  # the served-no-one case holds in any order
+        keep, again = _allocated(branch, minutes, contacts, left, requested, rng.permutation(n))
+        if refused:
+            assert not keep.any()
+            np.testing.assert_array_equal(again, got)
+
+
+def test_refuse_minutes_declines_sums_that_depend_on_the_order() -> None:
+    # fractional contacts (or counts so far) add up differently in another order: the
+    # caller must sort; and nothing is counted then
+    branch = np.zeros(3, np.int16)
+    minutes, left = np.full(3, 10.0), np.array([1.0])
+    for contacts, requested in ((np.array([0.1, 0.2, 0.3]), np.array([0.0])),
+                                (np.array([1.0, 2.0, 3.0]), np.array([0.5])),
+                                (np.array([2.0**53, 1.0, 1.0]), np.array([0.0]))):
+        before = requested.copy()
+        assert not kernels.refuse_minutes(branch, minutes, contacts, left, requested)
+        np.testing.assert_array_equal(requested, before)
+    requested = np.array([4.0])
+    assert kernels.refuse_minutes(branch, minutes, np.array([1.0, 2.0, 3.0]), left, requested)
+    assert requested[0] == 10.0

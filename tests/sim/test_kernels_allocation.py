@@ -56,3 +56,16 @@ def test_refuse_minutes_declines_sums_that_depend_on_the_order() -> None:
     requested = np.array([4.0])
     assert kernels.refuse_minutes(branch, minutes, np.array([1.0, 2.0, 3.0]), left, requested)
     assert requested[0] == 10.0
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.int16, np.float32, np.float64,
+                                   np.int64, np.uint32])
+def test_gather_is_fancy_indexing(dtype) -> None:
+    rng = np.random.default_rng(11)
+    column = (rng.random(300_000) * 100).astype(dtype)
+    for rows in (np.flatnonzero(rng.random(300_000) < 0.4),  # several chunks of 65,536
+                 np.sort(rng.choice(300_000, 5, replace=False)), np.zeros(0, np.int64),
+                 np.flatnonzero(rng.random(300_000) < 0.4).astype(np.uint32)):
+        got = kernels.gather(column, rows)
+        assert got.dtype == column.dtype
+        np.testing.assert_array_equal(got, column[rows])

@@ -29,10 +29,12 @@ are deleted before anything is loaded, and the kernels compile afresh.
 
 from sim.kernels import _cache  # noqa: F401  (first: drops a stale compiled cache)
 from sim.kernels.allocation import (
+    add_masked,
     allocate_minutes,
     branch_visits,
     fits_in_order,
     gather,
+    gather_dense,
     in_order,
     refuse_minutes,
     scatter,
@@ -59,6 +61,7 @@ __all__ = [
     "CHUNK",
     "FLOW_NAMES",
     "GROUP",
+    "add_masked",
     "allocate_minutes",
     "book_rows",
     "branch_visits",
@@ -68,6 +71,7 @@ __all__ = [
     "complaint_candidates",
     "fits_in_order",
     "gather",
+    "gather_dense",
     "in_order",
     "joined_wait_quantile",
     "keyed_normal_into",

@@ -66,6 +66,30 @@ def test_gather_is_fancy_indexing(dtype) -> None:
     for rows in (np.flatnonzero(rng.random(300_000) < 0.4),  # several chunks of 65,536
                  np.sort(rng.choice(300_000, 5, replace=False)), np.zeros(0, np.int64),
                  np.flatnonzero(rng.random(300_000) < 0.4).astype(np.uint32)):
-        got = kernels.gather(column, rows)
-        assert got.dtype == column.dtype
-        np.testing.assert_array_equal(got, column[rows])
+        for gather in (kernels.gather, kernels.gather_dense):
+            got = gather(column, rows)
+            assert got.dtype == column.dtype
+            np.testing.assert_array_equal(got, column[rows])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_add_at_without_a_copy_adds_as_numpy_does(dtype) -> None:
+    # the compiled pass against NumPy's ``column[rows[mask]] += amount``: Python numbers
+    # (added in the column's type), float64 values (added in float64), NumPy scalars
+    from sim.population import RowSubset
+
+    rng = np.random.default_rng(2)
+    n = 50_000
+    rows = np.sort(rng.choice(n, 20_000, replace=False))
+    mask = rng.random(len(rows)) < 0.6
+    for amount in (1.0, 0.1, 3, np.float64(0.1), np.float32(0.1),
+                   rng.random(int(mask.sum())) * 7.3, np.array([0.3])):
+        column = (rng.random(n) * 1e3).astype(dtype)
+        expected = column.copy()
+        expected[rows[mask]] += amount
+        table = type("Table", (), {})()
+        table.columns = lambda column=column: {"contacts": column}
+        subset = RowSubset(table, rows)  # type: ignore[arg-type]
+        subset.add_at("contacts", mask, amount)
+        np.testing.assert_array_equal(column, expected)
+        assert column.dtype == dtype

@@ -83,7 +83,8 @@ _BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 def _take(column: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """``column[rows]``, copied in parallel when the dtype allows."""
     if column.dtype in _COMPILED_KINDS:
-        if column.dtype.itemsize >= 4 and 8 * len(rows) >= len(column):  # see gather_dense
+        # a row in every 64-byte line of the column, on average: a stream (see gather_dense)
+        if column.dtype.itemsize >= 4 and 64 * len(rows) >= column.nbytes:
             return kernels.gather_dense(column, rows)
         return kernels.gather(column, rows)
     return column[rows]

@@ -224,20 +224,23 @@ class ChannelSystem:
 
         Within each branch customers are served in the order given, in one
         pass, until the next one's minutes would not fit (as ``ctx.staff``
-        does bank-wide without channels).
-
-        Args:
-            branch: Each customer's branch.
-            minutes: RM minutes each needs.
-            contacts: Contacts each would receive.
-
-        Returns:
-            Mask of the customers served.
+        does bank-wide without channels). ``branch``, ``minutes`` and
+        ``contacts``: each customer's. Returns the mask of those served.
         """
         return kernels.allocate_minutes(  # one compiled pass in the order given
             branch.astype(np.intp), np.asarray(minutes, np.float64),
             np.asarray(contacts, np.float64), self.rm_left, self.contacts_requested,
             self.contacts_delivered)
+
+    def rm_refuses(self, branch: np.ndarray, minutes: np.ndarray, contacts: np.ndarray) -> bool:
+        """Whether no branch can serve any of these customers, in whatever order.
+
+        If so, their contacts are counted as requested, as :meth:`allocate_rm`
+        would (see :func:`sim.kernels.refuse_minutes`).
+        """
+        return bool(kernels.refuse_minutes(branch, np.asarray(minutes, np.float64),
+                                           np.asarray(contacts, np.float64), self.rm_left,
+                                           self.contacts_requested))
 
     def serve(self, model: LifecycleModel, customers: np.ndarray | None = None) -> None:
         """Serve this month's visits; set waits and complaints; book costs; fill metrics.

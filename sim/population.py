@@ -83,6 +83,9 @@ _BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 def _take(column: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """``column[rows]``, copied in parallel when the dtype allows."""
     if column.dtype in _COMPILED_KINDS:
+        # a row in every 64-byte line of the column, on average: a stream (see gather_dense)
+        if column.dtype.itemsize >= 4 and 64 * len(rows) >= column.nbytes:
+            return kernels.gather_dense(column, rows)
         return kernels.gather(column, rows)
     return column[rows]
 
@@ -98,6 +101,27 @@ def _check_amount(name: str, column: np.ndarray, amount: np.ndarray | float) -> 
         bad = highest if lowest >= 0 else lowest
         raise ValueError(f"add_at({name!r}) got an amount of {bad}; expected finite numbers "
                          f">= 0")
+
+
+def _addend(
+    column: np.ndarray, mask: Any, amount: np.ndarray | float, n: int
+) -> np.ndarray | None:
+    """``amount`` in the type NumPy adds it to ``column[rows[mask]]`` in, or None: not compiled.
+
+    For float columns and a boolean mask of every row: a Python number adds
+    in the column's type (NumPy 2 casts it there first: NEP 50), float64
+    values (one per row of the mask) in float64, stored in the column's type.
+    Anything else (NumPy scalars, other dtypes, index masks) is left to NumPy.
+    """
+    if (column.dtype not in (np.float32, np.float64) or not isinstance(mask, np.ndarray)
+            or mask.dtype != np.bool_ or mask.shape != (n,)):
+        return None
+    if type(amount) in (float, int):
+        return np.array([amount], column.dtype)
+    if (isinstance(amount, np.ndarray) and amount.dtype == np.float64
+            and amount.shape == (np.count_nonzero(mask),)):
+        return amount
+    return None
 
 
 def _put(column: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
@@ -299,6 +323,8 @@ class RowSubset:
         copy = self._copies.get(name)
         if copy is not None:  # read already: the copy is what is written back
             copy[mask] += amount
+        elif (add := _addend(column, mask, amount, len(self))) is not None:
+            kernels.add_masked(column, self._rows, mask, add)  # one pass (see there)
         else:
             column[self._rows[mask]] += amount
 

@@ -74,13 +74,17 @@ def deliver_contacts(
     else:
         # one pass in the budget's priority order: a customer due two calls needs twice the time
         reached = ctx.staff(wanted, rm_minutes_each * counts, counts)
-    paid = ctx.fund(kind, reached, cost_each * counts)
+    paid = np.asarray(ctx.fund(kind, reached, cost_each * counts), bool)
+    made = counts[paid]
     if rm_minutes_each is None:
-        ctx.count_contacts(float(counts[wanted].sum()), float(counts[paid].sum()))
+        delivered = float(made.sum())
+        # all paid (the usual case): the same rows' sum, not picked and added again
+        requested = delivered if np.array_equal(paid, wanted) else float(counts[wanted].sum())
+        ctx.count_contacts(requested, delivered)
     elif (unpaid := float(counts[reached & ~paid].sum())) > 0:
         ctx.take_back_contacts(unpaid)
-    ctx.population.add_at("contacts", paid, counts[paid])
-    return np.asarray(paid, bool)
+    ctx.population.add_at("contacts", paid, made)
+    return paid
 
 
 def check_number(param: str, value: Any, lower: float = 0.0, upper: float = math.inf) -> None:

@@ -109,7 +109,9 @@ class AbandonD(Strategy):
         wanted = np.zeros(len(pop), bool)
         wanted[users] = (destination >= 0) & (ctx.uniform("migrate", users)
                                               < self.migration_rate)
-        moved = np.flatnonzero(ctx.fund("migration", wanted, self.migration_cost))
-        pop.channel[moved] = destination[np.searchsorted(users, moved)]
+        # those paid for are among the users: pick them there, not out of every row
+        paid = ctx.fund("migration", wanted, self.migration_cost)[users]
+        moved = users[paid]
+        pop.channel[moved] = destination[paid]
         pop.satisfaction_base[moved] = np.maximum(
             pop.satisfaction_base[moved] - self.satisfaction_penalty, 0.0)

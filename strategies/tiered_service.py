@@ -165,12 +165,19 @@ class TieredService(Strategy):
         tier_values = np.zeros(len(ctx.scenario.tiers) + 1)  # last slot: no tier (-1)
         for tier, value in values.items():
             tier_values[ctx.tier_code(tier)] = value
-        return np.asarray(tier_values[ctx.population.tier] * ctx.targets, float)
+        by_row = tier_values[ctx.population.tier]
+        if ctx.targets.all():  # every row (a subset of the targets): times 1 changes nothing
+            return by_row
+        return np.asarray(by_row * ctx.targets, float)
 
     def _event(self, ctx: Any, param: str, per_year: Mapping[str, float],
                cost_each: float) -> np.ndarray:
         """Rows holding a yearly event this month (probability per_year / 12), paid for."""
         chance = self._by_tier(ctx, param, per_year) / 12.0
-        happens = ctx.targets & (ctx.uniform(param) < chance)
+        # draws only where the event may happen (a draw is keyed by the customer alone):
+        # gifts and president visits are for a few tiers
+        rows = np.flatnonzero(chance > 0)
+        happens = np.zeros(len(chance), bool)
+        happens[rows] = ctx.targets[rows] & (ctx.uniform(param, rows) < chance[rows])
         paid: np.ndarray = ctx.fund(EVENTS[param.removesuffix("_per_year")], happens, cost_each)
         return paid

@@ -96,8 +96,11 @@ class Voucher(Strategy):
         elsewhere = pop.total_wealth - pop.aum
         eligible = (ctx.targets & (elsewhere >= self.threshold)
                     & (ctx.month - last >= self.cooldown_months))
-        chance = np.minimum(self.redemption_scale() * pop.price_sensitivity, 1.0)
-        redeem = eligible & (ctx.uniform("redeem") < chance)
+        # draws only for the eligible (a draw is keyed by the customer alone)
+        rows = np.flatnonzero(eligible)
+        chance = np.minimum(self.redemption_scale() * pop.price_sensitivity[rows], 1.0)
+        redeem = np.zeros(len(eligible), bool)
+        redeem[rows] = ctx.uniform("redeem", rows) < chance
         paid = ctx.fund("voucher", redeem, self.face_value)
         moved = self.threshold / pop.total_wealth[paid]
         pop.share_of_wallet[paid] = np.minimum(pop.share_of_wallet[paid] + moved, 1.0)

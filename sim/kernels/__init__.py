@@ -29,11 +29,14 @@ are deleted before anything is loaded, and the kernels compile afresh.
 
 from sim.kernels import _cache  # noqa: F401  (first: drops a stale compiled cache)
 from sim.kernels.allocation import (
+    add_masked,
     allocate_minutes,
     branch_visits,
     fits_in_order,
     gather,
+    gather_dense,
     in_order,
+    refuse_minutes,
     scatter,
     stable_argsort,
 )
@@ -58,6 +61,7 @@ __all__ = [
     "CHUNK",
     "FLOW_NAMES",
     "GROUP",
+    "add_masked",
     "allocate_minutes",
     "book_rows",
     "branch_visits",
@@ -67,12 +71,14 @@ __all__ = [
     "complaint_candidates",
     "fits_in_order",
     "gather",
+    "gather_dense",
     "in_order",
     "joined_wait_quantile",
     "keyed_normal_into",
     "keyed_uniform_into",
     "market_rows",
     "masked_sum",
+    "refuse_minutes",
     "respond_rows",
     "scan_candidates",
     "scatter",

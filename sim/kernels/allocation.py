@@ -8,7 +8,8 @@ import numpy as np
 from sim.kernels.draws import _uniform
 from sim.kernels.tallies import CHUNK
 
-__all__ = ["allocate_minutes", "branch_visits", "gather", "in_order", "scatter", "stable_argsort"]
+__all__ = ["add_masked", "allocate_minutes", "branch_visits", "fits_in_order", "gather",
+           "gather_dense", "in_order", "refuse_minutes", "scatter", "stable_argsort"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -159,11 +160,66 @@ def in_order(
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def gather(column: np.ndarray, rows: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """``column[rows]``, in parallel (NumPy's fancy indexing runs on one core)."""
+    """``column[rows]``, in parallel (NumPy's fancy indexing runs on one core).
+
+    Best for rows far apart or narrow columns; :func:`gather_dense` for many
+    rows of a wide column (see ``sim.population._take``).
+    """
     out = np.empty(rows.shape[0], column.dtype)
     for j in numba.prange(rows.shape[0]):
         out[j] = column[rows[j]]
     return out
+
+
+@numba.njit(cache=True, nogil=True, inline="never")
+def _gather_part(
+    column: np.ndarray, rows: np.ndarray, out: np.ndarray, first: int, end: int
+) -> None:  # pragma: no cover - compiled
+    """``out[first:end] = column[rows[first:end]]``, a plain loop."""
+    for j in range(first, end):
+        out[j] = column[rows[j]]
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def gather_dense(
+    column: np.ndarray, rows: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled
+    """``column[rows]`` as :func:`gather`, chunk by chunk in a plain loop of its own.
+
+    For rows that touch every 64-byte line of a column of 4- or 8-byte
+    values (on average), the plain loop costs about half the CPU time of
+    :func:`gather`'s (one thread, cache cold: 390,000 of 1.3M float64 rows
+    1.23 against 0.75 ms, float32 0.76 against 0.42; 143,000 float32 rows
+    0.52 against 0.37), but more for rows further apart (78,000 float64
+    rows: 0.41 against 0.68 ms) and for 1- or 2-byte values (int8, 390,000
+    rows: 0.27 against 0.38 ms).
+    """
+    n = rows.shape[0]
+    out = np.empty(n, column.dtype)
+    for k in numba.prange((n + CHUNK - 1) // CHUNK):
+        _gather_part(column, rows, out, k * CHUNK, min(n, (k + 1) * CHUNK))
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def add_masked(
+    column: np.ndarray, rows: np.ndarray, mask: np.ndarray, amount: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """``column[rows[mask]] += amount`` for distinct ``rows``, in one pass over ``mask``.
+
+    ``amount``: one value per true entry of ``mask``, or one for all, in the
+    type NumPy would add in (``Population``'s caller picks it): the sum is
+    taken in that type and stored in the column's, as NumPy's ``+=`` does.
+    NumPy picks the rows out, then reads, adds and writes them back through
+    them (three passes); at 1M, a strategy's contacts cost 0.5 ms that way.
+    """
+    one = amount.shape[0] == 1
+    k = 0
+    for j in range(mask.shape[0]):
+        if mask[j]:
+            r = rows[j]
+            column[r] = column[r] + amount[0 if one else k]
+            k += 1
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -211,6 +267,40 @@ def allocate_minutes(
             left[b] -= minutes[j]
             delivered[b] += contacts[j]
     return keep
+
+
+@numba.njit(cache=True, nogil=True)
+def refuse_minutes(
+    branch: np.ndarray, minutes: np.ndarray, contacts: np.ndarray, left: np.ndarray,
+    requested: np.ndarray,
+) -> bool:  # pragma: no cover - compiled
+    """Whether :func:`allocate_minutes` would serve none of these customers, in any order.
+
+    So when each customer needs more minutes than its branch has left: the
+    first of a branch in any order does not fit, and those after it ask for
+    more (minutes are not negative). Then ``allocate_minutes`` would only add
+    the contacts to ``requested``, in the order given; here they are added in
+    row order, which gives the same sums only when every partial sum is
+    exact: whole numbers, and totals below 2**53. When all of that holds,
+    ``requested`` is updated and True returned; otherwise nothing changes
+    (the caller sorts and allocates). Measured at 1M customers: a month's
+    RM hours are used up by month 10, and sorting those due a call cost up
+    to 7 ms a strategy, for no one served.
+    """
+    for j in range(branch.shape[0]):
+        if not minutes[j] > left[branch[j]] + 1e-9 or contacts[j] != np.floor(contacts[j]):
+            return False
+    totals = requested.copy()
+    for b in range(totals.shape[0]):
+        if totals[b] != np.floor(totals[b]):
+            return False
+    for j in range(branch.shape[0]):
+        totals[branch[j]] += contacts[j]
+    for b in range(totals.shape[0]):
+        if not totals[b] < 2.0**53:  # contacts are not negative: no partial sum is larger
+            return False
+    requested[:] = totals
+    return True
 
 
 @numba.njit(cache=True, nogil=True)

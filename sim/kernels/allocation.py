@@ -8,7 +8,8 @@ import numpy as np
 from sim.kernels.draws import _uniform
 from sim.kernels.tallies import CHUNK
 
-__all__ = ["allocate_minutes", "branch_visits", "gather", "in_order", "scatter", "stable_argsort"]
+__all__ = ["allocate_minutes", "branch_visits", "gather", "gather_into", "in_order", "scatter",
+           "stable_argsort"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -164,6 +165,19 @@ def gather(column: np.ndarray, rows: np.ndarray) -> np.ndarray:  # pragma: no co
     for j in numba.prange(rows.shape[0]):
         out[j] = column[rows[j]]
     return out
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def gather_into(
+    column: np.ndarray, rows: np.ndarray, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """``out[:len(rows)] = column[rows]``, in parallel; ``out`` must not overlap ``column``.
+
+    The rest of ``out`` is left as it is: the table's compaction gathers the
+    kept rows into the head of a buffer whose tail is room for appends.
+    """
+    for j in numba.prange(rows.shape[0]):
+        out[j] = column[rows[j]]
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)

@@ -83,14 +83,24 @@ def branch_visits(
     sums = np.zeros((n_chunks, n_channels))
     counts = np.zeros((n_chunks, n_channels), np.int64)
     for k in numba.prange(n_chunks):
+        # the chunk's customers who may visit first, without a branch (every row is written
+        # at the next free place, which only such a customer then keeps), then their weights
+        # added in row order: a branch on each row is mispredicted a third of the time.
+        # Measured at 1.21M rows, one thread: 4.1 -> 3.0 ms
+        first, last = np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))
+        eligible = np.empty(last - first, np.uint64)
+        m = 0
+        for i in range(first, last):  # unsigned: no negative-index checks
+            eligible[m] = i
+            m += customers[i] & (visit_rate[np.uint64(channel[i])] > 0)
         total, number = np.zeros(n_channels), np.zeros(n_channels, np.int64)
-        for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
-            code = np.uint64(channel[i])  # unsigned: no negative-index checks
-            if customers[i] and visit_rate[code] > 0:
-                if np.isnan(weights[i]):
-                    weights[i] = float(activity_rate[i]) ** elasticity
-                total[code] += weights[i]
-                number[code] += 1
+        for t in range(m):
+            i = eligible[t]
+            code = np.uint64(channel[i])
+            if np.isnan(weights[i]):
+                weights[i] = float(activity_rate[i]) ** elasticity
+            total[code] += weights[i]
+            number[code] += 1
         sums[k], counts[k] = total, number
     means = np.ones(n_channels)
     for c in range(n_channels):

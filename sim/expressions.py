@@ -256,6 +256,11 @@ class Expression:
                 elif isinstance(right_node, ast.Name) and isinstance(left, str):
                     left = self._code(right_node.id, left)
                 part = _COMPARE[type(op)](left, right)
-            result = np.logical_and(result, part)
+            # the first comparison's boolean array is the result as it is: NumPy's
+            # logical_and(True, array) makes the same array, but slowly (0.9 ms at 1.2M
+            # rows, several times the comparison; 4.5 of the 6.4 ms of the baseline's labels)
+            first = (result is True and isinstance(part, np.ndarray) and part.ndim > 0
+                     and part.dtype == np.bool_)
+            result = part if first else np.logical_and(result, part)
             left_node, left = right_node, right
         return result

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from sim.kernels.draws import _uniform
+from sim.kernels.draws import BLOCK, _uniform
 from sim.kernels.tallies import CHUNK
 
 __all__ = ["add_masked", "allocate_minutes", "branch_visits", "fits_in_order", "gather",
-           "gather_dense", "in_order", "refuse_minutes", "scatter", "stable_argsort"]
+           "gather_dense", "gather_into", "in_order", "refuse_minutes", "scatter",
+           "stable_argsort"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -59,7 +60,7 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:  # pragma: no cover - compile
     return order
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
+@numba.njit(parallel=True, cache=True, nogil=True, error_model="numpy")  # see _normals_block
 def branch_visits(
     customers: np.ndarray, channel: np.ndarray, activity_rate: np.ndarray, ids: np.ndarray,
     key: np.uint64, visit_rate: np.ndarray, elasticity: float, weights: np.ndarray,
@@ -83,14 +84,24 @@ def branch_visits(
     sums = np.zeros((n_chunks, n_channels))
     counts = np.zeros((n_chunks, n_channels), np.int64)
     for k in numba.prange(n_chunks):
+        # the chunk's customers who may visit first, without a branch (every row is written
+        # at the next free place, which only such a customer then keeps), then their weights
+        # added in row order: a branch on each row is mispredicted a third of the time.
+        # Measured at 1.21M rows, one thread: 4.1 -> 3.0 ms
+        first, last = np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))
+        eligible = np.empty(last - first, np.uint64)
+        m = 0
+        for i in range(first, last):  # unsigned: no negative-index checks
+            eligible[m] = i
+            m += customers[i] & (visit_rate[np.uint64(channel[i])] > 0)
         total, number = np.zeros(n_channels), np.zeros(n_channels, np.int64)
-        for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
-            code = np.uint64(channel[i])  # unsigned: no negative-index checks
-            if customers[i] and visit_rate[code] > 0:
-                if np.isnan(weights[i]):
-                    weights[i] = float(activity_rate[i]) ** elasticity
-                total[code] += weights[i]
-                number[code] += 1
+        for t in range(m):
+            i = eligible[t]
+            code = np.uint64(channel[i])
+            if np.isnan(weights[i]):
+                weights[i] = float(activity_rate[i]) ** elasticity
+            total[code] += weights[i]
+            number[code] += 1
         sums[k], counts[k] = total, number
     means = np.ones(n_channels)
     for c in range(n_channels):
@@ -100,19 +111,29 @@ def branch_visits(
             number_c += counts[k, c]
         if number_c > 0 and total_c > 0:
             means[c] = total_c / number_c
-    # each row's visits in a flat parallel loop (faster code than inside the chunked loops)
+    # each row's visits, and each chunk's visitors counted, a block of rows at a time: the
+    # channel's rate and mean are looked up for the block first, so the arithmetic and the
+    # keyed draws of the block are one branch-free loop the compiler vectorises (a lookup
+    # inside it keeps it scalar). Measured at 1.21M rows, one thread: 10.8 -> 7.4 ms
     visits_all = np.empty(n, np.float32)
-    for row in numba.prange(n):
-        at, code = np.uint64(row), np.uint64(channel[row])  # unsigned: no negative-index checks
-        v = 0.0
-        if customers[at] and visit_rate[code] > 0 and weights[at] > 0:
-            v = np.floor(visit_rate[code] * weights[at] / means[code] + _uniform(ids[at], key))
-        visits_all[at] = v
     found = np.zeros(n_chunks, np.uint64)
     for k in numba.prange(n_chunks):
+        rate, mean = np.empty(BLOCK), np.empty(BLOCK)
         m = 0
-        for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
-            m += visits_all[i] > 0
+        # unsigned indices: no negative-index checks (they keep the loop from vectorising)
+        for lo in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK)),
+                        np.uint64(BLOCK)):
+            hi = min(np.uint64(n), lo + np.uint64(BLOCK))
+            for i in range(lo, hi):
+                code = np.uint64(channel[i])
+                rate[i - lo] = visit_rate[code]
+                mean[i - lo] = means[code]
+            for i in range(lo, hi):
+                r, w = rate[i - lo], weights[i]
+                v = np.floor(r * w / mean[i - lo] + _uniform(ids[i], key))
+                v = v if customers[i] & (r > 0) & (w > 0) else 0.0
+                visits_all[i] = v
+                m += v > 0
         found[k] = m
     start = np.zeros(n_chunks + 1, np.uint64)
     for k in range(n_chunks):
@@ -220,6 +241,19 @@ def add_masked(
             r = rows[j]
             column[r] = column[r] + amount[0 if one else k]
             k += 1
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def gather_into(
+    column: np.ndarray, rows: np.ndarray, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """``out[:len(rows)] = column[rows]``, in parallel; ``out`` must not overlap ``column``.
+
+    The rest of ``out`` is left as it is: the table's compaction gathers the
+    kept rows into the head of a buffer whose tail is room for appends.
+    """
+    for j in numba.prange(rows.shape[0]):
+        out[j] = column[rows[j]]
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)

@@ -431,11 +431,12 @@ def test_in_order_picks_rows_and_their_values_in_priority_order() -> None:
 
 def test_visit_outcomes_is_the_numpy_desk_and_visit_draw() -> None:
     """The compiled visit pass against the NumPy it replaced: routing draw, desk, the pooled
-    visit the outcome draw picks (empty segments: no wait), waits written to the table."""
+    visit the outcome draw picks (empty segments: no wait), waits written to the table;
+    visitors in several blocks of the compiled pass and a part block."""
     from sim import kernels
 
     rng = np.random.default_rng(3)
-    n, n_branches = 5000, 4
+    n, n_branches = 20_000, 4
     ids = rng.integers(0, 2**40, n)
     branch = rng.integers(0, n_branches, n).astype(np.int16)
     channel = rng.integers(0, 3, n).astype(np.int8)
@@ -446,7 +447,7 @@ def test_visit_outcomes_is_the_numpy_desk_and_visit_draw() -> None:
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     pool_wait = rng.exponential(5.0, sizes.sum())
     pool_balked = rng.random(sizes.sum()) < 0.1
-    rows = np.sort(rng.choice(n, 1500, replace=False))
+    rows = np.sort(rng.choice(n, 5000, replace=False))  # BLOCK is 2,048
     keys = np.uint64(0xABCDEF), np.uint64(0x123456)
     wait_minutes = rng.random(n).astype(np.float32)  # last month's: must be cleared
 

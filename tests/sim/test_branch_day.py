@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import simpy
 from scipy import stats
 
 from sim import erlang
@@ -28,6 +29,7 @@ from sim.branch_day import (
     TOTALS,
     BranchDay,
     ServiceTime,
+    Visits,
     day_metrics,
     draw_visits,
     load_arrival_profile,
@@ -309,3 +311,82 @@ def test_a_day_accounts_for_every_visit():
     draws = service.draw(np.random.default_rng(0), 200_000)
     assert draws.mean() == pytest.approx(6.0, rel=0.01)
     assert draws.std() / draws.mean() == pytest.approx(0.8, rel=0.02)
+
+
+def _process_model(config: BranchDay, visits: Visits) -> tuple[np.ndarray, ...]:
+    """The day as one SimPy process per visitor (the model simulate_visits must reproduce)."""
+    n = visits.arrival.size
+    env = simpy.Environment()
+    queues = {TELLER: simpy.Resource(env, capacity=config.tellers)}
+    if config.machines > 0:
+        queues[MACHINE] = simpy.Resource(env, capacity=config.machines)
+    wait, start, end = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    balked, reneged = np.zeros(n, bool), np.zeros(n, bool)
+    served_by = np.full(n, NOT_SERVED, np.int8)
+    desks = np.where(visits.to_machine, MACHINE, TELLER)
+    services = np.where(visits.to_machine, visits.machine_service, visits.teller_service)
+
+    def customer(i: int):  # type: ignore[no-untyped-def]
+        desk = queues[int(desks[i])]
+        if config.balk_queue_length is not None and len(desk.queue) >= config.balk_queue_length:
+            balked[i] = True
+            return
+        arrived = env.now
+        with desk.request() as request:
+            if visits.patience[i] < np.inf and not request.triggered:
+                outcome = yield request | env.timeout(visits.patience[i])
+                if request not in outcome:
+                    wait[i], reneged[i] = env.now - arrived, True
+                    return
+            else:
+                yield request
+            start[i], wait[i] = env.now, env.now - arrived
+            yield env.timeout(services[i])
+            end[i], served_by[i] = env.now, desks[i]
+
+    def door():  # type: ignore[no-untyped-def]
+        for i, at in enumerate(visits.arrival.tolist()):
+            yield env.timeout(max(at - env.now, 0.0))
+            env.process(customer(i))
+
+    env.process(door())
+    env.run()
+    return wait, balked, reneged, served_by, start, end
+
+
+def test_a_visitor_reneging_is_in_the_queue_for_one_arriving_at_that_instant():
+    """Patience runs out at 3 as visitor 3 arrives: the process model counted the reneging
+    visitor 1 in the queue (it leaves when its race is decided), so visitor 3 balks."""
+    config = BranchDay(visits_per_day=4.0, tellers=1, balk_queue_length=1,
+                       teller_service=ServiceTime(mean_minutes=1.0))
+    visits = Visits(arrival=np.array([0.0, 1.0, 2.0, 3.0]),
+                    teller_service=np.array([10.0, 1.0, 1.0, 1.0]), machine_service=np.zeros(4),
+                    patience=np.array([np.inf, 2.0, np.inf, np.inf]), to_machine=np.zeros(4, bool))
+    records = simulate_visits(config, visits)
+    np.testing.assert_array_equal(records.balked, [False, False, True, True])
+    np.testing.assert_array_equal(records.reneged, [False, True, False, False])
+    np.testing.assert_array_equal(records.served_by, [TELLER, NOT_SERVED, NOT_SERVED, NOT_SERVED])
+
+
+def test_simulate_visits_is_the_process_model_on_days_full_of_ties():
+    """Whole-minute arrivals, services (0 included) and patience: events tie at equal times,
+    where SimPy's order of scheduling decides who is served, who balks and who reneges."""
+    rng = np.random.default_rng(2)
+    for _ in range(400):
+        n = int(rng.integers(0, 30))
+        machines = int(rng.integers(0, 3))
+        patience = rng.integers(0, 5, n).astype(float)
+        patience[rng.random(n) < 0.3] = np.inf
+        visits = Visits(arrival=np.sort(rng.integers(0, n // 2 + 3, n)).astype(float),
+                        teller_service=rng.integers(0, 4, n).astype(float),
+                        machine_service=rng.integers(0, 4, n).astype(float), patience=patience,
+                        to_machine=(rng.random(n) < 0.4) & (machines > 0))
+        config = BranchDay(visits_per_day=10.0, tellers=int(rng.integers(1, 3)),
+                           machines=machines, balk_queue_length=[None, 1, 2, 3][rng.integers(4)],
+                           teller_service=ServiceTime(mean_minutes=1.0),
+                           machine_service=ServiceTime(mean_minutes=1.0) if machines else None)
+        records = simulate_visits(config, visits)
+        got = (records.wait, records.balked, records.reneged, records.served_by,
+               records.service_start, records.service_end)
+        for a, b in zip(got, _process_model(config, visits), strict=True):
+            np.testing.assert_array_equal(a, b)

@@ -165,7 +165,8 @@ def close_month(
         # this chunk's own work space and sums (threads sharing cache lines would stall)
         weight = np.empty(base.shape[1])
         u, logs = np.empty(BLOCK), np.empty(BLOCK)
-        odds, rows = np.empty(BLOCK * width), np.empty(BLOCK * width, np.int64)
+        # rows is also the contacts' and the tallies' gather space: a block's worth at least
+        odds, rows = np.empty(BLOCK * width), np.empty(BLOCK * max(width, 1), np.int64)
         f = np.zeros(len(FLOW_NAMES))
         mon = np.zeros(3)
         serv, trans = np.zeros(n_channels), np.zeros(n_channels)
@@ -304,7 +305,7 @@ def _odds_block(
     move ``k``'s log-odds where ``needs_exp`` (the caller then takes their exp,
     in a tight loop over the ``m`` slots listed in ``rows[:m]``; returns ``m``),
     otherwise 1 + log-odds: a move whose betas are all zero has log-odds ±0 (NaN
-    if a driver is), and 1 + ±0 = exp(±0) = 1 exactly. At 1.2M rows of
+    if a driver is NaN or infinite), and 1 + ±0 = exp(±0) = 1 exactly. At 1.2M rows of
     playbook_branches that skips 0.8M of 2.2M exps. The same arithmetic as
     :func:`_drivers` and :func:`_next_stage` (bit for bit), in an order the
     processor runs faster: the draws' hash and the response in loops of their own;

@@ -94,8 +94,8 @@ BLOCK = 2048
 
 @numba.njit(inline="always", error_model="numpy")
 def _normals_block(
-    ids: np.ndarray, key: np.uint64, lo: int, hi: int, out: np.ndarray, at: int,
-    p: np.ndarray, tails: np.ndarray,
+    ids: np.ndarray, key: np.uint64, lo: int | np.uint64, hi: int | np.uint64, out: np.ndarray,
+    at: int, p: np.ndarray, tails: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """``out[at:at + hi - lo]`` = the keyed normal draws of ``ids[lo:hi]``, as :func:`_ndtri`.
 

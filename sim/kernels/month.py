@@ -50,39 +50,50 @@ def market_rows(
     n_chunks = max((n + CHUNK - 1) // CHUNK, 1)
     parts = np.zeros((n_chunks, 2))
     old = np.uint64(n_old)
-    # three loops, not one: the walk alone in a flat parallel loop compiles to faster
-    # code than inside the chunked loop the sums need (measured: 15 ms vs 20 ms at 1.27M)
+    # one pass, a block of BLOCK rows at a time, each step a loop of its own over the
+    # block (measured at 1.21M rows, one thread's CPU: 23 -> 17.4 ms; three passes over
+    # the rows before). Customer stages as a bit mask: a table look-up in the loop kept it
+    # scalar. Only rows below n_old can have been customers, and they are the walk's rows,
+    # so both sums run over those in one loop (two chains of adds in flight, not one).
+    if is_customer_stage.shape[0] > 64:
+        raise ValueError("market_rows: at most 64 stages")
+    mask = np.uint64(0)
+    for s in range(is_customer_stage.shape[0]):
+        if is_customer_stage[s]:
+            mask |= np.uint64(1) << np.uint64(s)
+    walk_key, payments_key = keys[0], keys[1]
+    keep = np.int32(0) if new_year else np.int32(1)
     for k in numba.prange(n_chunks):
-        before = 0.0
-        for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
-            customer = is_customer_stage[stage[i]]
-            was = customer and i < old
-            if was:
-                before += aum[i]
-            was_customer[i] = was
-            customers[i] = customer
-        parts[k, 0] = before
-    key = keys[0]
-    for b in numba.prange((n_old + BLOCK - 1) // BLOCK):
-        lo, hi = b * BLOCK, min(n_old, (b + 1) * BLOCK)
         z, p, tails = np.empty(BLOCK), np.empty(BLOCK), np.empty(BLOCK, np.int64)
-        _normals_block(ids, key, lo, hi, z, 0, p, tails)
-        for i in range(lo, hi):
-            total_wealth[i] *= np.exp(mu + sigma * z[i - lo])
-            age[i] += 1.0 / 12.0
-            aum[i] = total_wealth[i] * share_of_wallet[i]
-    key = keys[1]
-    for k in numba.prange(n_chunks):
-        after = 0.0
-        for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
-            if was_customer[i]:
-                after += aum[i]
-            paid = 0
-            if customers[i]:
-                paid = int(np.floor(activity_rate[i] * payment_share + _uniform(ids[i], key)))
-            payments_month[i] = paid
-            payments_ytd[i] = (0 if new_year else payments_ytd[i]) + paid
-            old_aum[i] = aum[i]
+        before = after = 0.0
+        end = np.uint64(min(n, (k + 1) * CHUNK))
+        for lo in range(np.uint64(k * CHUNK), end, np.uint64(BLOCK)):
+            hi = min(end, lo + np.uint64(BLOCK))
+            for i in range(lo, hi):
+                customer = ((mask >> (np.uint64(stage[i]) & np.uint64(63))) & np.uint64(1)) != 0
+                was_customer[i] = customer and i < old
+                customers[i] = customer
+            top = min(hi, old)
+            if lo < top:
+                _normals_block(ids, walk_key, lo, top, z, 0, p, tails)
+                for j in range(top - lo):  # the exp in a tight loop; AUM before, kept
+                    p[j] = aum[lo + j]
+                    z[j] = np.exp(mu + sigma * z[j])
+                for i in range(lo, top):
+                    total_wealth[i] *= z[i - lo]
+                    age[i] += 1.0 / 12.0
+                    aum[i] = total_wealth[i] * share_of_wallet[i]
+                for i in range(lo, top):  # += 0.0: the same bits (from +0.0, never -0.0)
+                    was = was_customer[i]
+                    before += p[i - lo] if was else 0.0
+                    after += aum[i] if was else 0.0
+            for i in range(lo, hi):  # drawn for every row, kept for customers: no branch
+                u = _uniform(ids[i], payments_key)
+                paid = int(np.floor(activity_rate[i] * payment_share + u)) if customers[i] else 0
+                payments_month[i] = paid
+                payments_ytd[i] = payments_ytd[i] * keep + paid
+                old_aum[i] = aum[i]
+        parts[k, 0] = before
         parts[k, 1] = after
     start = after = 0.0
     for k in range(n_chunks):

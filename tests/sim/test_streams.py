@@ -96,6 +96,34 @@ def test_blocked_normals_are_the_row_by_row_quantile_bit_for_bit() -> None:
             assert 0.1 < np.mean(np.abs(expected) > 1.4395) < 0.2
 
 
+
+def test_tails_are_the_quantile_bit_for_bit_far_tail_included() -> None:
+    # _tails computes both of AS 241's tail branches and keeps one; the far one
+    # (p < 1.4e-11) is too rare to meet in keyed draws, so these p are chosen
+    import numba
+
+    from sim.kernels.draws import _ndtri, _tails
+
+    @numba.njit(error_model="numpy")
+    def both(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = p.shape[0]
+        blocked, expected = np.full(n, np.nan), np.empty(n)
+        for j in range(n):
+            expected[j] = _ndtri(p[j])
+            q = p[j] - 0.5
+            if abs(q) <= 0.425:  # the central region is _normals_block's first loop
+                blocked[j] = expected[j]
+        _tails(p.copy(), n, blocked, 0, np.empty(n, np.int64))
+        return blocked, expected
+
+    edges = [2.0**-54, 1e-300, 1e-20, 1.3e-11, 1.4e-11, 1e-10, 0.02425, 0.074, 0.075,
+             0.0750001, 0.5, 0.925, 0.9249999, 0.97575, 1 - 1e-11, 1 - 2.0**-53]
+    rng = np.random.default_rng(5)
+    p = np.concatenate([edges, rng.random(5_000), np.geomspace(1e-300, 0.1, 500)])
+    blocked, expected = both(p)
+    np.testing.assert_array_equal(blocked.view(np.int64), expected.view(np.int64))
+    assert (np.sqrt(-np.log(p[:3])) > 5.0).all()  # the far branch was taken
+
 def test_inverse_normal_is_scipys_ndtri_to_a_few_ulps() -> None:
     from scipy.special import ndtri
 

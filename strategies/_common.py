@@ -9,6 +9,7 @@ strategy checks its numeric parameters the same way.
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "check_numbers",
     "check_tiers",
     "deliver_contacts",
+    "short_repr",
     "whole_counts",
 ]
 
@@ -87,17 +89,22 @@ def deliver_contacts(
     return paid
 
 
+def short_repr(value: Any) -> str:
+    """``repr(value)``, shortened: an error stays one readable line whatever was written."""
+    return reprlib.repr(value)
+
+
 def check_number(param: str, value: Any, lower: float = 0.0, upper: float = math.inf) -> None:
     """Raise ValueError unless ``value`` is a real number in ``[lower, upper]``."""
     if (isinstance(value, bool) or not isinstance(value, int | float)
             or not lower <= value <= upper or not math.isfinite(value)):
-        raise ValueError(f"{param} must be a number in [{lower}, {upper}], got {value!r}")
+        raise ValueError(f"{param} must be a number in [{lower}, {upper}], got {short_repr(value)}")
 
 
 def check_mapping(param: str, values: Any, keys: Iterable[str] | None) -> None:
     """Raise ValueError unless ``values`` is a mapping whose keys are among ``keys``."""
     if not isinstance(values, Mapping):
-        raise ValueError(f"{param} must be a mapping, got {values!r}")
+        raise ValueError(f"{param} must be a mapping, got {short_repr(values)}")
     if keys is not None:
         unknown = sorted(set(map(str, values)) - set(keys))
         if unknown:

@@ -33,6 +33,7 @@ from strategies._common import (
     check_number,
     check_numbers,
     deliver_contacts,
+    short_repr,
 )
 from strategies.base import Strategy
 from strategies.registry import register
@@ -87,10 +88,10 @@ class CrossSell(Strategy):
         if (isinstance(max_products, bool) or not isinstance(max_products, int)
                 or not 1 <= max_products <= 100):
             raise ValueError(f"max_products must be a whole number in [1, 100], "
-                             f"got {max_products!r}")
+                             f"got {short_repr(max_products)}")
         if offer_channel not in CHANNELS:
             raise ValueError(f"offer_channel must be one of {list(CHANNELS)}, "
-                             f"got {offer_channel!r}")
+                             f"got {short_repr(offer_channel)}")
         check_numbers("offer_cost", offer_cost, CHANNELS)
         check_numbers("rm_minutes_per_offer", rm_minutes_per_offer, RM_CHANNELS)
         check_numbers("acceptance", acceptance, CHANNELS, upper=1.0)

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from strategies._common import SEGMENTS, check_number, deliver_contacts
+from strategies._common import SEGMENTS, check_number, deliver_contacts, short_repr
 from strategies.base import Strategy
 from strategies.registry import register
 
@@ -89,14 +89,15 @@ class DeclineResponse(Strategy):
         cooldown_months: int = 12,
     ) -> None:
         if not isinstance(response_by_segment, Mapping):
-            raise ValueError(f"response_by_segment must be a mapping, got {response_by_segment!r}")
+            raise ValueError("response_by_segment must be a mapping, "
+                             f"got {short_repr(response_by_segment)}")
         for segment, response in response_by_segment.items():
             if segment not in SEGMENTS:
-                raise ValueError(f"response_by_segment: unknown segment {segment!r}; "
+                raise ValueError(f"response_by_segment: unknown segment {short_repr(segment)}; "
                                  f"expected some of {list(SEGMENTS)}")
             if response not in RESPONSES:
                 raise ValueError(f"response_by_segment.{segment}: unknown response "
-                                 f"{response!r}; expected one of {list(RESPONSES)}")
+                                 f"{short_repr(response)}; expected one of {list(RESPONSES)}")
         for param, value in (("rescue_rm_minutes", rescue_rm_minutes),
                              ("rescue_cost", rescue_cost),
                              ("rescue_yield_bump_bp", rescue_yield_bump_bp),
@@ -111,7 +112,7 @@ class DeclineResponse(Strategy):
             if (isinstance(months, bool) or not isinstance(months, int)
                     or not least <= months <= 1200):
                 raise ValueError(f"{param} must be a whole number of months in "
-                                 f"[{least}, 1200], got {months!r}")
+                                 f"[{least}, 1200], got {short_repr(months)}")
         self.response_by_segment = response_by_segment
         self.rescue_rm_minutes = rescue_rm_minutes
         self.rescue_cost = rescue_cost

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from strategies._common import short_repr
 from strategies.base import Strategy
 from strategies.registry import register
 
@@ -53,7 +54,7 @@ class PricingSubsidy(Strategy):
         if (isinstance(bump_bp, bool) or not isinstance(bump_bp, int | float)
                 or not 0.0 < bump_bp <= MAX_BUMP_BP or not math.isfinite(bump_bp)):
             raise ValueError(f"bump_bp must be a number of basis points in (0, {MAX_BUMP_BP:g}] "
-                             f"(20 = 0.20 percentage points), got {bump_bp!r}")
+                             f"(20 = 0.20 percentage points), got {short_repr(bump_bp)}")
         self.bump_bp = bump_bp
 
     def monthly_cost(self, aum: np.ndarray) -> np.ndarray:

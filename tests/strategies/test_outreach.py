@@ -112,6 +112,16 @@ def test_invalid_parameters_are_refused(params: dict[str, Any], message: str) ->
     assert_refused(Outreach, params, match=message)
 
 
+def test_a_long_bad_value_is_shortened_in_the_message() -> None:
+    """A 10,000-item list as contacts_per_month was repeated whole: a 50 KB 'one line'."""
+    with pytest.raises(ValueError) as info:
+        Outreach(contacts_per_month=list(range(10_000)))  # type: ignore[arg-type]
+    assert "must be a mapping" in str(info.value) and len(str(info.value)) < 200
+    with pytest.raises(ValueError) as info:
+        Outreach(fatigue_threshold="x" * 5_000)  # type: ignore[arg-type]
+    assert "fatigue_threshold" in str(info.value) and len(str(info.value)) < 200
+
+
 def test_unknown_tier_is_refused_when_the_scenario_is_loaded() -> None:
     from sim.scenario import ScenarioError
 

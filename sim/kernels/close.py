@@ -21,7 +21,14 @@ import numba
 import numpy as np
 
 from sim.kernels.draws import BLOCK, _uniform
-from sim.kernels.month import _book_row, _eta, _respond_row, _segment_row, _settle_row
+from sim.kernels.month import (
+    _book_row,
+    _choose,
+    _eta,
+    _respond_row,
+    _segment_row,
+    _settle_row,
+)
 from sim.kernels.tallies import CHUNK
 
 __all__ = ["FLOW_NAMES", "close_month"]
@@ -345,32 +352,6 @@ def _odds_block(
             rows[m] = at + k
             m += needs_exp[a, k]
     return m
-
-
-@numba.njit(inline="always")
-def _choose(
-    s: int, u: float, odds: np.ndarray, at: int, n_moves: np.ndarray, targets: np.ndarray,
-    base: np.ndarray, cumulative: np.ndarray, stay: np.ndarray, has_drivers: np.ndarray,
-    weight: np.ndarray,
-) -> int:  # pragma: no cover - compiled
-    """:func:`_next_stage` with the exps of the log-odds given (``odds[at:]``, one per move)."""
-    moves = n_moves[s]
-    if moves > 0 and not has_drivers[s]:
-        for k in range(moves):  # the Markov chain: first move whose running sum exceeds u
-            if u < cumulative[s, k]:
-                return targets[s, k]
-        return s
-    denom = stay[s]
-    for k in range(moves):
-        weight[k] = base[s, k] * odds[at + k]
-        denom += weight[k]
-    threshold = 0.0
-    for k in range(moves):
-        lower = threshold
-        threshold += weight[k] / denom
-        if lower <= u < threshold:
-            return targets[s, k]
-    return s
 
 
 @numba.njit(inline="always")

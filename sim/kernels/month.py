@@ -168,6 +168,27 @@ def _next_stage(
 
     ``weight`` is work space with one slot per move (owned by the calling thread).
     """
+    if has_drivers[s]:
+        for k in range(n_moves[s]):  # exp(log-odds) first; _choose weighs them in place
+            weight[k] = np.exp(_eta(betas, s, k, x0, x1, x2, x3, x4, x5, x6))
+    return _choose(s, u, weight, 0, n_moves, targets, base, cumulative, stay, has_drivers,
+                   weight)
+
+
+@numba.njit(inline="always")
+def _choose(
+    s: int, u: float, odds: np.ndarray, at: int, n_moves: np.ndarray, targets: np.ndarray,
+    base: np.ndarray, cumulative: np.ndarray, stay: np.ndarray, has_drivers: np.ndarray,
+    weight: np.ndarray,
+) -> int:  # pragma: no cover - compiled
+    """The stage after ``s`` for draw ``u``, the exps of its moves' log-odds in ``odds[at:]``.
+
+    Markov stages (no drivers) take the first move whose running sum exceeds
+    ``u``; others weigh each move by its base rate times the exp, against the
+    stay weight. ``weight`` is work space and may be ``odds`` itself (each slot
+    is read before it is written). Used by :func:`_next_stage` and by
+    ``close_month``, which takes the exps in a tight loop of its own.
+    """
     moves = n_moves[s]
     if moves > 0 and not has_drivers[s]:
         for k in range(moves):  # the Markov chain: first move whose running sum exceeds u
@@ -176,7 +197,7 @@ def _next_stage(
         return s
     denom = stay[s]
     for k in range(moves):
-        weight[k] = base[s, k] * np.exp(_eta(betas, s, k, x0, x1, x2, x3, x4, x5, x6))
+        weight[k] = base[s, k] * odds[at + k]
         denom += weight[k]
     threshold = 0.0
     for k in range(moves):

@@ -32,7 +32,8 @@ from sim.dynamics import SEGMENTS, classify, potential_weights, wealth_walk
 from sim.ledger import Ledger
 from sim.lifecycle import TransitionTable
 from sim.metrics import MonthlyMetrics
-from sim.population import CustomerView, Population, draw_customers
+from sim.population import CustomerView, Population
+from sim.population_draw import draw_customers
 from sim.schema import DRIVERS, Scenario
 from sim.shards import Shard
 from sim.strategy_runtime import StrategyRuntime

@@ -415,9 +415,29 @@ def _segment_row(
     current_threshold: float, potential_value: np.ndarray, segment: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """Row ``i``'s potential value and segment (see :func:`segment_rows`)."""
+    _segment_of(i, np.log10(_wealth_arg(i, total_wealth, aum)), age, digital_adoption, aum,
+                weights, potential_threshold, current_threshold, potential_value, segment)
+
+
+@numba.njit(inline="always")
+def _wealth_arg(i: int, total_wealth: np.ndarray, aum: np.ndarray) -> float:  # pragma: no cover
+    """1 + row ``i``'s wealth held elsewhere: :func:`_segment_row` takes its log10."""
+    return 1.0 + max(float(total_wealth[i]) - aum[i], 0.0)
+
+
+@numba.njit(inline="always")
+def _segment_of(
+    i: int, log_wealth: float, age: np.ndarray, digital_adoption: np.ndarray, aum: np.ndarray,
+    weights: np.ndarray, potential_threshold: float, current_threshold: float,
+    potential_value: np.ndarray, segment: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """:func:`_segment_row` given ``log_wealth`` = log10 of :func:`_wealth_arg` (taken apart).
+
+    Any ``log_wealth`` at or below 4 gives the same bits (wealth 0), any at or
+    above 7 too (wealth 1): ``close_month`` skips the log10 far from both.
+    """
     youth = min(max((65.0 - age[i]) / 45.0, 0.0), 1.0)
-    elsewhere = max(float(total_wealth[i]) - aum[i], 0.0)
-    wealth = min(max((np.log10(1.0 + elsewhere) - 4.0) / 3.0, 0.0), 1.0)
+    wealth = min(max((log_wealth - 4.0) / 3.0, 0.0), 1.0)
     score = weights[0] * youth + weights[1] * digital_adoption[i] + weights[2] * wealth
     potential_value[i] = score
     high_current = aum[i] >= current_threshold

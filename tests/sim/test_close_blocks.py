@@ -11,7 +11,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from sim.kernels.close import _count_any, _tally_block, _tier
+from sim.kernels.close import _count_any, _segment_block, _tally_block, _tier
+from sim.kernels.month import _segment_row
 from sim.kernels.tallies import _count_row, _tally_row
 
 
@@ -38,10 +39,10 @@ def _tallies(cohorts: np.ndarray, live: np.ndarray, aum: np.ndarray, revenue: np
              cost: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
     n = live.shape[0]
     blocked, rowwise = np.zeros((cohorts.shape[0], 3, 4)), np.zeros((cohorts.shape[0], 3, 4))
-    rows = np.empty(block, np.int64)
+    rows, others = np.empty(block, np.int64), np.empty(block, np.int64)
     for lo in range(0, n, block):
         _tally_block(np.uint64(lo), np.uint64(min(n, lo + block)), cohorts, live, aum, revenue,
-                     cost, rows, blocked)
+                     cost, rows, others, blocked)
     for i in range(n):
         _tally_row(i, cohorts, live[i], aum, revenue, cost, rowwise)
     return blocked, rowwise
@@ -55,6 +56,9 @@ def test_tally_block_adds_the_rows_as_tally_row_bit_for_bit() -> None:
     cohorts[4] = 0  # a strategy with no members
     live = rng.random(n) < 0.8
     aum, revenue, cost = rng.lognormal(10, 2, n), rng.lognormal(3, 1, n), rng.lognormal(2, 1, n)
+    aum[~live & (rng.random(n) < 0.5)] = np.nan  # not added: a row not live adds 0.0
+    revenue[::7] *= -1.0  # sums that cross zero
+    cost[::11] = -0.0
     blocked, rowwise = _tallies(cohorts, live, aum, revenue, cost, 777)
     assert blocked.tobytes() == rowwise.tobytes()
     assert blocked[:, 1:, 0].sum() > 0 and (blocked[4] == 0).all() and (blocked[:, 0] == 0).all()
@@ -90,3 +94,44 @@ def test_count_any_counts_as_count_row() -> None:
     for a, b in zip(got[:4], got[4:], strict=True):
         np.testing.assert_array_equal(a, b)
     assert got[1].sum() < (roles[stage] == 1).sum()  # some customers have no segment yet
+
+
+@numba.njit
+def _segments(
+    customers: np.ndarray, age: np.ndarray, digital: np.ndarray, wealth: np.ndarray,
+    aum: np.ndarray, weights: np.ndarray, block: int,
+) -> tuple[np.ndarray, ...]:  # pragma: no cover - compiled
+    n = customers.shape[0]
+    value, segment = np.full(n, -7.0, np.float32), np.full(n, -7, np.int8)
+    value2, segment2 = value.copy(), segment.copy()
+    counts, counts2 = np.zeros(5, np.int64), np.zeros(5, np.int64)
+    rows, logs = np.empty(block, np.int64), np.empty(block)
+    for lo in range(0, n, block):
+        _segment_block(np.uint64(lo), np.uint64(min(n, lo + block)), customers, age, digital,
+                       wealth, aum, weights, 0.45, 50_000.0, value, segment, rows, logs, counts)
+    for i in range(n):
+        if customers[i]:
+            _segment_row(i, age, digital, wealth, aum, weights, 0.45, 50_000.0, value2, segment2)
+            counts2[segment2[i] + 1] += 1
+    return value, segment, counts, value2, segment2, counts2
+
+
+def test_segment_block_reviews_customers_as_segment_row_bit_for_bit() -> None:
+    """Customers' potential value, segment and counts as row by row; other rows untouched."""
+    rng = np.random.default_rng(11)
+    n = 20_000
+    customers = rng.random(n) < 0.8
+    age = rng.uniform(15.0, 95.0, n).astype(np.float32)
+    digital = rng.random(n).astype(np.float32)
+    aum = rng.lognormal(10, 2, n)
+    wealth = (aum * rng.uniform(0.5, 20.0, n)).astype(np.float32)
+    wealth[::97] = np.nan
+    aum[::101] = np.inf
+    wealth[::103] = 1e4 - 1.0  # log10 exactly at the bounds of the wealth scale
+    aum[::103] = 0.0
+    wealth[::107] = 1e7 - 1.0
+    aum[::107] = 0.0
+    got = _segments(customers, age, digital, wealth, aum, np.array([0.4, 0.35, 0.25]), 777)
+    for a, b in zip(got[:3], got[3:], strict=True):
+        assert a.tobytes() == b.tobytes()
+    assert (got[1][~customers] == -7).all() and set(np.unique(got[1][customers])) == {0, 1, 2, 3}

@@ -420,15 +420,17 @@ def _segment_row(
 
 
 @numba.njit(inline="always")
-def _wealth_arg(i: int, total_wealth: np.ndarray, aum: np.ndarray) -> float:  # pragma: no cover
+def _wealth_arg(
+    i: int | np.uint64, total_wealth: np.ndarray, aum: np.ndarray,
+) -> float:  # pragma: no cover - compiled
     """1 + row ``i``'s wealth held elsewhere: :func:`_segment_row` takes its log10."""
     return 1.0 + max(float(total_wealth[i]) - aum[i], 0.0)
 
 
 @numba.njit(inline="always")
 def _segment_of(
-    i: int, log_wealth: float, age: np.ndarray, digital_adoption: np.ndarray, aum: np.ndarray,
-    weights: np.ndarray, potential_threshold: float, current_threshold: float,
+    i: int | np.uint64, log_wealth: float, age: np.ndarray, digital_adoption: np.ndarray,
+    aum: np.ndarray, weights: np.ndarray, potential_threshold: float, current_threshold: float,
     potential_value: np.ndarray, segment: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """:func:`_segment_row` given ``log_wealth`` = log10 of :func:`_wealth_arg` (taken apart).

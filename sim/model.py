@@ -23,6 +23,7 @@ Steps 4-7 and the head counts of step 8 are one compiled pass over the rows
 from __future__ import annotations
 
 import mesa
+import numba
 import numpy as np
 import pandas as pd
 
@@ -326,7 +327,8 @@ class LifecycleModel(mesa.Model):
                       float(econ.acquisition_cost)]),
             np.array([econ.servicing_cost_per_month[c] for c in self.channel_names]),
             np.array([econ.transaction_cost_per_10k[c] for c in self.channel_names]),
-            pop.revenue_month, pop.cost_month, pop.is_initial, sizes, cohorts, customers)
+            pop.revenue_month, pop.cost_month, pop.is_initial, sizes, cohorts, customers,
+            numba.get_num_threads())
         flows: dict[str, float] = dict(zip(kernels.FLOW_NAMES, flow_sums.tolist(), strict=True))
         for key in ("acquired", "churned", "lapsed", "tier_up", "tier_down",
                     "private_banking_up", "private_banking_down"):

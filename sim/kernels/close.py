@@ -70,7 +70,7 @@ def close_month(
     revenue: np.ndarray, cost: np.ndarray,
     # census and cohorts
     is_initial: np.ndarray, sizes: np.ndarray, cohorts: np.ndarray,
-    customers: np.ndarray,
+    customers: np.ndarray, threads: int = 1,
 ) -> tuple[np.ndarray, ...]:  # pragma: no cover - compiled
     """Response, transitions, classes, ledger and tallies of one month, row by row.
 
@@ -143,6 +143,10 @@ def close_month(
         sizes: Numbers of stages, segments, tiers and channels.
         cohorts: Cohort code per strategy and row (shape strategies × rows).
         customers: Whether the row is a customer after the month (written).
+        threads: The threads the parallel loop runs on (``numba.get_num_threads()``;
+            called in here, it would keep Numba from caching the kernel): they take
+            the chunks round robin (:func:`_round_robin`), which balances them
+            better. The results are the same for any value.
 
     Returns:
         ``flows`` (:data:`FLOW_NAMES`), the ledger's totals ``[interest, fees,
@@ -170,7 +174,9 @@ def close_month(
     for s in range(n_stages):
         for j in range(n_moves[s]):
             needs_exp[s, j] = has_drivers[s] and np.any(betas[s, j] != 0.0)
-    for k in numba.prange(n_chunks):
+    order = _round_robin(n_chunks, threads)
+    for j in numba.prange(n_chunks):
+        k = order[j]  # each chunk's sums stay in its own slot, whichever thread adds them
         # this chunk's own work space and sums (threads sharing cache lines would stall)
         weight = np.empty(base.shape[1])
         u, logs, others = np.empty(BLOCK), np.empty(BLOCK), np.empty(BLOCK, np.int64)
@@ -290,6 +296,26 @@ def close_month(
             _in_order(by_transaction), _in_order(by_stage), _in_order(by_segment),
             _in_order(by_tier), _in_order(by_channel), _in_order(heads), _in_order(sums),
             _in_order(tallies))
+
+
+@numba.njit(inline="always")
+def _round_robin(n_chunks: int, threads: int) -> np.ndarray:  # pragma: no cover - compiled
+    """The chunks in the order the parallel loop takes them: every ``threads``-th chunk.
+
+    A static schedule gives each thread a contiguous run of the loop (the
+    first ones a chunk more when they do not divide evenly); in this order the
+    run of thread ``t`` is chunks ``t``, ``t + threads``, ... . The last chunks
+    cost less (the part chunk at the end, the newest rows): measured on one
+    thread at 1.21M rows, 19 chunks, the busier of two threads had 45.9 ms of
+    81.2 in chunk order, 41.3 round robin (ideal 40.6).
+    """
+    order = np.empty(n_chunks, np.int64)
+    j = 0
+    for t in range(max(threads, 1)):
+        for k in range(t, n_chunks, max(threads, 1)):
+            order[j] = k
+            j += 1
+    return order
 
 
 @numba.njit(inline="always")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from sim.kernels.close import _count_any, _segment_block, _tally_block, _tier
+from sim.kernels.close import _count_any, _round_robin, _segment_block, _tally_block, _tier
 from sim.kernels.month import _segment_row
 from sim.kernels.tallies import _count_row, _tally_row
 
@@ -135,3 +135,20 @@ def test_segment_block_reviews_customers_as_segment_row_bit_for_bit() -> None:
     for a, b in zip(got[:3], got[3:], strict=True):
         assert a.tobytes() == b.tobytes()
     assert (got[1][~customers] == -7).all() and set(np.unique(got[1][customers])) == {0, 1, 2, 3}
+
+
+def test_round_robin_gives_each_threads_static_run_every_threads_th_chunk() -> None:
+    """A permutation; split as a static schedule splits it (the first runs one longer),
+    run ``t`` holds chunks t, t + threads, ... (the results do not depend on it:
+    ``test_results_do_not_depend_on_the_number_of_threads``)."""
+    for n_chunks in range(1, 25):
+        for threads in range(1, 6):
+            order = _round_robin(n_chunks, threads)
+            assert sorted(order.tolist()) == list(range(n_chunks))
+            q, r = divmod(n_chunks, threads)
+            start = 0
+            for t in range(threads):
+                run = order[start:start + q + (t < r)]
+                assert run.tolist() == list(range(t, n_chunks, threads))
+                start += len(run)
+    assert _round_robin(5, 0).tolist() == list(range(5))  # no threads given: chunk order

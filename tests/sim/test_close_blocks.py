@@ -11,7 +11,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from sim.kernels.close import _count_any, _round_robin, _segment_block, _tally_block, _tier
+from sim.kernels.close import _count_any, _round_robin, _tier
+from sim.kernels.close_blocks import _segment_block, _tally_block
 from sim.kernels.month import _segment_row
 from sim.kernels.tallies import _count_row, _tally_row
 

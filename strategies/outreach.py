@@ -121,9 +121,15 @@ class Outreach(Strategy):
         threshold = self.fatigue_threshold
         extra = np.maximum(pop.contacts - threshold, 0.0) - np.maximum(before - threshold, 0.0)
         if self.fatigue_penalty > 0 and extra.any():
-            satisfaction = pop.satisfaction
-            satisfaction -= self.fatigue_penalty * extra
-            np.clip(satisfaction, 0.0, 1.0, out=satisfaction)
+            # satisfaction -= penalty * extra, clipped to [0, 1]: written only in the rows it
+            # may change (extra not 0; or outside (0, 1], where subtracting 0 or the clip
+            # could change the bits), not copied out and compared back
+            satisfaction = pop.read("satisfaction")
+            rows = np.flatnonzero((extra != 0) | ~((satisfaction > 0) & (satisfaction <= 1.0)))
+            changed = np.array(satisfaction[rows])
+            changed -= self.fatigue_penalty * extra[rows]
+            np.clip(changed, 0.0, 1.0, out=changed)
+            pop.put("satisfaction", rows, changed)
 
     def check_scenario(self, scenario: Any) -> None:
         """Refuse tier overrides naming tiers the scenario does not have."""

@@ -28,6 +28,7 @@ from strategies._common import (
     check_numbers,
     check_tiers,
     deliver_contacts,
+    raise_capped,
     whole_counts,
 )
 from strategies.base import Strategy
@@ -146,13 +147,10 @@ class TieredService(Strategy):
         for met in (salon, visit):  # an event attended is a contact, with no RM time
             ctx.count_contacts(float(met.sum()), float(met.sum()))
             pop.add_at("contacts", met, 1.0)  # in the rows: the column is not copied for it
-        base = pop.satisfaction_base
-        base += self.salon_satisfaction_bump * salon
-        base += self.president_visit_satisfaction_bump * visit
-        np.minimum(base, 1.0, out=base)
-        satisfaction = pop.satisfaction
-        satisfaction += self.gift_satisfaction_bump * gift
-        np.minimum(satisfaction, 1.0, out=satisfaction)
+        # base += bump * met for each, capped at 1: only the rows that may change
+        raise_capped(pop, "satisfaction_base", ((self.salon_satisfaction_bump, salon),
+                                                (self.president_visit_satisfaction_bump, visit)))
+        raise_capped(pop, "satisfaction", ((self.gift_satisfaction_bump, gift),))
 
     def check_scenario(self, scenario: Any) -> None:
         """Refuse standards keyed by tiers the scenario does not have."""

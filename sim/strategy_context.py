@@ -270,6 +270,8 @@ class StrategyContext:
                 order = kernels.stable_argsort(key[rows])  # = argsort(kind="stable")
                 return rows[order], costs[order]
             cached = self._order = (key, kernels.stable_argsort(key))
+        if len(rows) == len(key):  # distinct rows, every one: the order itself (no position map)
+            return cached[1].copy(), np.asarray(costs, np.float64)[cached[1]]
         return kernels.in_order(cached[1], np.asarray(rows, np.int64),
                                 np.asarray(costs, np.float64))
 

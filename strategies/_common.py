@@ -54,7 +54,7 @@ def whole_counts(rate: np.ndarray | float, ctx: Any, purpose: str) -> np.ndarray
     whole = np.floor(rate)
     if np.any(rate != whole):
         return whole + (ctx.uniform(purpose) < rate - whole)
-    return whole.copy()
+    return whole  # an array of its own already (np.floor's)
 
 
 def deliver_contacts(

@@ -134,11 +134,16 @@ class TieredService(Strategy):
     def apply(self, ctx: Any) -> None:
         """Serve each targeted customer the standard of their tier this month."""
         pop = ctx.population
+        everyone = ctx.targets.all()  # (a subset's rows): times 1 would change nothing
         contacts = self._by_tier(ctx, "contacts_per_month", self.contacts_per_month)
-        contacts = whole_counts(contacts, ctx, "contacts") * ctx.targets
+        contacts = whole_counts(contacts, ctx, "contacts")
+        if not everyone:
+            contacts *= ctx.targets
         deliver_contacts(ctx, "contact", contacts, self.contact_cost, self.contact_rm_minutes)
         sms = whole_counts(self._by_tier(ctx, "sms_per_month", self.sms_per_month), ctx, "sms")
-        deliver_contacts(ctx, "sms", sms * ctx.targets, self.sms_cost, None)
+        if not everyone:
+            sms *= ctx.targets
+        deliver_contacts(ctx, "sms", sms, self.sms_cost, None)
 
         salon = self._event(ctx, "salons_per_year", self.salons_per_year, self.salon_cost)
         visit = self._event(ctx, "president_visits_per_year", self.president_visits_per_year,

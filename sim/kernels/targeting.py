@@ -174,7 +174,7 @@ def select_targets(
     found = np.empty(n, np.uint16)
     counts = np.zeros((n_chunks, 4), np.int64)  # targeted, treated, new treated, new control
     for k in numba.prange(n_chunks):
-        targeted = treated = new_treated = new_control = 0
+        targeted = treated = n_fresh = 0
         first = np.uint64(k * CHUNK)
         for j in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
             i = np.uint64(candidates[j])
@@ -195,18 +195,30 @@ def select_targets(
                 m &= np.uint8(1) ^ np.uint8(opt_out[i])
             targeted += int(m)
             group = cohort[i]
-            if group == _NOT_TARGETED and m:  # rare after the first months: predictable
-                if _uniform(ids[i], key) < holdout:
-                    group = _CONTROL
-                    new_control += 1
-                else:
-                    group = _TREATED
-                    new_treated += 1
-                cohort[i] = group
-            # compaction without a data branch: the slot is overwritten unless the row is
-            # kept (slot first + treated <= j, never past the chunk)
-            found[first + treated] = j - first
-            treated += int(m & np.uint8(group == _TREATED))
+            # compaction without a data branch: a slot is overwritten unless the row is kept
+            # (slot first + treated <= j, never past the chunk). Kept: the treated and, for
+            # now, the newcomers, drawn below (with the keyed hash inline, this loop took 40%
+            # longer, newcomers or not: cross_sell's 440,000 candidates at 1M 2.4 -> 1.7 ms)
+            found[first + treated] = np.uint16(j - first)
+            new = m & np.uint8(group == _NOT_TARGETED)
+            treated += int((m & np.uint8(group == _TREATED)) | new)
+            n_fresh += int(new)
+        new_control = 0
+        if n_fresh:  # the newcomers' groups; those in control leave the kept rows
+            kept = 0
+            for t in range(treated):
+                offset = found[first + t]
+                i = np.uint64(candidates[first + np.uint64(offset)])
+                if cohort[i] == _NOT_TARGETED:  # a newcomer (the others kept are treated)
+                    if _uniform(ids[i], key) < holdout:
+                        cohort[i] = _CONTROL
+                        new_control += 1
+                        continue
+                    cohort[i] = _TREATED
+                found[first + kept] = offset
+                kept += 1
+            treated = kept
+        new_treated = n_fresh - new_control
         counts[k, 0], counts[k, 1] = targeted, treated
         counts[k, 2], counts[k, 3] = new_treated, new_control
     start = np.zeros(n_chunks + 1, np.int64)

@@ -338,10 +338,10 @@ class RowSubset:
                 np.count_nonzero(rows) if rows.dtype == np.bool_ else len(rows)) >= len(self)):
             values = self.read(name)[rows]  # many rows: the column once, for later reads too
         elif rows is not None:
-            values = _take(self._column(name), self._rows[rows])
+            values = _take(self.table_column(name), self._rows[rows])
         else:
             cached = self._reads.get(name)
-            values = self._reads[name] = _take(self._column(name), self._rows) \
+            values = self._reads[name] = _take(self.table_column(name), self._rows) \
                 if cached is None else cached
         values.flags.writeable = False
         return values
@@ -359,7 +359,7 @@ class RowSubset:
         if copy is not None:
             copy[rows] = values
             return
-        column = self._column(name)
+        column = self.table_column(name)
         self._reads.pop(name, None)  # no longer the table's values
         at = self._rows[rows]
         column[at] = values
@@ -369,7 +369,8 @@ class RowSubset:
         """The values :meth:`put` wrote into the table, by column (to check, as the copies)."""
         return {name: np.concatenate(parts) for name, parts in self._puts.items()}
 
-    def _column(self, name: str) -> np.ndarray:
+    def table_column(self, name: str) -> np.ndarray:
+        """The table's whole column (not a copy: for reading rows the subset has not changed)."""
         column = self._table.columns().get(name)
         if column is None:
             raise AttributeError(name)

@@ -366,10 +366,18 @@ class StrategyContext:
         Created with ``fill`` on first use; it follows the customers through
         appends and compaction like every other column.
         """
+        return getattr(self.population, self.state_column(name, dtype, fill))
+
+    def state_column(self, name: str, dtype: Any = np.float64, fill: Any = 0) -> str:
+        """The population column of :meth:`state` ``name`` (created as there), by name.
+
+        For reading it with ``population.read`` and writing a few rows with
+        ``population.put``: the column is not copied out of a subset and back.
+        """
         column = f"{self.name}__{name}"
-        if column not in self.population.columns():
+        if column not in self._model.population.columns():  # the table's (a subset's copies)
             self.population.add_column(column, dtype, fill)
-        return getattr(self.population, column)
+        return column
 
     def stage_wallet_share(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Each row's stage multiplier of its wallet propensity (DOMAIN §1).

@@ -144,13 +144,14 @@ class DeclineResponse(Strategy):
     def _rescue(self, ctx: Any, rows: np.ndarray) -> None:
         """Keep paying running yield bumps, then visit those due a rescue and bump them."""
         pop = ctx.population
-        last = ctx.state("last_rescue", np.int16, -10_000)
+        last_rescue = ctx.state_column("last_rescue", np.int16, -10_000)
+        last = pop.read(last_rescue)  # read; the few rescued written in the table's rows
         running = rows & (ctx.month - last < self.rescue_months)  # promises come first
         self._bump_yield(ctx, running)
         due = rows & (ctx.month - last >= self.cooldown_months)
         visited = deliver_contacts(ctx, "rescue_visit", due.astype(float), self.rescue_cost,
                                    self.rescue_rm_minutes)
-        last[visited] = ctx.month
+        pop.put(last_rescue, visited, ctx.month)
         # satisfaction[visited] += boost, capped at 1: only the rows that may change
         raise_capped(pop, "satisfaction", ((self.rescue_satisfaction_boost, visited),),
                      indexed=True)
@@ -169,9 +170,10 @@ class DeclineResponse(Strategy):
     def _improve(self, ctx: Any, rows: np.ndarray) -> None:
         """Fix the service of those due a fix: their long-run satisfaction rises."""
         pop = ctx.population
-        last = ctx.state("last_fix", np.int16, -10_000)
+        last_fix = ctx.state_column("last_fix", np.int16, -10_000)
+        last = pop.read(last_fix)
         fixed = ctx.fund("improve_fix", rows & (ctx.month - last >= self.cooldown_months),
                          self.improve_cost)
-        last[fixed] = ctx.month
+        pop.put(last_fix, fixed, ctx.month)
         raise_capped(pop, "satisfaction_base", ((self.improve_satisfaction_bump, fixed),),
                      indexed=True)

@@ -92,7 +92,8 @@ class Voucher(Strategy):
     def apply(self, ctx: Any) -> None:
         """Offer vouchers to the targets; pay and move money for those who redeem."""
         pop = ctx.population
-        last = ctx.state("last_redeemed", np.int16, -10_000)
+        last_redeemed = ctx.state_column("last_redeemed", np.int16, -10_000)
+        last = pop.read(last_redeemed)
         # columns read, not copied out to be written back, and the redeemers' rows written
         # in the table (at 1M: seven columns of 125,000 rows for some 2,500 redeemers)
         wealth = pop.read("total_wealth")
@@ -115,4 +116,4 @@ class Voucher(Strategy):
         pop.put("aum", paid, wealth * share)  # float32 both, as the columns' values were
         pop.put("satisfaction_base", paid, np.minimum(
             pop.read("satisfaction_base", paid) + self.satisfaction_bump, 1.0))
-        last[paid] = ctx.month
+        pop.put(last_redeemed, paid, ctx.month)

@@ -73,7 +73,8 @@ def scan_candidates(
             code = ((np.uint64(stage[i]) * n_segments + np.uint64(segment[i] + np.int8(1)))
                     * n_tiers + np.uint64(tier[i] + np.int8(1)))
             row_bits[i] = flat[code] & (np.uint8(0) - np.uint8(customers[i]))  # & 0xFF or 0
-        counts[k] = _bit_counts(row_words, low // np.uint64(8), (high + np.uint64(7)) // np.uint64(8))
+        eight = np.uint64(8)
+        counts[k] = _bit_counts(row_words, low // eight, (high + np.uint64(7)) // eight)
     # per strategy and chunk, where the chunk's candidates go
     start = np.zeros((GROUP, n_chunks), np.int64)
     bounds = np.zeros(GROUP + 1, np.int64)
@@ -105,7 +106,9 @@ def scan_candidates(
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _bit_counts(words: np.ndarray, first: int, end: int) -> np.ndarray:  # pragma: no cover
+def _bit_counts(
+    words: np.ndarray, first: np.uint64, end: np.uint64
+) -> np.ndarray:  # pragma: no cover - compiled
     """How many of the bytes in ``words[first:end]`` have each bit set (bit k: count k).
 
     Eight bytes a word at once: each bit is added into its byte's lane of a
@@ -116,7 +119,8 @@ def _bit_counts(words: np.ndarray, first: int, end: int) -> np.ndarray:  # pragm
     counts = np.zeros(GROUP, np.int64)
     for w0 in range(first, end, np.uint64(255)):
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = np.uint64(0)
-        for w in range(w0, min(end, w0 + np.uint64(255))):
+        stop = min(end, w0 + np.uint64(255))
+        for w in range(w0, stop):
             x = words[w]
             a0 += x & ones
             a1 += (x >> np.uint64(1)) & ones

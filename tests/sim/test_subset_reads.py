@@ -86,3 +86,4 @@ def test_the_whole_table_reads_and_puts_the_same_way() -> None:
     np.testing.assert_array_equal(pop.read("aum", np.array([2, 4])), pop.aum[[2, 4]])
     pop.put("aum", np.array([2]), 3.0)
     assert pop.aum[2] == 3.0
+

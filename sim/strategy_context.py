@@ -302,7 +302,11 @@ class StrategyContext:
         everyone = in_order = True  # every wanted row served, in the order given
         if channels is not None:  # each branch's RMs serve that branch's customers
             branch = _read(self.population, "branch", rows)
-            if channels.rm_fits(branch, minutes):
+            # more minutes than all branches have left (with room for rounding): some branch
+            # is short, so the per-branch sums are not needed (most months at 1M)
+            short = minutes_total > (float(channels.rm_left.sum())
+                                     + 1e-9 * len(channels.rm_left)) * (1 + 1e-6) + 1e-6
+            if not short and channels.rm_fits(branch, minutes):
                 keep = channels.allocate_rm(branch, minutes, contacts)
             elif channels.rm_refuses(branch, minutes, contacts):  # no one, in any order: no sort
                 keep, in_order = np.zeros(len(rows), bool), False

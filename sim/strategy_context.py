@@ -37,6 +37,20 @@ def _per_row(values: np.ndarray | float, shape: tuple[int, ...], rows: np.ndarra
     return np.broadcast_to(values, shape)[rows]
 
 
+def _read(population: Population | RowSubset, name: str, rows: np.ndarray | None = None,
+          copy: bool = False) -> np.ndarray:
+    """A column's values (of ``rows``), not to be changed: a subset's are not written back.
+
+    ``copy``: values that later changes to the column do not reach (a subset's
+    always are; the whole table's column itself is not, unless copied).
+    """
+    if isinstance(population, RowSubset):
+        return population.read(name, rows)
+    column = getattr(population, name)
+    if rows is not None:
+        return column[rows]
+    return np.array(column) if copy else column
+
 
 class StrategyContext:
     """What a strategy sees in one month (duck-typed: strategies never import ``sim``).
@@ -96,7 +110,7 @@ class StrategyContext:
         A bank-scope strategy that needs draws for a few rows saves the rest.
         """
         m = self._model
-        ids = self.population.id if rows is None else self.population.id[rows]
+        ids = self.population.id if rows is None else _read(self.population, "id", rows)
         return keyed_uniform(m.seed_value, m.replication, f"strategy/{self.name}/{purpose}",
                              m.month, ids)
 
@@ -106,7 +120,7 @@ class StrategyContext:
         ``rows``: only these rows' draws, as for :meth:`uniform`.
         """
         m = self._model
-        ids = self.population.id if rows is None else self.population.id[rows]
+        ids = self.population.id if rows is None else _read(self.population, "id", rows)
         return keyed_normal(m.seed_value, m.replication, f"strategy/{self.name}/{purpose}",
                             m.month, ids)
 
@@ -219,19 +233,24 @@ class StrategyContext:
         The first in a stable sort is the first row of the smallest key. None
         when that key is NaN (the sort's order is then its own): sort instead.
         """
-        key = self._priority_key()[rows]
+        key = self._priority_key(copy=False)[rows]
         at = int(np.argmin(key))  # the first of equal keys (-0.0 equals 0.0, as in the sort)
         return None if np.isnan(key[at]) else float(costs[at])
 
-    def _priority_key(self) -> np.ndarray:
-        """Each row's key in the budget's priority order (ascending), as float64."""
+    def _priority_key(self, copy: bool = True) -> np.ndarray:
+        """Each row's key in the budget's priority order (ascending), as float64.
+
+        ``copy``: values later changes to the columns do not reach (the
+        cached order compares them). Columns are read, not copied out of a
+        subset to be written back (the key's column is often only read).
+        """
         pop = self.population
         priority = self._runtime.spec.budget.priority
         key = {
-            "highest_value": lambda: -pop.aum,
-            "lowest_value": lambda: pop.aum,
+            "highest_value": lambda: -_read(pop, "aum"),
+            "lowest_value": lambda: _read(pop, "aum", copy=copy),
             "random": lambda: self.uniform("priority"),
-            "least_satisfied": lambda: pop.satisfaction,
+            "least_satisfied": lambda: _read(pop, "satisfaction"),
         }[priority]()
         return np.asarray(key, np.float64)
 
@@ -244,13 +263,15 @@ class StrategyContext:
         out of it in that order, which is their own stable order. A few rows
         of a large population are sorted alone.
         """
-        key = np.array(self._priority_key())  # a copy: the cache must not see later changes
+        key = self._priority_key()  # values of their own: the cache must not see later changes
         cached = self._order
         if cached is None or not np.array_equal(cached[0], key):
             if 4 * len(rows) < len(key):  # a few rows: sorting them alone costs less
                 order = kernels.stable_argsort(key[rows])  # = argsort(kind="stable")
                 return rows[order], costs[order]
             cached = self._order = (key, kernels.stable_argsort(key))
+        if len(rows) == len(key):  # distinct rows, every one: the order itself (no position map)
+            return cached[1].copy(), np.asarray(costs, np.float64)[cached[1]]
         return kernels.in_order(cached[1], np.asarray(rows, np.int64),
                                 np.asarray(costs, np.float64))
 
@@ -280,15 +301,19 @@ class StrategyContext:
         channels = getattr(self._model, "channels", None)
         everyone = in_order = True  # every wanted row served, in the order given
         if channels is not None:  # each branch's RMs serve that branch's customers
-            branch = self.population.branch[rows]
-            if channels.rm_fits(branch, minutes):
+            branch = _read(self.population, "branch", rows)
+            # more minutes than all branches have left (with room for rounding): some branch
+            # is short, so the per-branch sums are not needed (most months at 1M)
+            short = minutes_total > (float(channels.rm_left.sum())
+                                     + 1e-9 * len(channels.rm_left)) * (1 + 1e-6) + 1e-6
+            if not short and channels.rm_fits(branch, minutes):
                 keep = channels.allocate_rm(branch, minutes, contacts)
             elif channels.rm_refuses(branch, minutes, contacts):  # no one, in any order: no sort
                 keep, in_order = np.zeros(len(rows), bool), False
             else:
                 rows, minutes = self._in_priority(rows, minutes)
                 contacts = _per_row(contacts_each, wanted.shape, rows)
-                branch, in_order = self.population.branch[rows], False
+                branch, in_order = _read(self.population, "branch", rows), False
                 keep = channels.allocate_rm(branch, minutes, contacts)
             everyone = bool(keep.all())
             if not everyone:
@@ -345,14 +370,25 @@ class StrategyContext:
         Created with ``fill`` on first use; it follows the customers through
         appends and compaction like every other column.
         """
-        column = f"{self.name}__{name}"
-        if column not in self.population.columns():
-            self.population.add_column(column, dtype, fill)
-        return getattr(self.population, column)
+        return getattr(self.population, self.state_column(name, dtype, fill))
 
-    def stage_wallet_share(self) -> np.ndarray:
-        """Each row's stage multiplier of its wallet propensity (DOMAIN §1)."""
-        return self._model.wallet_share_by_stage[self.population.stage]
+    def state_column(self, name: str, dtype: Any = np.float64, fill: Any = 0) -> str:
+        """The population column of :meth:`state` ``name`` (created as there), by name.
+
+        For reading it with ``population.read`` and writing a few rows with
+        ``population.put``: the column is not copied out of a subset and back.
+        """
+        column = f"{self.name}__{name}"
+        if column not in self._model.population.columns():  # the table's (a subset's copies)
+            self.population.add_column(column, dtype, fill)
+        return column
+
+    def stage_wallet_share(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Each row's stage multiplier of its wallet propensity (DOMAIN §1).
+
+        ``rows``: only these rows' (indices or a mask), as ``stage_wallet_share()[rows]``.
+        """
+        return self._model.wallet_share_by_stage[_read(self.population, "stage", rows)]
 
     # -- prospects
     def add_prospects(self, count: int) -> None:

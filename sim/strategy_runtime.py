@@ -157,6 +157,7 @@ class StrategyRuntime:
         except Exception as exc:  # a plugin's bug: one line naming it, not a traceback
             raise plugin_failed(self.name, model.replication, model.month, exc) from exc
         check_written(self.name, model.replication, model.month, subset._copies)
+        check_written(self.name, model.replication, model.month, subset.put_values())
         subset.write_back()
 
     def _candidates(

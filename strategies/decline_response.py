@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from strategies._common import SEGMENTS, check_number, deliver_contacts, short_repr
+from strategies._common import SEGMENTS, check_number, deliver_contacts, raise_capped, short_repr
 from strategies.base import Strategy
 from strategies.registry import register
 
@@ -144,16 +144,17 @@ class DeclineResponse(Strategy):
     def _rescue(self, ctx: Any, rows: np.ndarray) -> None:
         """Keep paying running yield bumps, then visit those due a rescue and bump them."""
         pop = ctx.population
-        last = ctx.state("last_rescue", np.int16, -10_000)
+        last_rescue = ctx.state_column("last_rescue", np.int16, -10_000)
+        last = pop.read(last_rescue)  # read; the few rescued written in the table's rows
         running = rows & (ctx.month - last < self.rescue_months)  # promises come first
         self._bump_yield(ctx, running)
         due = rows & (ctx.month - last >= self.cooldown_months)
         visited = deliver_contacts(ctx, "rescue_visit", due.astype(float), self.rescue_cost,
                                    self.rescue_rm_minutes)
-        last[visited] = ctx.month
-        satisfaction = pop.satisfaction
-        satisfaction[visited] += self.rescue_satisfaction_boost
-        np.minimum(satisfaction, 1.0, out=satisfaction)
+        pop.put(last_rescue, visited, ctx.month)
+        # satisfaction[visited] += boost, capped at 1: only the rows that may change
+        raise_capped(pop, "satisfaction", ((self.rescue_satisfaction_boost, visited),),
+                     indexed=True)
         if self.rescue_months > 0:
             self._bump_yield(ctx, visited & ~running)
 
@@ -161,17 +162,18 @@ class DeclineResponse(Strategy):
         """Pay this month's extra interest on the rows' AUM and lower their price gap."""
         if self.rescue_yield_bump_bp > 0 and rows.any():
             pop = ctx.population
-            monthly_interest = pop.aum * (self.rescue_yield_bump_bp / 10_000.0 / 12.0)
+            # AUM read (not copied out to be written back), the bump added in the table's rows
+            monthly_interest = pop.read("aum") * (self.rescue_yield_bump_bp / 10_000.0 / 12.0)
             paid = ctx.fund("yield_bump", rows, monthly_interest)
-            pop.yield_bump_bp[paid] += self.rescue_yield_bump_bp
+            pop.add_at("yield_bump_bp", paid, self.rescue_yield_bump_bp)
 
     def _improve(self, ctx: Any, rows: np.ndarray) -> None:
         """Fix the service of those due a fix: their long-run satisfaction rises."""
         pop = ctx.population
-        last = ctx.state("last_fix", np.int16, -10_000)
+        last_fix = ctx.state_column("last_fix", np.int16, -10_000)
+        last = pop.read(last_fix)
         fixed = ctx.fund("improve_fix", rows & (ctx.month - last >= self.cooldown_months),
                          self.improve_cost)
-        last[fixed] = ctx.month
-        base = pop.satisfaction_base
-        base[fixed] += self.improve_satisfaction_bump
-        np.minimum(base, 1.0, out=base)
+        pop.put(last_fix, fixed, ctx.month)
+        raise_capped(pop, "satisfaction_base", ((self.improve_satisfaction_bump, fixed),),
+                     indexed=True)

@@ -113,17 +113,30 @@ class Outreach(Strategy):
         pop = ctx.population
         costs = {**DEFAULT_COST_PER_CONTACT, **self.cost_per_contact}
         minutes = {**DEFAULT_RM_MINUTES, **self.rm_minutes_per_contact}
-        before = pop.contacts.copy()
+        # the contacts read before and after, not copied out: the contacts made are added in
+        # the table's rows in one compiled pass each (at 1M, 160,000 rows; NumPy's masked
+        # add on a copy, and the copy compared back, cost about 1 ms more a month)
+        before = pop.read("contacts")
+        everyone = ctx.targets.all()  # (a subset's rows): times 1 would change nothing
         for channel, rate in self.monthly_rates(ctx).items():
-            counts = whole_counts(rate, ctx, f"count/{channel}") * ctx.targets
+            counts = whole_counts(rate, ctx, f"count/{channel}")
+            if not everyone:
+                counts *= ctx.targets
             if counts.any():
                 deliver_contacts(ctx, channel, counts, costs[channel], minutes.get(channel))
         threshold = self.fatigue_threshold
-        extra = np.maximum(pop.contacts - threshold, 0.0) - np.maximum(before - threshold, 0.0)
+        extra = (np.maximum(pop.read("contacts") - threshold, 0.0)
+                 - np.maximum(before - threshold, 0.0))
         if self.fatigue_penalty > 0 and extra.any():
-            satisfaction = pop.satisfaction
-            satisfaction -= self.fatigue_penalty * extra
-            np.clip(satisfaction, 0.0, 1.0, out=satisfaction)
+            # satisfaction -= penalty * extra, clipped to [0, 1]: written only in the rows it
+            # may change (extra not 0; or outside (0, 1], where subtracting 0 or the clip
+            # could change the bits), not copied out and compared back
+            satisfaction = pop.read("satisfaction")
+            rows = np.flatnonzero((extra != 0) | ~((satisfaction > 0) & (satisfaction <= 1.0)))
+            changed = np.array(satisfaction[rows])
+            changed -= self.fatigue_penalty * extra[rows]
+            np.clip(changed, 0.0, 1.0, out=changed)
+            pop.put("satisfaction", rows, changed)
 
     def check_scenario(self, scenario: Any) -> None:
         """Refuse tier overrides naming tiers the scenario does not have."""

@@ -28,6 +28,7 @@ from strategies._common import (
     check_numbers,
     check_tiers,
     deliver_contacts,
+    raise_capped,
     whole_counts,
 )
 from strategies.base import Strategy
@@ -133,11 +134,16 @@ class TieredService(Strategy):
     def apply(self, ctx: Any) -> None:
         """Serve each targeted customer the standard of their tier this month."""
         pop = ctx.population
+        everyone = ctx.targets.all()  # (a subset's rows): times 1 would change nothing
         contacts = self._by_tier(ctx, "contacts_per_month", self.contacts_per_month)
-        contacts = whole_counts(contacts, ctx, "contacts") * ctx.targets
+        contacts = whole_counts(contacts, ctx, "contacts")
+        if not everyone:
+            contacts *= ctx.targets
         deliver_contacts(ctx, "contact", contacts, self.contact_cost, self.contact_rm_minutes)
         sms = whole_counts(self._by_tier(ctx, "sms_per_month", self.sms_per_month), ctx, "sms")
-        deliver_contacts(ctx, "sms", sms * ctx.targets, self.sms_cost, None)
+        if not everyone:
+            sms *= ctx.targets
+        deliver_contacts(ctx, "sms", sms, self.sms_cost, None)
 
         salon = self._event(ctx, "salons_per_year", self.salons_per_year, self.salon_cost)
         visit = self._event(ctx, "president_visits_per_year", self.president_visits_per_year,
@@ -146,13 +152,10 @@ class TieredService(Strategy):
         for met in (salon, visit):  # an event attended is a contact, with no RM time
             ctx.count_contacts(float(met.sum()), float(met.sum()))
             pop.add_at("contacts", met, 1.0)  # in the rows: the column is not copied for it
-        base = pop.satisfaction_base
-        base += self.salon_satisfaction_bump * salon
-        base += self.president_visit_satisfaction_bump * visit
-        np.minimum(base, 1.0, out=base)
-        satisfaction = pop.satisfaction
-        satisfaction += self.gift_satisfaction_bump * gift
-        np.minimum(satisfaction, 1.0, out=satisfaction)
+        # base += bump * met for each, capped at 1: only the rows that may change
+        raise_capped(pop, "satisfaction_base", ((self.salon_satisfaction_bump, salon),
+                                                (self.president_visit_satisfaction_bump, visit)))
+        raise_capped(pop, "satisfaction", ((self.gift_satisfaction_bump, gift),))
 
     def check_scenario(self, scenario: Any) -> None:
         """Refuse standards keyed by tiers the scenario does not have."""

@@ -60,7 +60,9 @@ def scan_candidates(
     """
     n = customers.shape[0]
     n_chunks = max((n + CHUNK - 1) // CHUNK, 1)
-    row_bits = np.empty(n, np.uint8)
+    # each row's byte, in 8-byte words (zeros past the last row) for the counts below
+    row_words = np.zeros(max((n + 7) // 8, 1), np.uint64)
+    row_bits = row_words.view(np.uint8)
     counts = np.zeros((n_chunks, GROUP), np.int64)
     # one flat index in unsigned arithmetic: no checks for negative indices (1.6x faster)
     flat = np.ascontiguousarray(bits).ravel()
@@ -71,11 +73,8 @@ def scan_candidates(
             code = ((np.uint64(stage[i]) * n_segments + np.uint64(segment[i] + np.int8(1)))
                     * n_tiers + np.uint64(tier[i] + np.int8(1)))
             row_bits[i] = flat[code] & (np.uint8(0) - np.uint8(customers[i]))  # & 0xFF or 0
-        for s in range(GROUP):  # a strategy's candidates in the chunk (a vectorised loop)
-            c = np.int64(0)
-            for i in range(low, high):
-                c += np.int64((row_bits[i] >> np.uint8(s)) & np.uint8(1))
-            counts[k, s] = c
+        eight = np.uint64(8)
+        counts[k] = _bit_counts(row_words, low // eight, (high + np.uint64(7)) // eight)
     # per strategy and chunk, where the chunk's candidates go
     start = np.zeros((GROUP, n_chunks), np.int64)
     bounds = np.zeros(GROUP + 1, np.int64)
@@ -87,36 +86,54 @@ def scan_candidates(
             at += counts[k, s]
     bounds[GROUP] = at
     rows = np.empty(at, np.uint32)  # half the memory of int64 (the caller checks n < 2**32)
+    lowest = np.zeros(256, np.int64)  # each byte's lowest set bit
+    for v in range(2, 256):
+        lowest[v] = 0 if v & 1 else lowest[v >> 1] + 1
     for k in numba.prange(n_chunks):
-        first = np.uint64(k * CHUNK)
-        # compaction without a data branch, into the chunk's own scratch (one spare slot);
-        # eight counters by name, not in an array: they stay in registers (25% faster)
-        found = np.empty((GROUP, CHUNK + 1), np.uint16)
-        t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = np.int64(0)
-        for i in range(first, np.uint64(min(n, (k + 1) * CHUNK))):
+        # each row written once for each of its strategies, by its bits (a customer is a
+        # candidate of one to three strategies): a loop on a row's bit count, which the
+        # processor mostly predicts, costs less than writing every row for each of eight
+        # strategies without a branch (1.33M rows, one thread: 7.5 -> 6.1 ms, counts included)
+        at_s = start[:, k].copy()
+        for i in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
             b = np.int64(row_bits[i])
-            offset = np.uint16(i - first)
-            found[0, t0] = offset
-            t0 += b & 1
-            found[1, t1] = offset
-            t1 += (b >> 1) & 1
-            found[2, t2] = offset
-            t2 += (b >> 2) & 1
-            found[3, t3] = offset
-            t3 += (b >> 3) & 1
-            found[4, t4] = offset
-            t4 += (b >> 4) & 1
-            found[5, t5] = offset
-            t5 += (b >> 5) & 1
-            found[6, t6] = offset
-            t6 += (b >> 6) & 1
-            found[7, t7] = offset
-            t7 += (b >> 7) & 1
-        for s in range(GROUP):
-            out = start[s, k]
-            for t in range(counts[k, s]):
-                rows[out + t] = np.uint32(first + np.uint64(found[s, t]))
+            while b:
+                s = lowest[b]
+                rows[at_s[s]] = np.uint32(i)
+                at_s[s] += 1
+                b &= b - 1
     return rows, bounds
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _bit_counts(
+    words: np.ndarray, first: np.uint64, end: np.uint64
+) -> np.ndarray:  # pragma: no cover - compiled
+    """How many of the bytes in ``words[first:end]`` have each bit set (bit k: count k).
+
+    Eight bytes a word at once: each bit is added into its byte's lane of a
+    sum, for up to 255 words (a lane holds 255), then the lanes are added up.
+    A vectorised loop, where counting byte by byte for each bit was eight.
+    """
+    ones, lanes = np.uint64(0x0101010101010101), np.uint64(0x00FF00FF00FF00FF)
+    counts = np.zeros(GROUP, np.int64)
+    for w0 in range(first, end, np.uint64(255)):
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = np.uint64(0)
+        stop = min(end, w0 + np.uint64(255))
+        for w in range(w0, stop):
+            x = words[w]
+            a0 += x & ones
+            a1 += (x >> np.uint64(1)) & ones
+            a2 += (x >> np.uint64(2)) & ones
+            a3 += (x >> np.uint64(3)) & ones
+            a4 += (x >> np.uint64(4)) & ones
+            a5 += (x >> np.uint64(5)) & ones
+            a6 += (x >> np.uint64(6)) & ones
+            a7 += (x >> np.uint64(7)) & ones
+        for s, a in enumerate((a0, a1, a2, a3, a4, a5, a6, a7)):
+            pairs = (a & lanes) + ((a >> np.uint64(8)) & lanes)  # four 16-bit lanes
+            counts[s] += np.int64((pairs * np.uint64(0x0001000100010001)) >> np.uint64(48))
+    return counts
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -161,7 +178,7 @@ def select_targets(
     found = np.empty(n, np.uint16)
     counts = np.zeros((n_chunks, 4), np.int64)  # targeted, treated, new treated, new control
     for k in numba.prange(n_chunks):
-        targeted = treated = new_treated = new_control = 0
+        targeted = treated = n_fresh = 0
         first = np.uint64(k * CHUNK)
         for j in range(np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))):
             i = np.uint64(candidates[j])
@@ -182,18 +199,30 @@ def select_targets(
                 m &= np.uint8(1) ^ np.uint8(opt_out[i])
             targeted += int(m)
             group = cohort[i]
-            if group == _NOT_TARGETED and m:  # rare after the first months: predictable
-                if _uniform(ids[i], key) < holdout:
-                    group = _CONTROL
-                    new_control += 1
-                else:
-                    group = _TREATED
-                    new_treated += 1
-                cohort[i] = group
-            # compaction without a data branch: the slot is overwritten unless the row is
-            # kept (slot first + treated <= j, never past the chunk)
-            found[first + treated] = j - first
-            treated += int(m & np.uint8(group == _TREATED))
+            # compaction without a data branch: a slot is overwritten unless the row is kept
+            # (slot first + treated <= j, never past the chunk). Kept: the treated and, for
+            # now, the newcomers, drawn below (with the keyed hash inline, this loop took 40%
+            # longer, newcomers or not: cross_sell's 440,000 candidates at 1M 2.4 -> 1.7 ms)
+            found[first + treated] = np.uint16(j - first)
+            new = m & np.uint8(group == _NOT_TARGETED)
+            treated += int((m & np.uint8(group == _TREATED)) | new)
+            n_fresh += int(new)
+        new_control = 0
+        if n_fresh:  # the newcomers' groups; those in control leave the kept rows
+            kept = 0
+            for t in range(treated):
+                offset = found[first + t]
+                i = np.uint64(candidates[first + np.uint64(offset)])
+                if cohort[i] == _NOT_TARGETED:  # a newcomer (the others kept are treated)
+                    if _uniform(ids[i], key) < holdout:
+                        cohort[i] = _CONTROL
+                        new_control += 1
+                        continue
+                    cohort[i] = _TREATED
+                found[first + kept] = offset
+                kept += 1
+            treated = kept
+        new_treated = n_fresh - new_control
         counts[k, 0], counts[k, 1] = targeted, treated
         counts[k, 2], counts[k, 3] = new_treated, new_control
     start = np.zeros(n_chunks + 1, np.int64)

@@ -348,9 +348,11 @@ class ChannelSystem:
             The rows that filed a complaint.
         """
         c, pop, days = self.spec.complaints, model.population, self.spec.days_per_month
+        # with no complaints after failed contacts, a row with only those keeps 1.0 ** failed = 1.0
+        # exactly: below 1 - keep = 0 no draw falls, it never files, so it is no candidate
         candidates, long_wait, walked_out, failed, u = kernels.complaint_candidates(
             rows, wait, balked, float(c.long_wait_minutes), pop.contacts_failed, pop.id,
-            self._key(model, "channels/complaint"))
+            self._key(model, "channels/complaint"), c.prob_after_failed_contact > 0)
         keep = ((1.0 - c.prob_after_long_wait * long_wait)
                 * (1.0 - c.prob_after_balk * walked_out)
                 * (1.0 - c.prob_after_failed_contact) ** failed)

@@ -39,3 +39,58 @@ def test_complaints_without_failed_contacts_file_the_same_rows(visitors: int) ->
     np.testing.assert_array_equal(filed(*bad), filed(*every))
     if visitors > 1:
         assert filed(*bad).size and (every[3] > 0).sum() > visit.sum()
+
+
+def _branch_visits_in_row_order(customers, channel, activity, ids, key, rate, elasticity):
+    """``branch_visits``' definition, each chunk's weights added one by one in row order."""
+    from sim.kernels.tallies import CHUNK
+    from sim.streams import uniform_from_key
+
+    eligible = customers & (rate[channel] > 0)
+    weights = np.where(eligible, activity.astype(np.float64) ** elasticity, np.nan)
+    weights = weights.astype(np.float32)
+    means = np.ones(rate.size)
+    for c in range(rate.size):
+        total = 0.0
+        for first in range(0, customers.size, CHUNK):  # chunk sums added in chunk order
+            mine = weights[first:first + CHUNK][(eligible & (channel == c))[first:first + CHUNK]]
+            total += np.cumsum(mine.astype(np.float64))[-1] if mine.size else 0.0
+        number = (eligible & (channel == c)).sum()
+        if number and total > 0:
+            means[c] = total / number
+    visits = np.floor(rate[channel] * weights.astype(np.float64) / means[channel]
+                      + uniform_from_key(ids, key))
+    visits = np.where(eligible & (weights > 0), visits, 0.0)
+    return np.flatnonzero(visits > 0), visits[visits > 0], weights
+
+
+@pytest.mark.parametrize("spread", [1.0, 8.0])
+def test_branch_visits_weight_sums_are_those_in_row_order(spread: float) -> None:
+    """Each channel's weights are added in any order only when that is exact (narrow
+    weights); wide ones (whose sums differ by order) are added in row order."""
+    from sim.kernels.visit_weights import channel_weight_sum, ordered_weight_sum
+
+    rng = np.random.default_rng(3)
+    n = 3 * 65_536 + 11
+    customers = rng.random(n) < 0.8
+    channel = rng.integers(0, 3, n).astype(np.int8)
+    activity = (rng.gamma(2.0, 3.0, n) * np.exp(rng.normal(0, spread, n))).astype(np.float32)
+    ids = np.arange(n, dtype=np.int64)
+    rate = np.array([0.5, 0.0, 1.2])
+    weights = np.full(n, np.nan, np.float32)
+    weights[: n // 2] = activity[: n // 2] ** np.float32(0.5)  # cached: used as they are
+    rows, visits, expected_weights = _branch_visits_in_row_order(
+        customers, channel, activity, ids, np.uint64(9), rate, 0.5)
+    weights[: n // 2] = expected_weights[: n // 2]
+    got = kernels.branch_visits(customers, channel, activity, ids, np.uint64(9), rate, 0.5,
+                                weights)
+    np.testing.assert_array_equal(got[0], rows)
+    np.testing.assert_array_equal(got[1], visits)
+    np.testing.assert_array_equal(weights, expected_weights)
+    any_order, _, exact = channel_weight_sum(customers, channel, weights,
+                                             weights.view(np.uint32), 2, np.uint64(0),
+                                             np.uint64(65_536))
+    in_order = ordered_weight_sum(customers, channel, weights, 2, np.uint64(0),
+                                  np.uint64(65_536))
+    assert exact == (spread == 1.0)
+    assert (any_order == in_order) == exact  # wide weights: the order changes the sum

@@ -94,3 +94,27 @@ def test_branch_visits_weight_sums_are_those_in_row_order(spread: float) -> None
                                   np.uint64(65_536))
     assert exact == (spread == 1.0)
     assert (any_order == in_order) == exact  # wide weights: the order changes the sum
+
+
+@pytest.mark.parametrize("fraction", [0.9, 0.5, 0.001, 0.999])
+def test_joined_wait_quantile_across_buckets_is_numpy_s(fraction: float) -> None:
+    """Large pools whose waits span many of the selection's buckets (16 top bits of the
+    order key), including negative ones and -0.0, with the two positions NumPy
+    interpolates between often in different buckets: the same float as ``np.quantile``."""
+    rng = np.random.default_rng(int(fraction * 1000))
+    for trial in range(40):
+        size = int(rng.integers(1, 5000))
+        pool_wait = rng.exponential(4.0, size) * np.exp(rng.normal(0, 3, size))
+        pool_wait[rng.random(size) < 0.3] = 0.0
+        pool_wait[rng.random(size) < 0.05] *= -1.0
+        pool_wait[rng.random(size) < 0.02] = -0.0
+        if trial % 4 == 0:  # few distinct waits: positions in one bucket, many ties
+            pool_wait = np.round(pool_wait % 3.0, 1)
+        pool_balked = rng.random(size) < 0.1
+        picked = rng.integers(0, size + 1, int(rng.integers(1, 20_000)))
+        wait = np.append(pool_wait, 0.0)[picked]
+        joined = wait[~np.append(pool_balked, False)[picked]]
+        expected = float(np.quantile(joined, fraction)) if joined.size else 0.0
+        got = kernels.joined_wait_quantile(pool_wait, pool_balked, picked, fraction)
+        assert got == expected or (got == 0.0 == expected), trial
+        assert np.signbit(got) == np.signbit(expected) or got == 0.0, trial

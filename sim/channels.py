@@ -354,16 +354,19 @@ class ChannelSystem:
         """Online sessions against the platform's capacity; failures feel like a wait."""
         pop, on, m = model.population, self.spec.online, self.metrics
         code = model.channel_names.index("online") if "online" in model.channel_names else -1
-        users = np.flatnonzero(customers & (pop.channel == code)) if code >= 0 else np.empty(0, int)
-        sessions = float(pop.activity_rate[users].sum()) * on.sessions_per_transaction
+        activity = (kernels.channel_values(customers, pop.channel, code, pop.activity_rate)
+                    if code >= 0 else pop.activity_rate[:0])  # the users' (in row order)
+        sessions = float(activity.sum()) * on.sessions_per_transaction
         capacity = on.capacity_sessions_per_month
         if self.shard is not None and capacity is not None:  # issue 7: the shard's part
             capacity *= self.shard.parts["online_capacity"]
         failed_share = 0.0 if capacity is None or sessions <= capacity else 1 - capacity / sessions
         m["channels_online_sessions"] = sessions
         m["channels_online_utilisation"] = online_utilisation(sessions, capacity)
-        failed = (users[self._draw(model, "channels/online", users) < failed_share]
-                  if failed_share > 0 else users[:0])  # within capacity: no draws needed
+        failed = np.empty(0, np.intp)  # within capacity: no draws needed
+        if failed_share > 0:
+            users = np.flatnonzero(customers & (pop.channel == code))
+            failed = users[self._draw(model, "channels/online", users) < failed_share]
         pop.wait_minutes[failed] = on.failure_perceived_wait_minutes
         m["channels_online_failed"] = float(failed.size)
 

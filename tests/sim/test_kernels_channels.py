@@ -118,3 +118,18 @@ def test_joined_wait_quantile_across_buckets_is_numpy_s(fraction: float) -> None
         got = kernels.joined_wait_quantile(pool_wait, pool_balked, picked, fraction)
         assert got == expected or (got == 0.0 == expected), trial
         assert np.signbit(got) == np.signbit(expected) or got == 0.0, trial
+
+
+@pytest.mark.parametrize("n", [0, 1, 100_003])
+def test_channel_values_are_numpys_gather_and_sum_alike(n: int) -> None:
+    """The online users' activity in one pass: NumPy's mask, indices and gather, and so
+    the same float32 sum."""
+    rng = np.random.default_rng(n)
+    customers = rng.random(n) < 0.8
+    channel = rng.integers(0, 3, n).astype(np.int8)
+    activity = rng.gamma(2.0, 3.0, n).astype(np.float32)
+    got = kernels.channel_values(customers, channel, 0, activity)
+    expected = activity[np.flatnonzero(customers & (channel == 0))]
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
+    assert float(got.sum()) == float(expected.sum())

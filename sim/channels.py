@@ -235,7 +235,7 @@ class ChannelSystem:
         table = self._branch_metrics(pools, staff_visits + machine_visits, pop.branch[filed])
         self._bank_metrics(
             model, table, kernels.joined_wait_quantile(pool_wait, pool_balked, picked, 0.9),
-            float(customers.sum()))
+            float(np.count_nonzero(customers)))  # as its sum (a mask), 0.34 -> 0.05 ms at 1M
         self._book(model)
         self.seconds += time.perf_counter() - started
 

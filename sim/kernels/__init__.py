@@ -41,7 +41,7 @@ from sim.kernels.allocation import (
     scatter,
     stable_argsort,
 )
-from sim.kernels.channels_complaints import complaint_candidates
+from sim.kernels.channels_complaints import channel_values, complaint_candidates
 from sim.kernels.close import FLOW_NAMES, close_month
 from sim.kernels.draws import AS241, keyed_normal_into, keyed_uniform_into
 from sim.kernels.month import (
@@ -67,6 +67,7 @@ __all__ = [
     "book_rows",
     "branch_visits",
     "census",
+    "channel_values",
     "close_month",
     "cohort_tallies",
     "complaint_candidates",

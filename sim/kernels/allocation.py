@@ -7,6 +7,7 @@ import numpy as np
 
 from sim.kernels.draws import BLOCK, _uniform
 from sim.kernels.tallies import CHUNK
+from sim.kernels.visit_weights import channel_weight_sum, fill_weights, ordered_weight_sum
 
 __all__ = ["add_masked", "allocate_minutes", "branch_visits", "fits_in_order", "gather",
            "gather_dense", "gather_into", "in_order", "refuse_minutes", "scatter",
@@ -83,26 +84,27 @@ def branch_visits(
     n_chunks = (n + CHUNK - 1) // CHUNK
     sums = np.zeros((n_chunks, n_channels))
     counts = np.zeros((n_chunks, n_channels), np.int64)
+    bits = weights.view(np.uint32)
     for k in numba.prange(n_chunks):
-        # the chunk's customers who may visit first, without a branch (every row is written
-        # at the next free place, which only such a customer then keeps), then their weights
-        # added in row order: a branch on each row is mispredicted a third of the time.
-        # Measured at 1.21M rows, one thread: 4.1 -> 3.0 ms
+        # each channel's weights added in any order, when that gives the sum in row order
+        # bit for bit (sim.kernels.visit_weights); new rows' weights (NaN) computed first.
+        # Measured at 1.21M rows, one thread: 3.05 -> 0.80 ms
         first, last = np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))
-        eligible = np.empty(last - first, np.uint64)
-        m = 0
-        for i in range(first, last):  # unsigned: no negative-index checks
-            eligible[m] = i
-            m += customers[i] & (visit_rate[np.uint64(channel[i])] > 0)
-        total, number = np.zeros(n_channels), np.zeros(n_channels, np.int64)
-        for t in range(m):
-            i = eligible[t]
-            code = np.uint64(channel[i])
-            if np.isnan(weights[i]):
-                weights[i] = float(activity_rate[i]) ** elasticity
-            total[code] += weights[i]
-            number[code] += 1
-        sums[k], counts[k] = total, number
+        filled = False
+        for c in range(n_channels):
+            if not visit_rate[c] > 0:
+                continue
+            total, number, exact = channel_weight_sum(customers, channel, weights, bits, c,
+                                                      first, last)
+            if not exact and not filled:
+                fill_weights(customers, channel, activity_rate, visit_rate, elasticity,
+                             weights, first, last)
+                filled = True
+                total, number, exact = channel_weight_sum(customers, channel, weights, bits,
+                                                          c, first, last)
+            if not exact:
+                total = ordered_weight_sum(customers, channel, weights, c, first, last)
+            sums[k, c], counts[k, c] = total, number
     means = np.ones(n_channels)
     for c in range(n_channels):
         total_c, number_c = 0.0, 0

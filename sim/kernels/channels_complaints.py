@@ -1,4 +1,4 @@
-"""Who may complain this month, compiled (``ChannelSystem._complaints``).
+"""Who may complain this month, and the online sessions, compiled (``sim.channels``).
 
 A customer may complain after a long wait, a balk (both of this month's
 branch visit) or a contact a relationship manager could not make. The
@@ -16,13 +16,13 @@ import numpy as np
 
 from sim.kernels.draws import _uniform
 
-__all__ = ["complaint_candidates"]
+__all__ = ["channel_values", "complaint_candidates"]
 
 
 @numba.njit(cache=True, nogil=True)
 def complaint_candidates(
     rows: np.ndarray, wait: np.ndarray, balked: np.ndarray, long_wait_minutes: float,
-    contacts_failed: np.ndarray, ids: np.ndarray, key: np.uint64,
+    contacts_failed: np.ndarray, ids: np.ndarray, key: np.uint64, with_failed: bool = True,
 ) -> tuple[np.ndarray, ...]:  # pragma: no cover - compiled
     """The rows that may complain, in table order, why, and their complaint draws.
 
@@ -38,11 +38,17 @@ def complaint_candidates(
         contacts_failed: Per row, the contacts its RM could not make.
         ids: Per row, the customer's id.
         key: The month's key of the complaint draws (``sim.streams.draw_key``).
+        with_failed: Whether rows with failed contacts are candidates. False when
+            a failed contact cannot lead to a complaint (its probability is 0):
+            the candidates are then the bad visits alone, and the pass over the
+            table is skipped (at 1M rows, 2.4 of the channels' 19.6 ms a month
+            on one thread, and 150,000 candidates who could never file).
 
     Returns:
         The candidate rows (``np.flatnonzero(long_wait | walked_out |
-        (contacts_failed > 0))``), and for each: long wait, walked out, its
-        failed contacts and its keyed U(0, 1) draw under ``key``.
+        (contacts_failed > 0))``, without the last term if not ``with_failed``),
+        and for each: long wait, walked out, its failed contacts and its keyed
+        U(0, 1) draw under ``key``.
     """
     bad = np.empty(rows.shape[0], np.int64)  # visitors with a long wait or a balk
     m = 0
@@ -50,9 +56,9 @@ def complaint_candidates(
         bad[m] = j
         m += balked[j] or wait[j] > long_wait_minutes
     n = contacts_failed.shape[0]
-    failed_rows = np.empty(n, np.int64)
+    failed_rows = np.empty(n if with_failed else 0, np.int64)
     f = 0
-    for i in range(n):
+    for i in range(failed_rows.shape[0]):
         failed_rows[f] = i
         f += contacts_failed[i] > 0
     candidates = np.empty(f + m, np.int64)
@@ -78,3 +84,22 @@ def complaint_candidates(
         draw[c] = _uniform(ids[candidates[c]], key)
         c += 1
     return candidates[:c], long_wait[:c], walked_out[:c], failed[:c], draw[:c]
+
+
+@numba.njit(cache=True, nogil=True)
+def channel_values(
+    customers: np.ndarray, channel: np.ndarray, code: int, values: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled
+    """``values[np.flatnonzero(customers & (channel == code))]`` in one pass (online sessions).
+
+    Every row's value is written at the next free place, which only a
+    customer of channel ``code`` then keeps (no branch on each row). At 1.24M
+    rows, one thread: 0.97 ms, against 1.4 ms for NumPy's mask, indices and
+    gather; the sum NumPy then takes of these values is that of the gather.
+    """
+    out = np.empty(customers.shape[0], values.dtype)
+    m = 0
+    for i in range(np.uint64(customers.shape[0])):
+        out[m] = values[i]
+        m += customers[i] & (channel[i] == code)
+    return out[:m]

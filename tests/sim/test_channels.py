@@ -154,7 +154,7 @@ def test_cached_sampled_days_match_full_simulation_of_the_month() -> None:
     model, df = run(one_branch(20_000), 1)
     cfg = model.channels.configs[0]
     visits = df.branch0_visits.iloc[0]
-    ((pool_key, _),) = model.channels._cache.values()  # (the simulated day, its pool)
+    ((pool_key, _),) = model.channels.pools._cache.values()  # (the simulated day, its pool)
     exact = pool_key.model_copy(update={"visits_per_day": visits / 22})
     assert abs(pool_key.visits_per_day / exact.visits_per_day - 1) <= 0.0101  # bucket ≤ 1%
     rows = np.array([day_totals(exact, simulate_visits(exact, draw_visits(exact, g)))

@@ -139,7 +139,7 @@ class LifecycleModel(mesa.Model):
         for first in range(0, len(stages), BUILD_CHUNK):
             chunk = stages[first:first + BUILD_CHUNK]
             pop.fill(first, self._draw(chunk, rng, source=0, first=first))
-        pop.is_initial = self.is_customer_stage[pop.stage]
+        pop.is_initial = in_stages(pop.stage, self.is_customer_stage)
         pop.tenure = np.where(pop.is_initial, rng.integers(0, 120, len(pop)), 0)
         return pop
 
@@ -157,7 +157,7 @@ class LifecycleModel(mesa.Model):
             spec, stages, self.wallet_share_by_stage, rng,
             ids=customer_ids(self.month, source, len(stages), first), month=self.month,
         )
-        pop.products = np.where(self.is_prospect_stage[pop.stage], 0, pop.products)
+        pop.products = np.where(in_stages(pop.stage, self.is_prospect_stage), 0, pop.products)
         if self.shard is not None:  # issue 7: the shard's own branches; its number in the ids
             self.shard.adopt(pop, rng)
         return pop
@@ -185,7 +185,8 @@ class LifecycleModel(mesa.Model):
         n = len(customers)
         if n == len(self.population):
             return customers
-        return np.concatenate([customers, self.is_customer_stage[self.population.stage[n:]]])
+        added = in_stages(self.population.stage[n:], self.is_customer_stage)
+        return np.concatenate([customers, added])
 
     def cohort_codes(self) -> np.ndarray:
         """Every strategy's cohort column, one row each (shape strategies × rows)."""
@@ -196,7 +197,7 @@ class LifecycleModel(mesa.Model):
 
     def is_customer(self) -> np.ndarray:
         """Mask of rows that are customers now (not prospects, not absorbed)."""
-        return self.is_customer_stage[self.population.stage]
+        return in_stages(self.population.stage, self.is_customer_stage)
 
     def customer(self, customer_id: int) -> CustomerView:
         """Read-only view of the live customer with id ``customer_id``."""
@@ -360,9 +361,10 @@ class LifecycleModel(mesa.Model):
         """Drop absorbed rows once they are ``COMPACT_SHARE`` of the table (archive their ids)."""
         pop = self.population
         if n_absorbed > COMPACT_SHARE * len(pop) and len(pop) > 10_000:
-            absorbed = self.is_absorbing_stage[pop.stage]
+            absorbed = in_stages(pop.stage, self.is_absorbing_stage)
+            rows = np.flatnonzero(absorbed)  # once: a boolean mask per column took 5 ms at 1.2M
             cols = pop.columns()
-            self._archive.append({k: cols[k][absorbed] for k in ARCHIVED})
+            self._archive.append({k: cols[k][rows] for k in ARCHIVED})
             pop.keep(~absorbed)
 
     # ----------------------------------------------------------------- data
@@ -382,6 +384,22 @@ class LifecycleModel(mesa.Model):
         cols = self.population.columns()
         parts = [*self._archive, {k: cols[k] for k in ARCHIVED}]
         return pd.DataFrame({k: np.concatenate([p[k] for p in parts]) for k in ARCHIVED})
+
+
+def in_stages(stage: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``table[stage]`` for a boolean ``table`` by stage code: whether each row's stage is in it.
+
+    Indexing by the 8-bit codes makes NumPy convert them to 64-bit indices
+    first: 1.7 ms at 1.2M rows, against 0.03 ms for each comparison here.
+    """
+    codes = np.flatnonzero(table)
+    others = np.flatnonzero(~table)
+    if len(codes) > len(others):  # fewer comparisons with the stages not in it
+        return ~in_stages(stage, ~table)
+    mask = np.zeros(stage.shape, np.bool_)
+    for code in codes.tolist():  # Python ints: compared in the column's own type
+        mask |= stage == code
+    return mask
 
 
 def _pad(mask: np.ndarray, length: int) -> np.ndarray:

@@ -115,7 +115,7 @@ class LifecycleModel(mesa.Model):
         self._evaluate_labels(customers)
         self.metrics_builder = MonthlyMetrics(self)
         self.metrics: dict[str, float] = {}
-        self.datacollector = mesa.DataCollector(model_reporters=self.metrics_builder.reporters())
+        self.datacollector = self.metrics_builder.collector()
         self._collect({}, customers)
 
     # ----------------------------------------------------------------- setup

@@ -22,6 +22,8 @@ Steps 4-7 and the head counts of step 8 are one compiled pass over the rows
 
 from __future__ import annotations
 
+from typing import Any
+
 import mesa
 import numpy as np
 import pandas as pd
@@ -33,7 +35,7 @@ from sim.ledger import Ledger
 from sim.lifecycle import TransitionTable
 from sim.metrics import MonthlyMetrics
 from sim.population import CustomerView, Population
-from sim.population_draw import draw_customers
+from sim.population_draw import draw_columns, draw_customers
 from sim.schema import DRIVERS, Scenario
 from sim.shards import Shard
 from sim.strategy_runtime import StrategyRuntime
@@ -97,6 +99,9 @@ class LifecycleModel(mesa.Model):
         self.tally: dict[str, int] = {"acquired": 0, "churned": 0, "lapsed": 0, "arrivals": 0}
         self._archive: list[dict[str, np.ndarray]] = []
         self._added: dict[tuple[int, int], int] = {}
+        if scenario.market.arrival_age is not None:  # arrivals' ages (see _draw)
+            self._arrival_spec = scenario.population.model_copy(
+                update={"age": scenario.market.arrival_age})
         self.population = self._initial_population()
         self.labels = {name: scenario.expression(text, list(scenario.labels)[:i])
                        for i, (name, text) in enumerate(scenario.labels.items())}
@@ -138,7 +143,7 @@ class LifecycleModel(mesa.Model):
         pop = Population.empty(len(stages))
         for first in range(0, len(stages), BUILD_CHUNK):
             chunk = stages[first:first + BUILD_CHUNK]
-            pop.fill(first, self._draw(chunk, rng, source=0, first=first))
+            pop.fill(first, self._draw(chunk, rng, source=0, first=first), len(chunk))
         pop.is_initial = in_stages(pop.stage, self.is_customer_stage)
         pop.tenure = np.where(pop.is_initial, rng.integers(0, 120, len(pop)), 0)
         return pop
@@ -149,18 +154,21 @@ class LifecycleModel(mesa.Model):
     def _draw(
         self, stages: np.ndarray, rng: np.random.Generator, source: int, arriving: bool = False,
         first: int = 0,
-    ) -> Population:
+    ) -> dict[str, Any]:
+        """New rows' columns, as :func:`~sim.population_draw.draw_columns` gives them."""
         spec = self.scenario.population
         if arriving and self.scenario.market.arrival_age is not None:
-            spec = spec.model_copy(update={"age": self.scenario.market.arrival_age})
-        pop = draw_customers(
-            spec, stages, self.wallet_share_by_stage, rng,
-            ids=customer_ids(self.month, source, len(stages), first), month=self.month,
-        )
-        pop.products = np.where(in_stages(pop.stage, self.is_prospect_stage), 0, pop.products)
+            spec = self._arrival_spec
+        ids = customer_ids(self.month, source, len(stages), first)
         if self.shard is not None:  # issue 7: the shard's own branches; its number in the ids
+            pop = draw_customers(spec, stages, self.wallet_share_by_stage, rng, ids, self.month)
+            pop.products = np.where(in_stages(pop.stage, self.is_prospect_stage), 0, pop.products)
             self.shard.adopt(pop, rng)
-        return pop
+            return pop.columns()
+        columns = draw_columns(spec, stages, self.wallet_share_by_stage, rng, ids, self.month)
+        columns["products"] = np.where(in_stages(stages, self.is_prospect_stage), 0,
+                                       columns["products"])
+        return columns
 
     def add_prospects(self, count: int, source: int, purpose: str) -> None:
         """Append ``count`` new rows in the arrival stage (market arrivals, referrals)."""
@@ -171,8 +179,8 @@ class LifecycleModel(mesa.Model):
         self._added[(self.month, source)] = first + count
         rng = stream(self.seed_value, self.replication,
                      f"{purpose}/{self.month}/{first}{self._tag}")
-        self.population.append(
-            self._draw(np.full(count, stage), rng, source, arriving=True, first=first))
+        self.population.extend(
+            self._draw(np.full(count, stage), rng, source, arriving=True, first=first), count)
         self.tally["arrivals"] += count
 
     # ----------------------------------------------------------------- helpers

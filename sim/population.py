@@ -163,10 +163,15 @@ class Population:
         """A table of ``n`` rows of uninitialised values, to :meth:`fill` in parts."""
         return cls({name: np.empty(n, dtype) for name, dtype in FIELDS.items()})
 
-    def fill(self, first: int, part: Population) -> None:
-        """Write ``part``'s rows into rows ``first, first + 1, ...`` of this table."""
-        for name, column in part._columns.items():
-            self._columns[name][first:first + len(part)] = column
+    def fill(self, first: int, columns: Mapping[str, Any], n: int) -> None:
+        """Write ``n`` rows into rows ``first, first + 1, ...`` of this table.
+
+        ``columns``: by name, ``n`` values (cast to the column's type as they
+        are stored) or one value for every row, e.g.
+        :func:`sim.population_draw.draw_columns`.
+        """
+        for name, values in columns.items():
+            self._columns[name][first:first + n] = values
 
     def add_column(self, name: str, dtype: Any, fill: Any = 0) -> None:
         """Add a column (e.g. a label or a strategy's cohort), ``fill`` in every row."""
@@ -205,9 +210,18 @@ class Population:
         appends of this size, so a month's arrivals are usually copied in
         place instead of the whole table being copied.
         """
-        n, m = len(self), len(other)
+        self.extend(other._columns, len(other))
+
+    def extend(self, columns: Mapping[str, Any], m: int) -> None:
+        """Add ``m`` rows at the end, as :meth:`append`, from columns by name.
+
+        ``columns`` as :meth:`fill` takes them: ``m`` values (cast to the
+        column's type as they are stored) or one value for every row. A column
+        not among them gets its fill value.
+        """
+        n = len(self)
         for name, dtype in self._dtypes.items():
-            extra = other._columns.get(name)
+            extra = columns.get(name)
             column, buffer = self._columns[name], self._buffers.get(name)
             # reuse only a buffer this method made, still holding this very column
             if buffer is None or column.base is not buffer or len(buffer) < n + m:

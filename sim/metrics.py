@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import mesa
 import numpy as np
 
 from sim import kernels
@@ -19,7 +20,7 @@ from sim.strategy_runtime import strategy_metric_names
 if TYPE_CHECKING:
     from sim.model import LifecycleModel
 
-__all__ = ["MonthlyMetrics"]
+__all__ = ["MonthlyCollector", "MonthlyMetrics"]
 
 FLOWS = ("arrivals", "acquired", "churned", "lapsed", "tier_up", "tier_down",
          "private_banking_up", "private_banking_down")
@@ -58,6 +59,10 @@ class MonthlyMetrics:
     def reporters(self) -> dict[str, Any]:
         """Model reporters for ``mesa.DataCollector``: one per metric."""
         return {name: (lambda m, n=name: m.metrics[n]) for name in self.names}
+
+    def collector(self) -> MonthlyCollector:
+        """The model's ``DataCollector``, with :meth:`reporters`."""
+        return MonthlyCollector(model_reporters=self.reporters())
 
     def collect(
         self, flows: dict[str, float], customers: np.ndarray,
@@ -118,3 +123,25 @@ class MonthlyMetrics:
             m[c] for c in self.ledger_columns if c.startswith("cost_"))
         m["profit"] = m["revenue"] - m["cost"]
         return m
+
+
+class MonthlyCollector(mesa.DataCollector):
+    """Mesa's ``DataCollector`` of the monthly metrics, taking each month's row as it is.
+
+    Mesa's own ``collect`` calls every reporter and stores a deep copy of
+    what it returns. Every metric is a number (``int``, ``float`` or a NumPy
+    scalar), which a copy leaves equal and of the same type, so this one
+    stores the model's ``metrics`` values themselves: the same table. At 1M
+    customers ``playbook_branches`` has 1,126 metrics (most of them the
+    branches'), and Mesa's ``collect`` took 0.47 ms a month.
+    """
+
+    def collect(self, model: Any) -> None:
+        """Append the model's metrics of this month (Mesa's way, if it has other reporters)."""
+        if (self.agent_reporters or self.agenttype_reporters
+                or not getattr(self, "_validated", False)):
+            super().collect(model)  # also the first time: Mesa validates its reporters then
+            return
+        metrics = model.metrics
+        for name, values in self.model_vars.items():
+            values.append(metrics[name])

@@ -22,6 +22,8 @@ Steps 4-7 and the head counts of step 8 are one compiled pass over the rows
 
 from __future__ import annotations
 
+from typing import Any
+
 import mesa
 import numba
 import numpy as np
@@ -34,7 +36,7 @@ from sim.ledger import Ledger
 from sim.lifecycle import TransitionTable
 from sim.metrics import MonthlyMetrics
 from sim.population import CustomerView, Population
-from sim.population_draw import draw_customers
+from sim.population_draw import draw_columns, draw_customers
 from sim.schema import DRIVERS, Scenario
 from sim.shards import Shard
 from sim.strategy_runtime import StrategyRuntime
@@ -98,6 +100,9 @@ class LifecycleModel(mesa.Model):
         self.tally: dict[str, int] = {"acquired": 0, "churned": 0, "lapsed": 0, "arrivals": 0}
         self._archive: list[dict[str, np.ndarray]] = []
         self._added: dict[tuple[int, int], int] = {}
+        if scenario.market.arrival_age is not None:  # arrivals' ages (see _draw)
+            self._arrival_spec = scenario.population.model_copy(
+                update={"age": scenario.market.arrival_age})
         self.population = self._initial_population()
         self.labels = {name: scenario.expression(text, list(scenario.labels)[:i])
                        for i, (name, text) in enumerate(scenario.labels.items())}
@@ -116,7 +121,7 @@ class LifecycleModel(mesa.Model):
         self._evaluate_labels(customers)
         self.metrics_builder = MonthlyMetrics(self)
         self.metrics: dict[str, float] = {}
-        self.datacollector = mesa.DataCollector(model_reporters=self.metrics_builder.reporters())
+        self.datacollector = self.metrics_builder.collector()
         self._collect({}, customers)
 
     # ----------------------------------------------------------------- setup
@@ -139,8 +144,8 @@ class LifecycleModel(mesa.Model):
         pop = Population.empty(len(stages))
         for first in range(0, len(stages), BUILD_CHUNK):
             chunk = stages[first:first + BUILD_CHUNK]
-            pop.fill(first, self._draw(chunk, rng, source=0, first=first))
-        pop.is_initial = self.is_customer_stage[pop.stage]
+            pop.fill(first, self._draw(chunk, rng, source=0, first=first), len(chunk))
+        pop.is_initial = in_stages(pop.stage, self.is_customer_stage)
         pop.tenure = np.where(pop.is_initial, rng.integers(0, 120, len(pop)), 0)
         return pop
 
@@ -150,18 +155,21 @@ class LifecycleModel(mesa.Model):
     def _draw(
         self, stages: np.ndarray, rng: np.random.Generator, source: int, arriving: bool = False,
         first: int = 0,
-    ) -> Population:
+    ) -> dict[str, Any]:
+        """New rows' columns, as :func:`~sim.population_draw.draw_columns` gives them."""
         spec = self.scenario.population
         if arriving and self.scenario.market.arrival_age is not None:
-            spec = spec.model_copy(update={"age": self.scenario.market.arrival_age})
-        pop = draw_customers(
-            spec, stages, self.wallet_share_by_stage, rng,
-            ids=customer_ids(self.month, source, len(stages), first), month=self.month,
-        )
-        pop.products = np.where(self.is_prospect_stage[pop.stage], 0, pop.products)
+            spec = self._arrival_spec
+        ids = customer_ids(self.month, source, len(stages), first)
         if self.shard is not None:  # issue 7: the shard's own branches; its number in the ids
+            pop = draw_customers(spec, stages, self.wallet_share_by_stage, rng, ids, self.month)
+            pop.products = np.where(in_stages(pop.stage, self.is_prospect_stage), 0, pop.products)
             self.shard.adopt(pop, rng)
-        return pop
+            return pop.columns()
+        columns = draw_columns(spec, stages, self.wallet_share_by_stage, rng, ids, self.month)
+        columns["products"] = np.where(in_stages(stages, self.is_prospect_stage), 0,
+                                       columns["products"])
+        return columns
 
     def add_prospects(self, count: int, source: int, purpose: str) -> None:
         """Append ``count`` new rows in the arrival stage (market arrivals, referrals)."""
@@ -172,8 +180,8 @@ class LifecycleModel(mesa.Model):
         self._added[(self.month, source)] = first + count
         rng = stream(self.seed_value, self.replication,
                      f"{purpose}/{self.month}/{first}{self._tag}")
-        self.population.append(
-            self._draw(np.full(count, stage), rng, source, arriving=True, first=first))
+        self.population.extend(
+            self._draw(np.full(count, stage), rng, source, arriving=True, first=first), count)
         self.tally["arrivals"] += count
 
     # ----------------------------------------------------------------- helpers
@@ -186,7 +194,8 @@ class LifecycleModel(mesa.Model):
         n = len(customers)
         if n == len(self.population):
             return customers
-        return np.concatenate([customers, self.is_customer_stage[self.population.stage[n:]]])
+        added = in_stages(self.population.stage[n:], self.is_customer_stage)
+        return np.concatenate([customers, added])
 
     def cohort_codes(self) -> np.ndarray:
         """Every strategy's cohort column, one row each (shape strategies × rows)."""
@@ -197,7 +206,7 @@ class LifecycleModel(mesa.Model):
 
     def is_customer(self) -> np.ndarray:
         """Mask of rows that are customers now (not prospects, not absorbed)."""
-        return self.is_customer_stage[self.population.stage]
+        return in_stages(self.population.stage, self.is_customer_stage)
 
     def customer(self, customer_id: int) -> CustomerView:
         """Read-only view of the live customer with id ``customer_id``."""
@@ -362,9 +371,10 @@ class LifecycleModel(mesa.Model):
         """Drop absorbed rows once they are ``COMPACT_SHARE`` of the table (archive their ids)."""
         pop = self.population
         if n_absorbed > COMPACT_SHARE * len(pop) and len(pop) > 10_000:
-            absorbed = self.is_absorbing_stage[pop.stage]
+            absorbed = in_stages(pop.stage, self.is_absorbing_stage)
+            rows = np.flatnonzero(absorbed)  # once: a boolean mask per column took 5 ms at 1.2M
             cols = pop.columns()
-            self._archive.append({k: cols[k][absorbed] for k in ARCHIVED})
+            self._archive.append({k: cols[k][rows] for k in ARCHIVED})
             pop.keep(~absorbed)
 
     # ----------------------------------------------------------------- data
@@ -384,6 +394,22 @@ class LifecycleModel(mesa.Model):
         cols = self.population.columns()
         parts = [*self._archive, {k: cols[k] for k in ARCHIVED}]
         return pd.DataFrame({k: np.concatenate([p[k] for p in parts]) for k in ARCHIVED})
+
+
+def in_stages(stage: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``table[stage]`` for a boolean ``table`` by stage code: whether each row's stage is in it.
+
+    Indexing by the 8-bit codes makes NumPy convert them to 64-bit indices
+    first: 1.7 ms at 1.2M rows, against 0.03 ms for each comparison here.
+    """
+    codes = np.flatnonzero(table)
+    others = np.flatnonzero(~table)
+    if len(codes) > len(others):  # fewer comparisons with the stages not in it
+        return ~in_stages(stage, ~table)
+    mask = np.zeros(stage.shape, np.bool_)
+    for code in codes.tolist():  # Python ints: compared in the column's own type
+        mask |= stage == code
+    return mask
 
 
 def _pad(mask: np.ndarray, length: int) -> np.ndarray:

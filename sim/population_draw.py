@@ -8,22 +8,49 @@ the table the rows go into is :class:`sim.population.Population`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import expit, logit
 
+from sim import kernels
 from sim.population import Population
 
 if TYPE_CHECKING:
     from sim.schema import Population as PopulationSpec
 
-__all__ = ["draw_customers"]
+__all__ = ["draw_columns", "draw_customers"]
 
 
 def _beta(rng: np.random.Generator, mean: np.ndarray | float, k: float, n: int) -> np.ndarray:
-    mean = np.clip(np.broadcast_to(mean, (n,)), 1e-6, 1 - 1e-6)
+    if np.ndim(mean) == 0:  # one mean for every row: the same draws, without per-row parameters
+        m = float(np.clip(mean, 1e-6, 1 - 1e-6))
+        return rng.beta(m * k, (1.0 - m) * k, n)
+    mean = np.clip(mean, 1e-6, 1 - 1e-6)
     return rng.beta(mean * k, (1.0 - mean) * k)
+
+
+def _channels(spec: PopulationSpec, rng: np.random.Generator, digital: np.ndarray,
+              age: np.ndarray) -> np.ndarray:
+    """Each row's channel: the largest utility plus standard Gumbel noise (``rng.gumbel``'s)."""
+    n, names = len(age), list(spec.channel_preference)
+    prefs = [spec.channel_preference[c] for c in names]
+    intercept, by_digital, by_age = (np.array([getattr(u, k) for u in prefs], np.float64)
+                                     for k in ("intercept", "digital", "age"))
+    state = rng.bit_generator.state
+    uniforms = rng.random((n, len(names)))  # the doubles gumbel would turn into its noise
+    channel = np.empty(n, np.int64)
+    if uniforms.all():
+        kernels.channel_choice(uniforms, intercept, by_digital, by_age, digital, age, channel)
+        return channel
+    # a draw of 0.0 (about one in 2^53), for which gumbel draws again: its own way, then
+    rng.bit_generator.state = state
+    utility = np.empty((n, len(names)))
+    for j, name in enumerate(names):
+        u = spec.channel_preference[name]
+        utility[:, j] = u.intercept + u.digital * digital + u.age * (age - 40)
+    utility += rng.gumbel(size=(n, len(names)))
+    return utility.argmax(axis=1)
 
 
 def draw_customers(
@@ -48,6 +75,28 @@ def draw_customers(
         A population of ``len(stages)`` rows.
     """
     n = len(stages)
+    columns = draw_columns(spec, stages, wallet_share_by_stage, rng, ids, month)
+    return Population({name: np.full(n, value) if np.ndim(value) == 0 else value
+                       for name, value in columns.items()})
+
+
+def draw_columns(
+    spec: PopulationSpec,
+    stages: np.ndarray,
+    wallet_share_by_stage: np.ndarray,
+    rng: np.random.Generator,
+    ids: np.ndarray,
+    month: int,
+) -> dict[str, Any]:
+    """The columns of :func:`draw_customers`, before the table's types.
+
+    Arrays as drawn and computed (float64, int64), one number for a column
+    that is the same in every row: :meth:`Population.fill` and
+    :meth:`Population.extend` cast them as they store them, one copy
+    instead of a converted table copied once more (at 1M customers 140 MB
+    of arrays faulted in and written, then copied).
+    """
+    n = len(stages)
     age = np.clip(rng.normal(spec.age.mean, spec.age.sd, n), spec.age.min, spec.age.max)
     w = spec.total_wealth
     years_of_saving = np.minimum(age, w.peak_age) - 30
@@ -65,13 +114,7 @@ def draw_customers(
     )
     propensity = _beta(rng, sow_mean, s.concentration, n)
 
-    names = list(spec.channel_preference)
-    utility = np.empty((n, len(names)))
-    for j, name in enumerate(names):
-        u = spec.channel_preference[name]
-        utility[:, j] = u.intercept + u.digital * digital + u.age * (age - 40)
-    utility += rng.gumbel(size=(n, len(names)))
-    channel = utility.argmax(axis=1)
+    channel = _channels(spec, rng, digital, age)
 
     p = spec.price_sensitivity
     price_mean = expit(logit(p.mean) + p.elsewhere_effect * (0.5 - propensity))
@@ -80,42 +123,40 @@ def draw_customers(
     satisfaction = _beta(rng, spec.satisfaction.mean, spec.satisfaction.concentration, n)
     activity = spec.activity.base_per_month * np.exp(spec.activity.digital_effect * (digital - 0.5))
     products = 1 + rng.poisson(max(spec.products_mean - 1.0, 0.0), n)
+    branch = rng.integers(0, spec.branches, n)  # the last draw
     share = propensity * wallet_share_by_stage[stages]
-    zeros = np.zeros(n)
-    return Population(
-        {
-            "id": ids,
-            "stage": stages,
-            "entry_stage": stages,
-            "months_in_stage": zeros,
-            "tenure": zeros,
-            "entered_month": np.full(n, month),
-            "absorbed_month": np.full(n, -1),
-            "is_initial": np.zeros(n, bool),
-            "age": age,
-            "total_wealth": wealth,
-            "wallet_propensity": propensity,
-            "share_of_wallet": share,
-            "aum": wealth * share,
-            "satisfaction": satisfaction,
-            "satisfaction_base": satisfaction,
-            "digital_adoption": digital,
-            "channel": channel,
-            "price_sensitivity": price_sensitivity,
-            "activity_rate": activity,
-            "branch": rng.integers(0, spec.branches, n),
-            "products": products,
-            "potential_value": zeros,
-            "segment": np.full(n, -1),
-            "tier": np.full(n, -1),
-            "contacts": zeros,
-            "wait_minutes": zeros,
-            "complaints": zeros,
-            "yield_bump_bp": zeros,
-            "payments_month": zeros,
-            "payments_ytd": zeros,
-            "marketing_opt_out": np.zeros(n, bool),
-            "revenue_month": zeros,
-            "cost_month": zeros,
-        }
-    )
+    return {
+        "id": ids,
+        "stage": stages,
+        "entry_stage": stages,
+        "months_in_stage": 0,
+        "tenure": 0,
+        "entered_month": month,
+        "absorbed_month": -1,
+        "is_initial": False,
+        "age": age,
+        "total_wealth": wealth,
+        "wallet_propensity": propensity,
+        "share_of_wallet": share,
+        "aum": wealth * share,
+        "satisfaction": satisfaction,
+        "satisfaction_base": satisfaction,
+        "digital_adoption": digital,
+        "channel": channel,
+        "price_sensitivity": price_sensitivity,
+        "activity_rate": activity,
+        "branch": branch,
+        "products": products,
+        "potential_value": 0.0,
+        "segment": -1,
+        "tier": -1,
+        "contacts": 0.0,
+        "wait_minutes": 0.0,
+        "complaints": 0.0,
+        "yield_bump_bp": 0.0,
+        "payments_month": 0,
+        "payments_ytd": 0,
+        "marketing_opt_out": False,
+        "revenue_month": 0.0,
+        "cost_month": 0.0,
+    }

@@ -18,7 +18,9 @@ compilation (about 7 s).
   a strategy's rows copied out and back;
 * :mod:`sim.kernels.targeting` — a strategy's targets, hold-out and treated rows;
 * :mod:`sim.kernels.visits` — branch visitors' loads, desks, simulated visits and waits;
-* :mod:`sim.kernels.channels_complaints` — who may complain after a visit or a failed contact.
+* :mod:`sim.kernels.channels_complaints` — who may complain after a visit or a failed contact;
+* :mod:`sim.kernels.compact` — the table's compaction (kept rows moved in place);
+* :mod:`sim.kernels.choice` — new customers' preferred channel.
 
 Numba's cache notices a change to a kernel's own module only, but kernels
 inline helpers from other modules here (``draws``, ``month``, ``tallies``).
@@ -42,7 +44,9 @@ from sim.kernels.allocation import (
     stable_argsort,
 )
 from sim.kernels.channels_complaints import channel_values, complaint_candidates
+from sim.kernels.choice import channel_choice
 from sim.kernels.close import FLOW_NAMES, close_month
+from sim.kernels.compact import keep_in_place
 from sim.kernels.draws import AS241, keyed_normal_into, keyed_uniform_into
 from sim.kernels.month import (
     book_rows,
@@ -67,6 +71,7 @@ __all__ = [
     "book_rows",
     "branch_visits",
     "census",
+    "channel_choice",
     "channel_values",
     "close_month",
     "cohort_tallies",
@@ -77,6 +82,7 @@ __all__ = [
     "gather_into",
     "in_order",
     "joined_wait_quantile",
+    "keep_in_place",
     "keyed_normal_into",
     "keyed_uniform_into",
     "market_rows",

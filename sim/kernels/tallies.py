@@ -61,12 +61,35 @@ def census(
     by_segment = np.zeros(sizes[1], np.int64)
     by_tier = np.zeros(sizes[2], np.int64)
     by_channel = np.zeros(sizes[3], np.int64)
-    heads = np.zeros(4, np.int64)
-    sums = np.zeros(4)
+    # _count_row's counts and sums (in the same order), with the heads and sums in local
+    # variables: in arrays (as _count_row keeps them) every add went through memory, since
+    # the compiler cannot tell they are not the input arrays (1.21M rows, one thread's CPU:
+    # 76 -> 5 ms; the model's first census, at the build)
+    n_customers = n_prospects = n_initial = n_private = 0
+    total_aum = total_satisfaction = total_share = total_contacts = 0.0
     for i in range(np.uint64(stage.shape[0])):
-        _count_row(i, stage[i], roles[stage[i]], segment, tier, channel, is_initial, aum,
-                   satisfaction, share_of_wallet, contacts, threshold, by_stage, by_segment,
-                   by_tier, by_channel, heads, sums)
+        s = stage[i]
+        by_stage[s] += 1
+        role = roles[s]
+        if role == 0:
+            n_prospects += 1
+        elif role == 1:
+            n_customers += 1
+            if is_initial[i]:
+                n_initial += 1
+            if segment[i] >= 0:
+                by_segment[segment[i]] += 1
+            if tier[i] >= 0:
+                by_tier[tier[i]] += 1
+            by_channel[channel[i]] += 1
+            if aum[i] >= threshold:
+                n_private += 1
+            total_aum += aum[i]
+            total_satisfaction += satisfaction[i]
+            total_share += share_of_wallet[i]
+            total_contacts += contacts[i]
+    heads = np.array([n_customers, n_prospects, n_initial, n_private], np.int64)
+    sums = np.array([total_aum, total_satisfaction, total_share, total_contacts])
     return by_stage, by_segment, by_tier, by_channel, heads, sums
 
 

@@ -127,6 +127,24 @@ def test_datacollector_is_mesa(run: tuple[LifecycleModel, pd.DataFrame]) -> None
     assert model.datacollector.get_model_vars_dataframe().shape[0] == 37
 
 
+def test_the_collector_stores_what_mesas_own_stores() -> None:
+    """The model's DataCollector takes each month's metrics as they are; Mesa's own (every
+    reporter called, its value deep-copied) makes the same table, values and types."""
+    import mesa
+
+    scenario = scaled(SCENARIOS / "playbook_branches.yaml", 3_000, horizon_months=3)
+    model = LifecycleModel(scenario)
+    mesas = mesa.DataCollector(model_reporters=model.metrics_builder.reporters())
+    mesas.collect(model)
+    for _ in range(3):
+        model.step()
+        mesas.collect(model)
+    ours = model.datacollector.get_model_vars_dataframe()
+    pd.testing.assert_frame_equal(ours, mesas.get_model_vars_dataframe())
+    for name, values in mesas.model_vars.items():
+        assert [type(v) for v in model.datacollector.model_vars[name]] == [type(v) for v in values]
+
+
 def test_columns_never_share_memory() -> None:
     """A write to one column must never show up in another (they were once aliased)."""
     scenario = scaled(SCENARIOS / "baseline.yaml", 2_000, horizon_months=2,

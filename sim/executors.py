@@ -122,9 +122,13 @@ def _processes(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterat
 
 #: Thread pools of numerical libraries, limited to one thread in each worker process.
 #: Two workers each running a multi-threaded BLAS on a 2-core machine oversubscribe the
-#: cores and ran every replication 4× slower (measured); Dask sets the same by default.
+#: cores and ran every replication 4× slower (measured); Dask sets the same by default,
+#: except for Numba, which ignores ``OMP_NUM_THREADS``: its OpenMP threads spin while they
+#: wait for each other, and a 200k-customer × 24-month run beside one other busy process
+#: on 2 cores took 18–23 s on two threads against 3.3–3.8 s on one (measured). Results do
+#: not depend on the number of threads.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS")
 
 
 @contextmanager

@@ -389,7 +389,7 @@ class RowSubset:
         if copy is not None:
             copy[rows] = values
             return
-        column = self.table_column(name)
+        column = self._column(name)
         self._reads.pop(name, None)  # no longer the table's values
         at = self._rows[rows]
         column[at] = values
@@ -400,7 +400,17 @@ class RowSubset:
         return {name: np.concatenate(parts) for name, parts in self._puts.items()}
 
     def table_column(self, name: str) -> np.ndarray:
-        """The table's whole column (not a copy: for reading rows the subset has not changed)."""
+        """The table's whole column, read-only (not a copy).
+
+        For reading rows the subset has not changed; writing through it would skip
+        the subset's checks and the model-owned columns' protection.
+        """
+        column = self._column(name).view()
+        column.flags.writeable = False
+        return column
+
+    def _column(self, name: str) -> np.ndarray:
+        """The table's whole column itself."""
         column = self._table.columns().get(name)
         if column is None:
             raise AttributeError(name)

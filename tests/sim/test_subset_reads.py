@@ -87,3 +87,21 @@ def test_the_whole_table_reads_and_puts_the_same_way() -> None:
     pop.put("aum", np.array([2]), 3.0)
     assert pop.aum[2] == 3.0
 
+
+
+def test_table_column_is_read_only() -> None:
+    """``RowSubset.table_column`` hands out the table's column for reading: a plugin writing
+    through it would change model-owned columns (stage, segment, ...) and rows outside its
+    subset unchecked, which the subset refuses otherwise."""
+    model = _model()
+    pop = model.population
+    rows = np.flatnonzero(model.is_customer())[:80]
+    subset = pop.subset(rows)
+    before = pop.stage.copy(), pop.satisfaction.copy()
+    for name in ("stage", "satisfaction"):
+        with pytest.raises(ValueError, match="read-only"):
+            subset.table_column(name)[0] = 0
+    np.testing.assert_array_equal(pop.stage, before[0])
+    np.testing.assert_array_equal(pop.satisfaction, before[1])
+    subset.put("satisfaction", np.arange(3), 0.5)  # put still writes the table's rows
+    assert (pop.satisfaction[rows[:3]] == 0.5).all() and pop.satisfaction.flags.writeable

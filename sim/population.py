@@ -134,6 +134,17 @@ def _put(column: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
         column[rows] = values
 
 
+def _refused(name: str, values: np.ndarray) -> bool:
+    """Whether :func:`sim.strategy_errors.check_written` refuses ``values`` in column ``name``."""
+    from sim.strategy_errors import NON_NEGATIVE  # it imports this module
+
+    if name not in FIELDS or not len(values) or values.dtype.kind not in "fiu":
+        return False
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        return True
+    return name in NON_NEGATIVE and bool(values.min() < 0)
+
+
 class Population:
     """Struct-of-arrays table of customers and prospects.
 
@@ -390,10 +401,16 @@ class RowSubset:
             copy[rows] = values
             return
         column = self._column(name)
-        self._reads.pop(name, None)  # no longer the table's values
         at = self._rows[rows]
-        column[at] = values
-        self._puts.setdefault(name, []).append(column[at])
+        new = np.empty(at.shape, column.dtype)
+        new[...] = values  # cast as ``column[at] = values`` casts them
+        self._puts.setdefault(name, []).append(new)
+        if _refused(name, new):  # into a copy: refused before anything is written back
+            copy = getattr(self, name)
+            copy[rows] = new
+            return
+        self._reads.pop(name, None)  # no longer the table's values
+        column[at] = new
 
     def put_values(self) -> dict[str, np.ndarray]:
         """The values :meth:`put` wrote into the table, by column (to check, as the copies)."""

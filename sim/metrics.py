@@ -136,8 +136,8 @@ class MonthlyCollector(mesa.DataCollector):
     branches'), and Mesa's ``collect`` took 0.47 ms a month.
     """
 
-    def __init__(self, model_reporters: dict[str, Any]) -> None:
-        super().__init__(model_reporters=model_reporters)
+    def __init__(self, model_reporters: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(model_reporters=model_reporters, **kwargs)
         # the reporters this collector was made with (each reads ``model.metrics[name]``)
         self._own = dict(self.model_reporters)
 

@@ -136,12 +136,26 @@ class MonthlyCollector(mesa.DataCollector):
     branches'), and Mesa's ``collect`` took 0.47 ms a month.
     """
 
+    def __init__(self, model_reporters: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(model_reporters=model_reporters, **kwargs)
+        # the reporters this collector was made with (each reads ``model.metrics[name]``)
+        self._own = dict(self.model_reporters)
+
     def collect(self, model: Any) -> None:
         """Append the model's metrics of this month (Mesa's way, if it has other reporters)."""
         if (self.agent_reporters or self.agenttype_reporters
-                or not getattr(self, "_validated", False)):
+                or not getattr(self, "_validated", False) or not self._own_reporters()):
             super().collect(model)  # also the first time: Mesa validates its reporters then
             return
         metrics = model.metrics
         for name, values in self.model_vars.items():
             values.append(metrics[name])
+
+    def _own_reporters(self) -> bool:
+        """Whether the model reporters are still those it was made with.
+
+        None replaced, added or removed: each then stores ``model.metrics[name]``.
+        """
+        own, reporters = self._own, self.model_reporters
+        return len(reporters) == len(own) == len(self.model_vars) and all(
+            reporters.get(name) is reporter for name, reporter in own.items())

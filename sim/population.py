@@ -134,6 +134,17 @@ def _put(column: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
         column[rows] = values
 
 
+def _refused(name: str, values: np.ndarray) -> bool:
+    """Whether :func:`sim.strategy_errors.check_written` refuses ``values`` in column ``name``."""
+    from sim.strategy_errors import NON_NEGATIVE  # it imports this module
+
+    if name not in FIELDS or not len(values) or values.dtype.kind not in "fiu":
+        return False
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        return True
+    return name in NON_NEGATIVE and bool(values.min() < 0)
+
+
 class Population:
     """Struct-of-arrays table of customers and prospects.
 
@@ -246,9 +257,14 @@ class Population:
         """
         rows = np.flatnonzero(mask)  # once, rather than once per column
         k = len(rows)
+        # a buffer that more than one column views (``pop.a = pop.b`` does not copy) is not
+        # moved in place: the other column would then be gathered from rows already moved
+        bases = [id(c.base) for c in self._columns.values() if c.base is not None]
+        shared = {b for b in bases if bases.count(b) > 1} if len(set(bases)) < len(bases) else set()
         for name, dtype in self._dtypes.items():  # column by column: one old buffer at a time
             column, buffer = self._columns[name], self._buffers.pop(name, None)
-            if buffer is not None and column.base is buffer and column.dtype in _COMPILED_KINDS:
+            if (buffer is not None and column.base is buffer and column.dtype in _COMPILED_KINDS
+                    and id(buffer) not in shared):
                 # a buffer this table made (append, keep): nobody else's array, so the rows
                 # move within it (kernels.keep_in_place: 24.7 against 44-46 ms for 48 columns
                 # of 1.21M rows, one thread's CPU; no new buffer to fault in either)
@@ -384,18 +400,34 @@ class RowSubset:
         if copy is not None:
             copy[rows] = values
             return
-        column = self.table_column(name)
-        self._reads.pop(name, None)  # no longer the table's values
+        column = self._column(name)
         at = self._rows[rows]
-        column[at] = values
-        self._puts.setdefault(name, []).append(column[at])
+        new = np.empty(at.shape, column.dtype)
+        new[...] = values  # cast as ``column[at] = values`` casts them
+        self._puts.setdefault(name, []).append(new)
+        if _refused(name, new):  # into a copy: refused before anything is written back
+            copy = getattr(self, name)
+            copy[rows] = new
+            return
+        self._reads.pop(name, None)  # no longer the table's values
+        column[at] = new
 
     def put_values(self) -> dict[str, np.ndarray]:
         """The values :meth:`put` wrote into the table, by column (to check, as the copies)."""
         return {name: np.concatenate(parts) for name, parts in self._puts.items()}
 
     def table_column(self, name: str) -> np.ndarray:
-        """The table's whole column (not a copy: for reading rows the subset has not changed)."""
+        """The table's whole column, read-only (not a copy).
+
+        For reading rows the subset has not changed; writing through it would skip
+        the subset's checks and the model-owned columns' protection.
+        """
+        column = self._column(name).view()
+        column.flags.writeable = False
+        return column
+
+    def _column(self, name: str) -> np.ndarray:
+        """The table's whole column itself."""
         column = self._table.columns().get(name)
         if column is None:
             raise AttributeError(name)

@@ -226,3 +226,15 @@ def test_an_arrivals_opening_balance_pays_the_transaction_cost() -> None:
     np.testing.assert_allclose(
         pop.cost_month[new],
         servicing + pop.aum[new] / 10_000 * per_10k + econ.acquisition_cost, rtol=1e-12)
+
+
+def test_the_collector_calls_a_reporter_put_in_place_of_its_own() -> None:
+    """The model's DataCollector takes ``model.metrics`` as they are only while its reporters
+    are its own: one replaced (as on Mesa's DataCollector, e.g. by a page or a plugin)
+    is called, as Mesa's own collect calls it."""
+    scenario = scaled(SCENARIOS / "baseline.yaml", 2_000, horizon_months=2)
+    model = LifecycleModel(scenario)
+    model.datacollector.model_reporters["customers"] = lambda m: -1
+    model.step()
+    model.step()
+    assert list(model.datacollector.model_vars["customers"])[1:] == [-1, -1]

@@ -100,3 +100,28 @@ def test_in_stages_is_the_lookup_by_stage_code() -> None:
     for table in ([0, 0, 0, 0, 0, 1], [0, 1, 1, 1, 1, 0], [1, 0, 1, 0, 1, 0], [0] * 6, [1] * 6):
         lookup = np.array(table, bool)
         np.testing.assert_array_equal(in_stages(stage, lookup), lookup[stage])
+
+
+def test_keep_gathers_columns_that_share_a_buffer() -> None:
+    """A column set from another (``pop.a = pop.b``: ``__setattr__`` does not copy an array
+    of the column's type, as a bank-scope plugin may do) shares that column's buffer.
+    ``keep`` must not move the rows of that buffer in place: the other column's rows
+    would be gathered from rows already moved."""
+    from sim.population import Population
+
+    def table(n: int) -> Population:
+        columns = {name: np.zeros(n, dtype) for name, dtype in FIELDS.items()}
+        columns["id"] = np.arange(n)
+        return Population(columns)
+
+    pop = table(20)
+    pop.append(table(5))  # the columns in buffers the table made
+    pop.satisfaction = np.arange(25, dtype=np.float32)
+    pop.append(table(5))
+    pop.satisfaction_base = pop.satisfaction  # the same array, two columns
+    assert np.shares_memory(pop.satisfaction_base, pop.satisfaction)
+    keep = np.arange(30) % 3 != 0
+    expected = pop.satisfaction[keep].copy()
+    pop.keep(keep)
+    np.testing.assert_array_equal(pop.satisfaction, expected)
+    np.testing.assert_array_equal(pop.satisfaction_base, expected)

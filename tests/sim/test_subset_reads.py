@@ -87,3 +87,40 @@ def test_the_whole_table_reads_and_puts_the_same_way() -> None:
     pop.put("aum", np.array([2]), 3.0)
     assert pop.aum[2] == 3.0
 
+
+
+def test_table_column_is_read_only() -> None:
+    """``RowSubset.table_column`` hands out the table's column for reading: a plugin writing
+    through it would change model-owned columns (stage, segment, ...) and rows outside its
+    subset unchecked, which the subset refuses otherwise."""
+    model = _model()
+    pop = model.population
+    rows = np.flatnonzero(model.is_customer())[:80]
+    subset = pop.subset(rows)
+    before = pop.stage.copy(), pop.satisfaction.copy()
+    for name in ("stage", "satisfaction"):
+        with pytest.raises(ValueError, match="read-only"):
+            subset.table_column(name)[0] = 0
+    np.testing.assert_array_equal(pop.stage, before[0])
+    np.testing.assert_array_equal(pop.satisfaction, before[1])
+    subset.put("satisfaction", np.arange(3), 0.5)  # put still writes the table's rows
+    assert (pop.satisfaction[rows[:3]] == 0.5).all() and pop.satisfaction.flags.writeable
+
+
+def test_a_value_put_that_the_check_refuses_does_not_reach_the_table() -> None:
+    """A NaN, infinite or negative count put is refused by the check before anything is
+    written back, as a copy's would be: the table keeps its values (a run that goes on,
+    or a page that shows the error, sees no NaN in the bank)."""
+    model = _model()
+    pop = model.population
+    rows = np.flatnonzero(model.is_customer())[:40]
+    before = pop.aum.copy(), pop.satisfaction.copy()
+    subset = pop.subset(rows)
+    subset.put("aum", np.array([1, 2]), np.array([np.nan, 3.0]))
+    with np.errstate(over="ignore"):  # NumPy warns of the cast's overflow, as column[rows] = 1e39
+        subset.put("satisfaction", np.arange(40) == 4, 1e39)  # inf as float32
+    np.testing.assert_array_equal(pop.aum, before[0])
+    np.testing.assert_array_equal(pop.satisfaction, before[1])
+    with pytest.raises(Exception, match="NaN or infinite"):
+        check_written("s", 0, 1, {**subset._copies, **subset.put_values()})
+    assert np.isnan(subset.read("aum")[1]) and subset.read("aum")[2] == 3.0

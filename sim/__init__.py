@@ -14,7 +14,14 @@ to do) does not pay for Mesa, SciPy and Numba.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
+
+# Same scenario, same seed, same results on every installation: with Intel's SVML present
+# (icc_rt, as in some conda environments) Numba would vectorise the kernels' loops of log
+# and exp with SVML's functions, whose last bits differ from the platform libm's. Set
+# before Numba is first imported (it reads its settings then); a user's own value stands.
+os.environ.setdefault("NUMBA_DISABLE_INTEL_SVML", "1")
 
 if TYPE_CHECKING:
     from sim.model import LifecycleModel

@@ -436,7 +436,8 @@ def _segment_of(
     """:func:`_segment_row` given ``log_wealth`` = log10 of :func:`_wealth_arg` (taken apart).
 
     Any ``log_wealth`` at or below 4 gives the same bits (wealth 0), any at or
-    above 7 too (wealth 1): ``close_month`` skips the log10 far from both.
+    above 7 too (wealth 1); ``close_month`` takes every log10 all the same (skipping
+    those far from both measured no faster).
     """
     youth = min(max((65.0 - age[i]) / 45.0, 0.0), 1.0)
     wealth = min(max((log_wealth - 4.0) / 3.0, 0.0), 1.0)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sim import kernels
+from sim.streams import uniform_from_key
 
 
 def _visits(n: int, visitors: int, seed: int) -> tuple[np.ndarray, ...]:
@@ -133,3 +134,103 @@ def test_channel_values_are_numpys_gather_and_sum_alike(n: int) -> None:
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, expected)
     assert float(got.sum()) == float(expected.sum())
+
+
+def test_visit_outcomes_is_the_numpy_desk_and_visit_draw() -> None:
+    """The compiled visit pass against the NumPy it replaced: routing draw, desk, the pooled
+    visit the outcome draw picks (empty segments: no wait), waits written to the table;
+    visitors in several blocks of the compiled pass and a part block."""
+    rng = np.random.default_rng(3)
+    n, n_branches = 20_000, 4
+    ids = rng.integers(0, 2**40, n)
+    branch = rng.integers(0, n_branches, n).astype(np.int16)
+    channel = rng.integers(0, 3, n).astype(np.int8)
+    machine_user = np.array([False, True, False])
+    route_share = np.array([0.3, 0.0, 0.5, 0.2])
+    has_vtm = np.array([True, False, True, True])  # branch 1 has no machines
+    sizes = np.array([50, 20, 40, 0, 0, 0, 30, 10], np.int64)  # branch 2: no visits at all
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    pool_wait = rng.exponential(5.0, sizes.sum())
+    pool_balked = rng.random(sizes.sum()) < 0.1
+    rows = np.sort(rng.choice(n, 5000, replace=False))  # BLOCK is 2,048
+    keys = np.uint64(0xABCDEF), np.uint64(0x123456)
+    wait_minutes = rng.random(n).astype(np.float32)  # last month's: must be cleared
+
+    b = branch[rows].astype(np.intp)
+    routed = uniform_from_key(ids[rows], keys[0]) < route_share[b]
+    segment = 2 * b + ((machine_user[channel[rows]] | routed) & has_vtm[b])
+    size = sizes[segment]
+    pick = offsets[segment] + np.minimum(
+        (uniform_from_key(ids[rows], keys[1]) * size).astype(np.intp), size - 1)
+    pick = np.where(size > 0, pick, len(pool_wait))
+    expected_wait = np.append(pool_wait, 0.0)[pick]
+    expected_balked = np.append(pool_balked, False)[pick]
+    expected_minutes = np.zeros(n, np.float32)
+    expected_minutes[rows] = np.where(expected_balked, 45.0, expected_wait)
+
+    wait, balked, picked = kernels.visit_outcomes(
+        rows, ids, b, machine_user[channel[rows]], route_share, has_vtm, keys[0], keys[1],
+        pool_wait, pool_balked, offsets, sizes, 45.0, wait_minutes)
+    np.testing.assert_array_equal(wait, expected_wait)
+    np.testing.assert_array_equal(balked, expected_balked)
+    np.testing.assert_array_equal(wait_minutes, expected_minutes)
+    np.testing.assert_array_equal(picked, pick)  # len(pool_wait): an empty segment
+    assert (size == 0).any() and expected_balked.any() and (segment % 2 == 1).any()
+
+
+def test_visitor_loads_are_the_gathers_and_bincounts_by_branch() -> None:
+    """Each visitor's branch and machine flag, and the branch loads, as NumPy gave them;
+    more visitors than one chunk, so per-chunk sums are added up too."""
+    rng = np.random.default_rng(11)
+    n, n_branches = 3 * 65_536 + 5, 7
+    rows = np.sort(rng.choice(2 * n, n, replace=False))
+    visits = rng.integers(1, 4, n).astype(np.float64)
+    channel = rng.integers(0, 3, 2 * n).astype(np.int8)
+    branch = rng.integers(0, n_branches - 1, 2 * n).astype(np.int16)  # the last: no visitor
+    machine_user = np.array([False, True, False])
+
+    their_branch, own_machine, staff, machines = kernels.visitor_loads(
+        rows, visits, channel, branch, machine_user, n_branches)
+    expected_branch = branch[rows].astype(np.intp)
+    expected_own = machine_user[channel[rows]]
+    np.testing.assert_array_equal(their_branch, expected_branch)
+    np.testing.assert_array_equal(own_machine, expected_own)
+    np.testing.assert_array_equal(staff, np.bincount(
+        expected_branch, weights=visits * ~expected_own, minlength=n_branches))
+    np.testing.assert_array_equal(machines, np.bincount(
+        expected_branch, weights=visits * expected_own, minlength=n_branches))
+    assert machines[:-1].all() and staff[:-1].all() and staff[-1] == machines[-1] == 0
+
+
+@pytest.mark.parametrize("visitors", [0, 1, 3000])
+def test_complaint_candidates_are_the_numpy_masks_union(visitors: int) -> None:
+    """Bad visits (long wait or balk) and failed contacts, merged in table order as
+    ``np.flatnonzero`` of the table-wide masks gave them (a row may be both), with
+    their keyed complaint draws."""
+    rng = np.random.default_rng(visitors)
+    n, long_wait_minutes = 20_000, 10.0
+    rows = np.sort(rng.choice(n, visitors, replace=False))
+    wait = np.where(rng.random(visitors) < 0.5, 0.0, rng.exponential(8.0, visitors))
+    wait[::7] = long_wait_minutes  # exactly the threshold: not a long wait
+    balked = rng.random(visitors) < 0.05
+    contacts_failed = (rng.random(n) < 0.1) * rng.integers(1, 3, n).astype(np.float32)
+    contacts_failed[rows[::5]] = 1.0  # visitors with a failed contact too
+    contacts_failed[-1] = 2.0  # the last row
+
+    long_wait = np.zeros(n, np.bool_)
+    long_wait[rows] = ~balked & (wait > long_wait_minutes)
+    walked_out = np.zeros(n, np.bool_)
+    walked_out[rows] = balked
+    expected = np.flatnonzero(long_wait | walked_out | (contacts_failed > 0))
+
+    ids = rng.integers(0, 2**40, n)
+    candidates, lw, wo, failed, draw = kernels.complaint_candidates(
+        rows, wait, balked, long_wait_minutes, contacts_failed, ids, np.uint64(77))
+    np.testing.assert_array_equal(candidates, expected)
+    np.testing.assert_array_equal(draw, uniform_from_key(ids[expected], np.uint64(77)))
+    np.testing.assert_array_equal(lw, long_wait[expected])
+    np.testing.assert_array_equal(wo, walked_out[expected])
+    np.testing.assert_array_equal(failed, contacts_failed[expected])
+    assert failed.dtype == np.float32
+    if visitors > 1:
+        assert (lw & (failed > 0)).any() and wo.any() and (lw & (failed == 0)).any()

@@ -16,7 +16,8 @@ import numpy as np
 
 from sim import kernels
 from sim.dynamics import SEGMENTS
-from sim.population import Population, RowSubset
+from sim.population import Population
+from sim.population_subset import RowSubset
 from sim.streams import keyed_normal, keyed_uniform
 
 if TYPE_CHECKING:

@@ -186,7 +186,7 @@ def gather(column: np.ndarray, rows: np.ndarray) -> np.ndarray:  # pragma: no co
     """``column[rows]``, in parallel (NumPy's fancy indexing runs on one core).
 
     Best for rows far apart or narrow columns; :func:`gather_dense` for many
-    rows of a wide column (see ``sim.population._take``).
+    rows of a wide column (see ``sim.population_subset._take``).
     """
     out = np.empty(rows.shape[0], column.dtype)
     for j in numba.prange(rows.shape[0]):

@@ -433,7 +433,7 @@ def test_in_order_picks_rows_and_their_values_in_priority_order() -> None:
 def test_a_subsets_write_back_is_numpys_assignment_bit_for_bit(dtype) -> None:
     """The compiled write-back skips values equal to the row's: equal must mean the same bits
     (-0.0 over 0.0, one NaN over another are written), and rows not handed back stay."""
-    from sim.population import _put
+    from sim.population_subset import _put
 
     rng = np.random.default_rng(8)
     column = (rng.random(5000) * 4 - 2).astype(dtype)

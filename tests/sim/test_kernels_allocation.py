@@ -76,7 +76,7 @@ def test_gather_is_fancy_indexing(dtype) -> None:
 def test_add_at_without_a_copy_adds_as_numpy_does(dtype) -> None:
     # the compiled pass against NumPy's ``column[rows[mask]] += amount``: Python numbers
     # (added in the column's type), float64 values (added in float64), NumPy scalars
-    from sim.population import RowSubset
+    from sim.population_subset import RowSubset
 
     rng = np.random.default_rng(2)
     n = 50_000

@@ -408,7 +408,7 @@ def _count_any(
     i: int, s: int, role: int, segment: np.ndarray, tier: np.ndarray, channel: np.ndarray,
     by_stage: np.ndarray, by_segment: np.ndarray, by_tier: np.ndarray, by_channel: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """:func:`sim.kernels.tallies._count_row` without its branches on the row's role.
+    """The census's counts by row (``tests/sim/census_reference.py``), branch-free on the role.
 
     ``by_segment``, ``by_tier`` and ``by_channel`` count code ``c`` in slot
     ``c + 1``; rows the census does not count (not customers, or no segment or

@@ -61,10 +61,10 @@ def census(
     by_segment = np.zeros(sizes[1], np.int64)
     by_tier = np.zeros(sizes[2], np.int64)
     by_channel = np.zeros(sizes[3], np.int64)
-    # _count_row's counts and sums (in the same order), with the heads and sums in local
-    # variables: in arrays (as _count_row keeps them) every add went through memory, since
-    # the compiler cannot tell they are not the input arrays (1.21M rows, one thread's CPU:
-    # 76 -> 5 ms; the model's first census, at the build)
+    # the row definition's counts and sums (tests/sim/census_reference.py; in the same
+    # order), with the heads and sums in local variables: in arrays every add went through
+    # memory, since the compiler cannot tell they are not the input arrays (1.21M rows,
+    # one thread's CPU: 76 -> 5 ms; the model's first census, at the build)
     n_customers = n_prospects = n_initial = n_private = 0
     total_aum = total_satisfaction = total_share = total_contacts = 0.0
     for i in range(np.uint64(stage.shape[0])):
@@ -91,35 +91,6 @@ def census(
     heads = np.array([n_customers, n_prospects, n_initial, n_private], np.int64)
     sums = np.array([total_aum, total_satisfaction, total_share, total_contacts])
     return by_stage, by_segment, by_tier, by_channel, heads, sums
-
-
-@numba.njit(inline="always")
-def _count_row(
-    i: int, s: int, role: int, segment: np.ndarray, tier: np.ndarray,
-    channel: np.ndarray, is_initial: np.ndarray, aum: np.ndarray, satisfaction: np.ndarray,
-    share_of_wallet: np.ndarray, contacts: np.ndarray, threshold: float,
-    by_stage: np.ndarray, by_segment: np.ndarray, by_tier: np.ndarray,
-    by_channel: np.ndarray, heads: np.ndarray, sums: np.ndarray,
-) -> None:  # pragma: no cover - compiled
-    """Row ``i`` (in stage ``s`` of ``role``) added to the census (see :func:`census`)."""
-    by_stage[s] += 1
-    if role == 0:
-        heads[1] += 1
-    elif role == 1:
-        heads[0] += 1
-        if is_initial[i]:
-            heads[2] += 1
-        if segment[i] >= 0:
-            by_segment[segment[i]] += 1
-        if tier[i] >= 0:
-            by_tier[tier[i]] += 1
-        by_channel[channel[i]] += 1
-        if aum[i] >= threshold:
-            heads[3] += 1
-        sums[0] += aum[i]
-        sums[1] += satisfaction[i]
-        sums[2] += share_of_wallet[i]
-        sums[3] += contacts[i]
 
 
 @numba.njit(inline="always")

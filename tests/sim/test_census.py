@@ -6,7 +6,7 @@ import numba
 import numpy as np
 
 from sim import kernels
-from sim.kernels.tallies import _count_row
+from tests.sim.census_reference import _count_row
 
 
 @numba.njit

@@ -14,7 +14,8 @@ import numpy as np
 from sim.kernels.close import _count_any, _round_robin, _tier
 from sim.kernels.close_blocks import _segment_block, _tally_block
 from sim.kernels.month import _segment_row
-from sim.kernels.tallies import _count_row, _tally_row
+from sim.kernels.tallies import _tally_row
+from tests.sim.census_reference import _count_row
 
 
 @numba.njit

@@ -177,14 +177,28 @@ class ChannelSystem:
         return bool((demand <= self.rm_left + 1e-9).all())
 
     def allocate_rm(self, branch: np.ndarray, minutes: np.ndarray,
-                    contacts: np.ndarray) -> np.ndarray:
+                    contacts: np.ndarray, key: np.ndarray | None = None) -> np.ndarray:
         """Give customers, in priority order, their branch's RM minutes while they last.
 
         Within each branch customers are served in the order given, in one
         pass, until the next one's minutes would not fit (as ``ctx.staff``
         does bank-wide without channels). ``branch``, ``minutes`` and
         ``contacts``: each customer's. Returns the mask of those served.
+
+        ``key``: each customer's priority key; they are then served in the
+        order of a stable sort by it rather than in the order given, which
+        needs no sort when every customer needs the same minutes and has the
+        same contacts (the only case taken: a ValueError otherwise).
         """
+        if key is not None:
+            minutes, contacts = np.asarray(minutes, np.float64), np.asarray(contacts, np.float64)
+            if not (kernels.same_bits(minutes) and kernels.same_bits(contacts)):
+                raise ValueError("allocate_rm: a key needs equal minutes and contacts")
+            if not len(minutes):
+                return np.zeros(0, bool)
+            return kernels.branch_prefixes(  # each branch's first served, found unsorted
+                branch, np.asarray(key, np.float64), float(minutes[0]), float(contacts[0]),
+                self.rm_left, self.contacts_requested, self.contacts_delivered)
         return kernels.allocate_minutes(  # one compiled pass in the order given
             branch.astype(np.intp), np.asarray(minutes, np.float64),
             np.asarray(contacts, np.float64), self.rm_left, self.contacts_requested,

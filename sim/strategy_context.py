@@ -151,7 +151,15 @@ class StrategyContext:
                 self._needs(first)
                 self._runtime.charge(self._model, kind, 0.0)
                 return np.zeros(wanted.shape, bool)
-        if total > left:
+        if total > left and kernels.same_bits(costs):  # one price: the first k, whoever they are
+            # as many as the running sum of equal costs fits, in either way of buying (skipping
+            # stops buying too: each later cost is the one that did not fit); they are the first
+            # k in priority order, found without the sort (at 1M, outreach's SMS: 5 -> 1 ms)
+            n_funded = int(kernels.prefix_length(costs[0], len(costs), left + 1e-9))
+            self._needs(cheapest)  # the first in order's cost, and the cheapest: the one price
+            funded = kernels.first_in_order(self._priority_key(copy=False), wanted, n_funded)
+            total = float(costs[:n_funded].sum())  # equal values: the same sum in any order
+        elif total > left:
             rows, costs = self._in_priority(np.flatnonzero(wanted), costs)
             if self._runtime.spec.budget.when_short == "skip":  # whoever still fits, in order
                 self._needs(cheapest)  # any part as large as the cheapest buys something
@@ -311,6 +319,11 @@ class StrategyContext:
                 keep = channels.allocate_rm(branch, minutes, contacts)
             elif channels.rm_refuses(branch, minutes, contacts):  # no one, in any order: no sort
                 keep, in_order = np.zeros(len(rows), bool), False
+            elif kernels.same_bits(minutes) and kernels.same_bits(contacts):  # no sort needed
+                # each branch serves as many as its minutes fit, its first in priority order
+                # (at 1M, decline_response's calls: 3.7 -> 0.7 ms); found in row order
+                key, in_order = self._priority_key(copy=False)[rows], False
+                keep = channels.allocate_rm(branch, minutes, contacts, key)
             else:
                 rows, minutes = self._in_priority(rows, minutes)
                 contacts = _per_row(contacts_each, wanted.shape, rows)
@@ -321,6 +334,13 @@ class StrategyContext:
                 rows, minutes, contacts = rows[keep], minutes[keep], contacts[keep]
         elif minutes_total > left and not fewest <= left + 1e-9:  # no one fits: no sort
             rows, minutes, contacts = rows[:0], minutes[:0], contacts[:0]
+            everyone = in_order = False
+        elif minutes_total > left and kernels.same_bits(minutes) and kernels.same_bits(contacts):
+            # equal minutes: as many as fit, the first in priority order (see fund)
+            n_served = int(kernels.prefix_length(minutes[0], len(minutes), left + 1e-9))
+            rows = np.flatnonzero(kernels.first_in_order(
+                self._priority_key(copy=False), self._wanted_mask(wanted), n_served))
+            minutes, contacts = minutes[:n_served], contacts[:n_served]
             everyone = in_order = False
         elif minutes_total > left:
             order = self._in_priority(rows, minutes)

@@ -16,6 +16,7 @@ compilation (about 7 s).
 * :mod:`sim.kernels.tallies` — census, masked sums, cohort tallies;
 * :mod:`sim.kernels.allocation` — budget priority order, branch visitors,
   a strategy's rows copied out and back;
+* :mod:`sim.kernels.order_prefix` — the first rows of a priority order at equal costs, unsorted;
 * :mod:`sim.kernels.targeting` — a strategy's targets, hold-out and treated rows;
 * :mod:`sim.kernels.visits` — branch visitors' loads, desks, simulated visits and waits;
 * :mod:`sim.kernels.channels_complaints` — who may complain after a visit or a failed contact;
@@ -57,6 +58,7 @@ from sim.kernels.month import (
     tiers_rows,
     transition_stages,
 )
+from sim.kernels.order_prefix import branch_prefixes, first_in_order, prefix_length, same_bits
 from sim.kernels.tallies import CHUNK, census, cohort_tallies, masked_sum
 from sim.kernels.targeting import GROUP, scan_candidates, select_targets
 from sim.kernels.visits import joined_wait_quantile, visit_outcomes, visitor_loads
@@ -69,6 +71,7 @@ __all__ = [
     "add_masked",
     "allocate_minutes",
     "book_rows",
+    "branch_prefixes",
     "branch_visits",
     "census",
     "channel_choice",
@@ -76,6 +79,7 @@ __all__ = [
     "close_month",
     "cohort_tallies",
     "complaint_candidates",
+    "first_in_order",
     "fits_in_order",
     "gather",
     "gather_dense",
@@ -87,8 +91,10 @@ __all__ = [
     "keyed_uniform_into",
     "market_rows",
     "masked_sum",
+    "prefix_length",
     "refuse_minutes",
     "respond_rows",
+    "same_bits",
     "scan_candidates",
     "scatter",
     "segment_rows",

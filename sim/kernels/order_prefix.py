@@ -35,61 +35,64 @@ def _sort_bits(value: float) -> np.uint64:  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _kth_smallest(bits: np.ndarray, n: int, k: int) -> np.uint64:  # pragma: no cover
-    """The ``k``-th smallest (from 0) of ``bits[:n]``, by radix selection; ``bits`` is reused.
+def _kth_smallest(
+    bits: np.ndarray, n: int, k: int, scratch: np.ndarray
+) -> tuple[np.uint64, int]:  # pragma: no cover - compiled
+    """The ``k``-th smallest (from 0) of ``bits[:n]`` and how many are smaller, by radix selection.
 
     The digit holding the ``k``-th value is found from a count of each digit,
-    most significant first, and only the values with that digit are kept (moved
-    to the front) for the next digit: 16 bits first for many values, then 8.
-    A digit every value shares moves nothing.
+    most significant first, and only the values with that digit are kept (in
+    ``scratch``, then moved to its front) for the next digit: 16 bits first
+    for many values, then 8. A digit every value shares moves nothing. The
+    values kept at the end are all the values equal to the ``k``-th (they
+    share every digit), so those passed over are the smaller ones.
     """
-    shift = 64
+    shift, below, source = 64, 0, bits
     while shift > 0 and n > 1:
         width = 16 if shift == 64 and n >= 1 << 14 else min(8, shift)
         shift -= width
         s, mask = np.uint64(shift), np.uint64((1 << width) - 1)
         count = np.zeros(1 << width, np.int64)
         for i in range(n):
-            count[(bits[i] >> s) & mask] += 1
+            count[(source[i] >> s) & mask] += 1
         d = 0
         while k >= count[d]:
             k -= count[d]
+            below += count[d]
             d += 1
         if count[d] == n:
             continue
         digit, m = np.uint64(d), 0
         for i in range(n):
-            if (bits[i] >> s) & mask == digit:
-                bits[m] = bits[i]
+            if (source[i] >> s) & mask == digit:
+                scratch[m] = source[i]
                 m += 1
-        n = m
-    return bits[0]  # the only one left, or all left are equal (every digit shared)
+        source, n = scratch, m
+    return source[0], below
 
 
 @numba.njit(cache=True, nogil=True)
 def _mark_first(
     bits: np.ndarray, at: np.ndarray, n: int, k: int, scratch: np.ndarray, out: np.ndarray
 ) -> None:  # pragma: no cover - compiled
-    """``out[at[j]] = True`` for the ``k`` smallest of ``bits[:n]`` (ties: smaller ``j`` first)."""
+    """``out[at[j]] = True`` for the ``k`` smallest of ``bits[:n]`` (ties: smaller ``j`` first).
+
+    ``out`` is False at those places before. Written without a branch per
+    value (whether a key is below the ``k``-th is as good as random).
+    """
     if k <= 0:
         return
     if k >= n:
         for j in range(n):
             out[at[j]] = True
         return
-    scratch[:n] = bits[:n]
-    last = _kth_smallest(scratch, n, k - 1)
-    below = 0
-    for j in range(n):
-        below += bits[j] < last
+    last, below = _kth_smallest(bits, n, k - 1, scratch)
     ties = k - below  # of the values equal to the k-th, the first this many in row order
     for j in range(n):
         b = bits[j]
-        if b < last:
-            out[at[j]] = True
-        elif b == last and ties > 0:
-            out[at[j]] = True
-            ties -= 1
+        tie = (b == last) & (ties > 0)
+        out[at[j]] = (b < last) | tie
+        ties -= tie
 
 
 @numba.njit(cache=True, nogil=True)

@@ -310,7 +310,8 @@ class StrategyContext:
         channels = getattr(self._model, "channels", None)
         everyone = in_order = True  # every wanted row served, in the order given
         if channels is not None:  # each branch's RMs serve that branch's customers
-            branch = _read(self.population, "branch", rows)
+            # every row: the column as read, not picked out again
+            branch = _read(self.population, "branch", None if len(rows) == len(wanted) else rows)
             # more minutes than all branches have left (with room for rounding): some branch
             # is short, so the per-branch sums are not needed (most months at 1M)
             short = minutes_total > (float(channels.rm_left.sum())

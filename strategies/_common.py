@@ -72,12 +72,16 @@ def deliver_contacts(
     ``cost_each`` CNY apiece, booked under ``kind``.
     """
     wanted = counts > 0
-    if rm_minutes_each is None:
-        reached = wanted
-    else:
-        # one pass in the budget's priority order: a customer due two calls needs twice the time
-        reached = ctx.staff(wanted, rm_minutes_each * counts, counts)
-    paid = np.asarray(ctx.fund(kind, reached, cost_each * counts), bool)
+    # every row due any contact due the same number (outreach's and tiered_service's plans,
+    # a call each): the context gets the number, its minutes and cost, the same values per
+    # row as the arrays would give, which it then need not pick out row by row
+    due = counts
+    if len(counts) and (most := counts.max()) > 0 and (
+            np.count_nonzero(counts == most) == np.count_nonzero(wanted)):
+        due = most
+    # RM time in one pass in the budget's priority order: two calls need twice the time
+    reached = wanted if rm_minutes_each is None else ctx.staff(wanted, rm_minutes_each * due, due)
+    paid = np.asarray(ctx.fund(kind, reached, cost_each * due), bool)
     made = counts[paid]
     if rm_minutes_each is None:
         delivered = float(made.sum())

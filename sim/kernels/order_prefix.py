@@ -26,28 +26,30 @@ __all__ = ["branch_prefixes", "first_in_order", "prefix_length", "same_bits"]
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _sort_bits(value: float) -> np.uint64:  # pragma: no cover - compiled
-    """``value``'s place in :func:`stable_argsort`'s order, as an unsigned integer."""
+    """``value``'s place in :func:`stable_argsort`'s order, as an unsigned integer.
+
+    All bits flipped for negatives, the sign bit set for the rest, without a branch.
+    """
     value = value + 0.0  # -0.0 -> 0.0, as numpy compares them equal
     b = np.uint64(np.float64(value).view(np.uint64))
-    if b >> np.uint64(63):
-        return ~b
-    return b | np.uint64(1 << 63)
+    return b ^ ((np.uint64(0) - (b >> np.uint64(63))) | np.uint64(1 << 63))
 
 
 @numba.njit(cache=True, nogil=True)
 def _kth_smallest(
-    bits: np.ndarray, n: int, k: int, scratch: np.ndarray
+    source: np.ndarray, n: int, k: int, scratch: np.ndarray, shift: int
 ) -> tuple[np.uint64, int]:  # pragma: no cover - compiled
-    """The ``k``-th smallest (from 0) of ``bits[:n]`` and how many are smaller, by radix selection.
+    """The ``k``-th smallest (from 0) of ``source[:n]`` and how many are smaller (radix selection).
 
-    The digit holding the ``k``-th value is found from a count of each digit,
-    most significant first, and only the values with that digit are kept (in
-    ``scratch``, then moved to its front) for the next digit: 16 bits first
-    for many values, then 8. A digit every value shares moves nothing. The
-    values kept at the end are all the values equal to the ``k``-th (they
-    share every digit), so those passed over are the smaller ones.
+    The values share their bits above ``shift``. The digit holding the ``k``-th
+    value is found from a count of each digit, most significant first, and
+    only the values with that digit are kept (in ``scratch``, then moved to
+    its front) for the next digit: 16 bits first for many values, then 8. A
+    digit every value shares moves nothing. The values kept at the end are
+    all the values equal to the ``k``-th (they share every digit), so those
+    passed over are the smaller ones.
     """
-    shift, below, source = 64, 0, bits
+    below = 0
     while shift > 0 and n > 1:
         width = 16 if shift == 64 and n >= 1 << 14 else min(8, shift)
         shift -= width
@@ -73,26 +75,52 @@ def _kth_smallest(
 
 @numba.njit(cache=True, nogil=True)
 def _mark_first(
-    bits: np.ndarray, at: np.ndarray, n: int, k: int, scratch: np.ndarray, out: np.ndarray
+    bits: np.ndarray, at: np.ndarray, n: int, k: int, scratch: np.ndarray, out: np.ndarray,
+    top: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """``out[at[j]] = True`` for the ``k`` smallest of ``bits[:n]`` (ties: smaller ``j`` first).
 
-    ``out`` is False at those places before. Written without a branch per
-    value (whether a key is below the ``k``-th is as good as random).
+    ``out`` is False at those places before; ``at`` empty: ``out[j]``, the
+    values' own order. ``top``: how many of ``bits`` have each value of the
+    top 16 bits, if the caller counted them as it made them (or empty).
+    Marked without a branch per value (whether a key is below the ``k``-th is
+    as good as random), then the ties taken in order.
     """
     if k <= 0:
         return
     if k >= n:
         for j in range(n):
-            out[at[j]] = True
+            out[at[j] if at.shape[0] else j] = True
         return
-    last, below = _kth_smallest(bits, n, k - 1, scratch)
-    ties = k - below  # of the values equal to the k-th, the first this many in row order
+    k, below, shift, source, size = k - 1, 0, 64, bits, n
+    if top.shape[0]:  # the first digit from the caller's counts: one pass over the keys less
+        d = 0
+        while k >= top[d]:
+            k -= top[d]
+            below += top[d]
+            d += 1
+        shift, digit = 48, np.uint64(d)
+        if top[d] != n:
+            size = 0
+            for j in range(n):
+                if bits[j] >> np.uint64(48) == digit:
+                    scratch[size] = bits[j]
+                    size += 1
+            source = scratch
+    last, smaller = _kth_smallest(source, size, k, scratch, shift)
+    if at.shape[0]:
+        for j in range(n):
+            out[at[j]] = bits[j] < last
+    else:  # out's own order: a loop the compiler vectorises
+        for j in range(n):
+            out[j] = bits[j] < last
+    ties = k + 1 - smaller  # of the values equal to the k-th, the first this many in row order
     for j in range(n):
-        b = bits[j]
-        tie = (b == last) & (ties > 0)
-        out[at[j]] = (b < last) | tie
-        ties -= tie
+        if ties == 0:
+            break
+        if bits[j] == last:
+            out[at[j] if at.shape[0] else j] = True
+            ties -= 1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -100,32 +128,39 @@ def first_in_order(key: np.ndarray, wanted: np.ndarray, k: int) -> np.ndarray:  
     """Mask of the ``k`` wanted rows first in ``stable_argsort(key)``'s order.
 
     The same rows as ``order = stable_argsort(key); order[wanted[order]][:k]``
-    (``k`` is cut to the number wanted).
+    (``k`` is cut to the number wanted). The wanted rows' keys are mapped and
+    their top 16 bits counted in one pass without a branch per row (each row
+    is written at the next place, which only a wanted row keeps).
     """
     n = key.shape[0]
     at = np.empty(n, np.int64)
     bits = np.empty(n, np.uint64)
+    top = np.zeros(1 << 16, np.int64)
     m = 0
     for i in range(n):
-        if wanted[i]:
-            at[m] = i
-            bits[m] = _sort_bits(key[i])
-            m += 1
+        b = _sort_bits(key[i])
+        at[m] = i
+        bits[m] = b
+        top[b >> np.uint64(48)] += wanted[i]
+        m += wanted[i]
     out = np.zeros(n, np.bool_)
-    _mark_first(bits, at, m, k, np.empty(m, np.uint64), out)
+    if m == n:  # every row wanted: the places are the rows themselves
+        at = at[:0]
+    _mark_first(bits, at, m, k, np.empty(m, np.uint64), out, top)
     return out
 
 
 @numba.njit(cache=True, nogil=True)
 def same_bits(values: np.ndarray) -> bool:  # pragma: no cover - compiled
-    """Whether every value has the first one's bits (True when there are none)."""
+    """Whether every value has the first one's bits (True when there are none).
+
+    Every value is compared (no early exit), in a loop the compiler vectorises.
+    """
     bits = values.view(np.uint64)
-    same = True
-    for i in range(1, bits.shape[0]):
-        if bits[i] != bits[0]:
-            same = False
-            break
-    return same
+    differ = np.uint64(0)
+    for i in range(bits.shape[0]):
+        differ |= bits[i] ^ bits[0]
+    return differ == 0
 
 
 @numba.njit(cache=True, nogil=True)
@@ -179,7 +214,7 @@ def branch_prefixes(
         bits[fill[b]] = _sort_bits(key[j])
         fill[b] += 1
     keep = np.zeros(n, np.bool_)
-    scratch = np.empty(n, np.uint64)
+    scratch, no_counts = np.empty(n, np.uint64), np.zeros(0, np.int64)
     for b in range(n_branches):
         first, count = start[b], size[b + 1]
         if count == 0:
@@ -195,5 +230,5 @@ def branch_prefixes(
         for _ in range(served):
             left[b] -= minutes
             delivered[b] += contacts
-        _mark_first(bits[first:], at[first:], count, served, scratch, keep)
+        _mark_first(bits[first:], at[first:], count, served, scratch, keep, no_counts)
     return keep

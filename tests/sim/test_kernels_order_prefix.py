@@ -23,12 +23,13 @@ def _keys(rng: np.random.Generator, n: int, kind: str) -> np.ndarray:
     return key
 
 
+@pytest.mark.parametrize("share", [0.7, 1.0])  # some rows wanted, or all (the rows themselves)
 @pytest.mark.parametrize("kind", ["aum", "ties", "odd"])
-@pytest.mark.parametrize("n", [1, 7, 300, 20_000])
-def test_first_in_order_is_the_head_of_the_stable_sort(kind: str, n: int) -> None:
+@pytest.mark.parametrize("n", [1, 7, 300, 20_000, 70_000])
+def test_first_in_order_is_the_head_of_the_stable_sort(kind: str, n: int, share: float) -> None:
     rng = np.random.default_rng(n)
     key = _keys(rng, n, kind)
-    wanted = rng.random(n) < 0.7
+    wanted = rng.random(n) < share
     order = kernels.stable_argsort(key)
     ranked = order[wanted[order]]
     for k in (0, 1, len(ranked) // 3, len(ranked) - 1, len(ranked), len(ranked) + 5):

@@ -171,8 +171,24 @@ class ChannelSystem:
         self.contacts_delivered[:] = 0.0
         return self.rm_minutes
 
-    def rm_fits(self, branch: np.ndarray, minutes: np.ndarray) -> bool:
-        """Whether every branch has the RM minutes its customers here ask for."""
+    def rm_fits(self, branch: np.ndarray, minutes: np.ndarray,
+                serve: np.ndarray | None = None) -> bool:
+        """Whether every branch has the RM minutes its customers here ask for.
+
+        ``serve``: the customers' contacts, to serve them all at once if so,
+        as :meth:`allocate_rm` would in the order given (then serving each),
+        in one compiled pass with the demand's sums.
+        """
+        if serve is not None:
+            done = kernels.allocate_if_all_fit(
+                branch, np.asarray(minutes, np.float64), np.asarray(serve, np.float64),
+                self.rm_left, self.contacts_requested, self.contacts_delivered)
+            if done >= 0:  # else a branch code out of range: refused as bincount refuses it
+                return bool(done)
+            fits = self.rm_fits(branch, minutes)
+            if fits:
+                self.allocate_rm(branch, minutes, serve)
+            return fits
         demand = np.bincount(branch, weights=minutes, minlength=self.n_branches)
         return bool((demand <= self.rm_left + 1e-9).all())
 

@@ -316,8 +316,8 @@ class StrategyContext:
             # is short, so the per-branch sums are not needed (most months at 1M)
             short = minutes_total > (float(channels.rm_left.sum())
                                      + 1e-9 * len(channels.rm_left)) * (1 + 1e-6) + 1e-6
-            if not short and channels.rm_fits(branch, minutes):
-                keep = channels.allocate_rm(branch, minutes, contacts)
+            if not short and channels.rm_fits(branch, minutes, serve=contacts):
+                keep = np.ones(len(rows), bool)  # every branch had the time: all served
             elif channels.rm_refuses(branch, minutes, contacts):  # no one, in any order: no sort
                 keep, in_order = np.zeros(len(rows), bool), False
             elif kernels.same_bits(minutes) and kernels.same_bits(contacts):  # no sort needed

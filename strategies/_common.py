@@ -50,7 +50,13 @@ def whole_counts(rate: np.ndarray | float, ctx: Any, purpose: str) -> np.ndarray
     ``floor(rate + U)`` with one keyed uniform draw per row: 2.0 is always 2,
     0.25 is 1 with probability 0.25. Draws only when a rate is fractional.
     """
-    rate = np.broadcast_to(np.asarray(rate, float), (len(ctx.population),))
+    rate = np.asarray(rate, float)
+    if rate.ndim == 0:  # one rate for every row: its floor once, the draws only if fractional
+        whole = np.floor(rate)
+        if rate != whole:
+            return whole + (ctx.uniform(purpose) < rate - whole)
+        return np.full(len(ctx.population), whole)
+    rate = np.broadcast_to(rate, (len(ctx.population),))
     whole = np.floor(rate)
     if np.any(rate != whole):
         return whole + (ctx.uniform(purpose) < rate - whole)

@@ -17,6 +17,7 @@ compilation (about 7 s).
 * :mod:`sim.kernels.allocation` — budget priority order, branch visitors,
   a strategy's rows copied out and back;
 * :mod:`sim.kernels.order_prefix` — the first rows of a priority order at equal costs, unsorted;
+* :mod:`sim.kernels.rm_fit` — RM minutes for customers every branch has time for;
 * :mod:`sim.kernels.targeting` — a strategy's targets, hold-out and treated rows;
 * :mod:`sim.kernels.visits` — branch visitors' loads, desks, simulated visits and waits;
 * :mod:`sim.kernels.channels_complaints` — who may complain after a visit or a failed contact;
@@ -59,6 +60,7 @@ from sim.kernels.month import (
     transition_stages,
 )
 from sim.kernels.order_prefix import branch_prefixes, first_in_order, prefix_length, same_bits
+from sim.kernels.rm_fit import allocate_if_all_fit
 from sim.kernels.tallies import CHUNK, census, cohort_tallies, masked_sum
 from sim.kernels.targeting import GROUP, scan_candidates, select_targets
 from sim.kernels.visits import joined_wait_quantile, visit_outcomes, visitor_loads
@@ -69,6 +71,7 @@ __all__ = [
     "FLOW_NAMES",
     "GROUP",
     "add_masked",
+    "allocate_if_all_fit",
     "allocate_minutes",
     "book_rows",
     "branch_prefixes",

@@ -74,3 +74,28 @@ def test_branch_prefixes_is_allocate_minutes_in_the_stable_order(seed: int) -> N
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_array_equal(a.view(np.uint64), b.view(np.uint64))
     assert 0 < keep.sum() < n
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_allocate_if_all_fit_is_rm_fits_then_allocate_minutes(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, n_branches = 3000, 7
+    branch = rng.integers(0, n_branches, n).astype(np.int16)
+    minutes = rng.integers(0, 3, n) * 10.0 + rng.random(n)
+    contacts = rng.integers(1, 4, n) + rng.random(n)
+    demand = np.bincount(branch, weights=minutes, minlength=n_branches)
+    left = demand + (1e-9 if seed % 2 else -1e-6) * (np.arange(n_branches) == seed % n_branches)
+    expected = [left.copy(), rng.random(n_branches) * 100, rng.random(n_branches) * 100]
+    got = [a.copy() for a in expected]
+    fits = bool((demand <= left + 1e-9).all())
+    assert fits == (seed % 2 == 1)
+    if fits:
+        assert kernels.allocate_minutes(branch.astype(np.intp), minutes, contacts,
+                                        *expected).all()
+    assert kernels.allocate_if_all_fit(branch, minutes, contacts, *got) == int(fits)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a.view(np.uint64), b.view(np.uint64))
+    branch[5] = n_branches  # out of range: nothing changes, the caller's NumPy way refuses
+    assert kernels.allocate_if_all_fit(branch, minutes, contacts, *got) == -1
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -17,6 +17,7 @@ compilation (about 7 s).
 * :mod:`sim.kernels.allocation` — budget priority order, branch visitors,
   a strategy's rows copied out and back;
 * :mod:`sim.kernels.targeting` — a strategy's targets, hold-out and treated rows;
+* :mod:`sim.kernels.packing` — flagged rows' indices packed sixteen at a time;
 * :mod:`sim.kernels.visits` — branch visitors' loads, desks, simulated visits and waits;
 * :mod:`sim.kernels.channels_complaints` — who may complain after a visit or a failed contact;
 * :mod:`sim.kernels.compact` — the table's compaction (kept rows moved in place);
@@ -57,15 +58,15 @@ from sim.kernels.month import (
     tiers_rows,
     transition_stages,
 )
+from sim.kernels.packing import pack16
 from sim.kernels.tallies import CHUNK, census, cohort_tallies, masked_sum
-from sim.kernels.targeting import GROUP, scan_candidates, select_targets
+from sim.kernels.targeting import target_codes, target_rows
 from sim.kernels.visits import joined_wait_quantile, visit_outcomes, visitor_loads
 
 __all__ = [
     "AS241",
     "CHUNK",
     "FLOW_NAMES",
-    "GROUP",
     "add_masked",
     "allocate_minutes",
     "book_rows",
@@ -87,14 +88,15 @@ __all__ = [
     "keyed_uniform_into",
     "market_rows",
     "masked_sum",
+    "pack16",
     "refuse_minutes",
     "respond_rows",
-    "scan_candidates",
     "scatter",
     "segment_rows",
-    "select_targets",
     "settle_transitions",
     "stable_argsort",
+    "target_codes",
+    "target_rows",
     "tiers_rows",
     "transition_stages",
     "visit_outcomes",

@@ -11,11 +11,12 @@ group is the one the NumPy definition gives (tested).
 Each block of rows is tested in loops the compiler vectorises (a category is
 a comparison with each targeted code, or each code not targeted when those
 are fewer), and the treated rows are packed sixteen at a time
-(:func:`sim.kernels.packing.pack16`). An earlier design scanned stage,
-segment and tier once a month for eight strategies and went through each
-strategy's candidate rows one by one: 13.2 ms for the seven strategies of
-``playbook_branches`` at 1.24M rows (one thread, month 30), against 6.9 ms
-for seven passes over every row.
+(:func:`sim.kernels.packing.pack16`), as are a block's newcomers before their
+draws (a branch per flag had cost 1.3 ms a month). An earlier design scanned
+stage, segment and tier once a month for eight strategies and went through
+each strategy's candidate rows one by one: 14.2 ms for the seven strategies
+of ``playbook_branches`` at 1.24M rows (month 30, one thread), against
+6.2 ms for seven passes over every row.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from sim.kernels.tallies import CHUNK
 __all__ = ["target_codes", "target_rows"]
 
 _NOT_TARGETED, _TREATED, _CONTROL = 0, 1, 2  # = sim.strategy_runtime's cohort codes
+assert _CONTROL == _TREATED + 1, "a newcomer in control is _TREATED + 1"
 #: Rows tested together (a few KiB of flags: the block's loops stay in the first-level cache).
 _BLOCK = 2048
 assert CHUNK % _BLOCK == 0 and _BLOCK % 16 == 0
@@ -110,12 +112,13 @@ def target_rows(
     has_extra, has_mask = extra.shape[0] > 0, treated_mask.shape[0] > 0
     found = np.empty(n, np.uint32)  # each chunk's treated rows, from the chunk's first slot
     counts = np.zeros((n_chunks, 4), np.int64)  # targeted, treated, new treated, new control
-    block, lanes, eight = np.uint64(_BLOCK), np.uint64(16), np.uint64(8)
+    block, lanes = np.uint64(_BLOCK), np.uint64(16)
     for k in numba.prange(n_chunks):
         flags = np.empty(_BLOCK, np.uint8)  # targeted
         fresh = np.empty(_BLOCK, np.uint8)  # targeted for the first time (also scratch)
         keep = np.empty(_BLOCK, np.uint8)  # treated
-        fresh_words = fresh.view(np.uint64)
+        offsets = np.empty(_BLOCK + 16, np.uint32)  # the newcomers' (pack16 stores sixteen)
+        draws = np.empty(_BLOCK)
         targeted = n_fresh = n_control = 0
         first, end = np.uint64(k * CHUNK), np.uint64(min(n, (k + 1) * CHUNK))
         at = first
@@ -145,20 +148,23 @@ def target_rows(
                 hits += int(f)
                 new += int(fresh[j])
             targeted += hits
-            if new:  # the newcomers' draws, found eight flags at a time (they are few)
-                for j in range(m, block):
-                    fresh[j] = 0
-                for w in range(block // eight):
-                    if fresh_words[w]:
-                        for j in range(w * eight, w * eight + eight):
-                            if fresh[j]:
-                                i = lo + j
-                                if _uniform(ids[i], key) < holdout:
-                                    cohort[i] = _CONTROL
-                                    n_control += 1
-                                else:
-                                    cohort[i] = _TREATED
-                                    keep[j] = 1
+            if new:  # the newcomers' draws: their offsets packed, then drawn without a branch
+                p, count = np.uint64(0), np.uint64(0)
+                while p + lanes <= m:
+                    count += pack16(offsets, count, p, fresh, p)
+                    p += lanes
+                while p < m:
+                    offsets[count] = np.uint32(p)
+                    count += np.uint64(fresh[p])
+                    p += np.uint64(1)
+                for q in range(count):
+                    draws[q] = _uniform(ids[lo + np.uint64(offsets[q])], key)
+                for q in range(count):
+                    o = np.uint64(offsets[q])
+                    control = np.uint8(draws[q] < holdout)
+                    cohort[lo + o] = np.int8(_TREATED) + np.int8(control)
+                    keep[o] = np.uint8(1) ^ control
+                    n_control += int(control)
                 n_fresh += new
             if has_mask:
                 for j in range(m):

@@ -122,6 +122,8 @@ class StrategyRuntime:
         treated = np.empty(len(pop) if bank else 0, np.bool_)
         if bank and len(customers) < len(pop):  # rows past the customer mask are not targeted
             treated[len(customers):] = False
+        if len(pop) >= 1 << 32:
+            raise ValueError(f"{len(pop)} rows: targeting counts rows in 32 bits")
         codes = self._codes
         rows, n_targeted, new_treated, new_control = kernels.target_rows(
             customers, extra, pop.stage, *codes["stage"], pop.segment, *codes["segment"],

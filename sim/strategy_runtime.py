@@ -30,7 +30,7 @@ What the plugin itself calls (``fund``, ``staff``, draws, state) is
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -86,6 +86,9 @@ class StrategyRuntime:
             "tier": _lut((*cats["tier"], "none"), t.tiers),
             "channel": _lut(cats["channel"], t.channels),
         }
+        # the same as codes to compare with, for kernels.target_rows: (codes, negate) each
+        self._codes = {name: kernels.target_codes(lut, none_last=name in ("segment", "tier"))
+                       for name, lut in self._luts.items()}
         self.respects_opt_out = bool(getattr(self.strategy, "respects_opt_out", True))
         self.cohort_column = f"cohort_{self.name}"
         model.population.add_column(self.cohort_column, np.int8, NOT_TARGETED)
@@ -99,7 +102,6 @@ class StrategyRuntime:
         self.cohort_sizes = {TREATED: 0, CONTROL: 0}
         self.month_counts: dict[str, float] = {}
         self.brought_any = False  # set once the strategy adds prospects (rows with its source)
-        self._scan: _TargetScan | None = None  # this month's candidates, shared (see _candidates)
 
     def act(self, model: LifecycleModel, customers: np.ndarray) -> None:
         """Target, assign newcomers to treated or control, and let the strategy act."""
@@ -115,13 +117,19 @@ class StrategyRuntime:
         # so only customers targeted for the first time draw (in the kernel, which also
         # writes their group into the cohort column)
         key = draw_key(model.seed_value, model.replication, f"holdout/{self.name}", 0)
-        luts = self._luts
-        candidates, checked = self._candidates(model, customers)
-        rows, n_targeted, new_treated, new_control = kernels.select_targets(
-            candidates, checked, customers, extra, pop.stage, luts["stage"],
-            pop.segment, luts["segment"], pop.tier, luts["tier"], pop.channel, luts["channel"],
-            pop.marketing_opt_out, self.respects_opt_out, pop.id, key, float(self.spec.holdout),
-            getattr(pop, self.cohort_column))
+        bank = self.strategy.scope == "bank"
+        # a bank-scope plugin gets the treated rows as a mask of the table: the kernel writes it
+        treated = np.empty(len(pop) if bank else 0, np.bool_)
+        if bank and len(customers) < len(pop):  # rows past the customer mask are not targeted
+            treated[len(customers):] = False
+        if len(pop) >= 1 << 32:
+            raise ValueError(f"{len(pop)} rows: targeting counts rows in 32 bits")
+        codes = self._codes
+        rows, n_targeted, new_treated, new_control = kernels.target_rows(
+            customers, extra, pop.stage, *codes["stage"], pop.segment, *codes["segment"],
+            pop.tier, *codes["tier"], pop.channel, *codes["channel"], pop.marketing_opt_out,
+            self.respects_opt_out, pop.id, key, float(self.spec.holdout),
+            getattr(pop, self.cohort_column), treated)
         self.cohort_sizes[TREATED] += int(new_treated)
         self.cohort_sizes[CONTROL] += int(new_control)
         n_targeted, n_treated = int(n_targeted), len(rows)
@@ -132,9 +140,7 @@ class StrategyRuntime:
         self.spent_month = 0.0
         self.demand_month = 0.0
         self.unit_month = np.inf
-        if self.strategy.scope == "bank":
-            treated = np.zeros(len(pop), bool)
-            treated[rows] = True
+        if bank:
             live = customers.view()
             live.flags.writeable = False  # the model's mask: later strategies and branches use it
             # the model's own columns are read-only to the plugin here too, as in a subset
@@ -159,28 +165,6 @@ class StrategyRuntime:
         check_written(self.name, model.replication, model.month, subset._copies)
         check_written(self.name, model.replication, model.month, subset.put_values())
         subset.write_back()
-
-    def _candidates(
-        self, model: LifecycleModel, customers: np.ndarray
-    ) -> tuple[np.ndarray, int]:
-        """Customers whose stage, segment and tier this strategy targets, and the rows scanned.
-
-        See :class:`_TargetScan`: a scan covers the whole table (rows appended
-        since the last one make it scan again).
-
-        The model's strategies share one scan (the first one's); a runtime the
-        model does not list scans for itself alone.
-        """
-        if self._scan is None:
-            strategies = list(getattr(model, "strategies", ()))
-            if self.index < len(strategies) and strategies[self.index] is self:
-                first = strategies[0]
-                if first._scan is None:
-                    first._scan = _TargetScan(strategies)
-                self._scan = first._scan
-            else:
-                self._scan, self.index = _TargetScan([self]), 0
-        return self._scan.candidates(self.index, model, customers), len(model.population)
 
     def remaining(self) -> float:
         """Budget left this month, in CNY (``inf`` when unlimited)."""
@@ -236,71 +220,6 @@ class StrategyRuntime:
             out[f"uplift_{self.name}_revenue_{group}"] = revenue
             out[f"uplift_{self.name}_cost_{group}"] = cost
         return out
-
-
-class _TargetScan:
-    """This month's candidate rows of every strategy, from one pass over the table.
-
-    A strategy's target restricts columns only the model changes (stage,
-    segment, tier; a bank-scope plugin gets them read-only) and others
-    (channel, the opt-out, labels, ``where``) that earlier strategies may
-    change in the month. The first group restricts the same rows all month,
-    so :func:`sim.kernels.scan_candidates` finds them for up to eight
-    strategies at once, at the first strategy's turn; each strategy's
-    :func:`sim.kernels.select_targets` then goes through its candidates only,
-    checking the rest (channel, labels, ``where``, opt-out). Seven passes
-    over a million rows a month become one, and each strategy's pass covers
-    its candidates (a segment: a quarter of the bank).
-
-    The scan is redone when the month, the customer mask or one of the three
-    columns is another array (rows appended, a column replaced). A group's
-    candidates are let go once each of its strategies has had its own (four
-    bytes a candidate: not kept through the rest of the month).
-    """
-
-    def __init__(self, runtimes: Sequence[StrategyRuntime]) -> None:
-        self._luts = [r._luts for r in runtimes]
-        self._month = -1
-        self._inputs: tuple[Any, ...] = ()
-        self._found: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # group -> rows, bounds
-        self._given: dict[int, set[int]] = {}  # group -> strategies that had their candidates
-
-    def candidates(self, index: int, model: LifecycleModel, customers: np.ndarray) -> np.ndarray:
-        """Candidate rows (table order, ``uint32``) of the strategy at ``index``.
-
-        Only the customers of the stages, segments and tiers it targets: that
-        need not be checked again.
-        """
-        pop = model.population
-        inputs = (customers, pop.stage, pop.segment, pop.tier)  # the same arrays, or scan again
-        if (self._month != model.month or len(inputs) != len(self._inputs)
-                or any(a is not b for a, b in zip(inputs, self._inputs, strict=True))):
-            self._month, self._inputs, self._found, self._given = model.month, inputs, {}, {}
-        group, bit = divmod(index, kernels.GROUP)
-        if group not in self._found or index in self._given[group]:
-            if len(pop) >= 1 << 32:
-                raise ValueError(f"{len(pop)} rows: targeting counts rows in 32 bits")
-            self._found[group] = kernels.scan_candidates(
-                customers, pop.stage, pop.segment, pop.tier, self._bits(group))
-            self._given[group] = set()
-        rows, bounds = self._found[group]
-        given = self._given[group]
-        given.add(index)
-        if len(given) == min(kernels.GROUP, len(self._luts) - group * kernels.GROUP):
-            del self._found[group]  # every strategy of the group had its candidates
-        return rows[bounds[bit]:bounds[bit + 1]]
-
-    def _bits(self, group: int) -> np.ndarray:
-        """The group's byte per (stage, segment + 1, tier + 1): bit k, its k-th strategy."""
-        luts = self._luts[group * kernels.GROUP:(group + 1) * kernels.GROUP]
-        stages, segments, tiers = (len(luts[0][c]) for c in ("stage", "segment", "tier"))
-        bits = np.zeros((stages, segments, tiers), np.uint8)
-        for k, lut in enumerate(luts):
-            # code -1 (none) reads the look-up table's last entry, at index 0 here
-            allowed = (lut["stage"][:, None, None] & np.roll(lut["segment"], 1)[None, :, None]
-                       & np.roll(lut["tier"], 1)[None, None, :])
-            bits |= (allowed.astype(np.uint8) << k).astype(np.uint8)
-        return bits
 
 
 def _lut(names: tuple[str, ...], chosen: Sequence[str] | None) -> np.ndarray:

@@ -19,6 +19,7 @@ compilation (about 7 s).
 * :mod:`sim.kernels.order_prefix` — the first rows of a priority order at equal costs, unsorted;
 * :mod:`sim.kernels.rm_fit` — RM minutes for customers every branch has time for;
 * :mod:`sim.kernels.targeting` — a strategy's targets, hold-out and treated rows;
+* :mod:`sim.kernels.packing` — flagged rows' indices packed sixteen at a time;
 * :mod:`sim.kernels.visits` — branch visitors' loads, desks, simulated visits and waits;
 * :mod:`sim.kernels.channels_complaints` — who may complain after a visit or a failed contact;
 * :mod:`sim.kernels.compact` — the table's compaction (kept rows moved in place);
@@ -60,16 +61,16 @@ from sim.kernels.month import (
     transition_stages,
 )
 from sim.kernels.order_prefix import branch_prefixes, first_in_order, prefix_length, same_bits
+from sim.kernels.packing import pack16
 from sim.kernels.rm_fit import allocate_if_all_fit
 from sim.kernels.tallies import CHUNK, census, cohort_tallies, masked_sum
-from sim.kernels.targeting import GROUP, scan_candidates, select_targets
+from sim.kernels.targeting import target_codes, target_rows
 from sim.kernels.visits import joined_wait_quantile, visit_outcomes, visitor_loads
 
 __all__ = [
     "AS241",
     "CHUNK",
     "FLOW_NAMES",
-    "GROUP",
     "add_masked",
     "allocate_if_all_fit",
     "allocate_minutes",
@@ -94,16 +95,17 @@ __all__ = [
     "keyed_uniform_into",
     "market_rows",
     "masked_sum",
+    "pack16",
     "prefix_length",
     "refuse_minutes",
     "respond_rows",
     "same_bits",
-    "scan_candidates",
     "scatter",
     "segment_rows",
-    "select_targets",
     "settle_transitions",
     "stable_argsort",
+    "target_codes",
+    "target_rows",
     "tiers_rows",
     "transition_stages",
     "visit_outcomes",

@@ -426,56 +426,6 @@ def test_a_bank_scope_strategy_cannot_change_the_models_columns() -> None:
     assert all(columns[name].flags.writeable for name in MODEL_OWNED)
 
 
-def test_one_scan_finds_the_candidates_of_more_than_eight_strategies() -> None:
-    """Strategies share the month's scan of stage, segment and tier, eight to a pass: the
-    ninth and tenth get theirs from a second group; each strategy's candidates are the
-    customers its look-up tables allow (code -1, none, the last entry), and a new month or
-    appended rows (another stage array) scan again."""
-    from types import SimpleNamespace
-
-    from sim import kernels
-    from sim.strategy_runtime import _TargetScan
-
-    rng = np.random.default_rng(4)
-    n = 3000
-    pop = SimpleNamespace(stage=rng.integers(0, 5, n).astype(np.int8),
-                          segment=rng.integers(-1, 4, n).astype(np.int8),
-                          tier=rng.integers(-1, 6, n).astype(np.int8))
-    luts = [{"stage": rng.random(5) < 0.7, "segment": rng.random(5) < 0.6,
-             "tier": rng.random(7) < 0.8} for _ in range(10)]
-    customers = rng.random(n) < 0.8
-    model = SimpleNamespace(month=3, population=_Sized(pop, n))
-    scan = _TargetScan([SimpleNamespace(_luts=lut) for lut in luts])
-    calls = []
-    real = kernels.scan_candidates
-    try:
-        kernels.scan_candidates = lambda *a: calls.append(1) or real(*a)
-        for index in (0, 9, 3, 8, 1, 2, 4, 5, 6, 7):  # groups entered in any order
-            lut = luts[index]
-            expected = np.flatnonzero(customers & lut["stage"][pop.stage]
-                                      & lut["segment"][pop.segment] & lut["tier"][pop.tier])
-            np.testing.assert_array_equal(scan.candidates(index, model, customers), expected)
-        assert len(calls) == 2  # one pass per group of eight
-        model.month = 4
-        scan.candidates(0, model, customers)
-        model.population.stage = pop.stage.copy()  # rows appended: new column arrays
-        scan.candidates(1, model, customers)
-        assert len(calls) == 4
-    finally:
-        kernels.scan_candidates = real
-
-
-class _Sized:
-    """A population stand-in: columns by attribute and a length."""
-
-    def __init__(self, columns: Any, n: int) -> None:
-        self.__dict__.update(vars(columns))
-        self._n = n
-
-    def __len__(self) -> int:
-        return self._n
-
-
 class _Subsidy(Strategy):
     """Test strategy: pays for every target at a cost in proportion to its AUM."""
 

@@ -20,7 +20,8 @@ compilation (about 7 s).
 * :mod:`sim.kernels.visits` — branch visitors' loads, desks, simulated visits and waits;
 * :mod:`sim.kernels.channels_complaints` — who may complain after a visit or a failed contact;
 * :mod:`sim.kernels.compact` — the table's compaction (kept rows moved in place);
-* :mod:`sim.kernels.choice` — new customers' preferred channel.
+* :mod:`sim.kernels.choice` — new customers' preferred channel;
+* :mod:`sim.kernels.strategy_rows` — built-in strategies' look-ups and masks.
 
 Numba's cache notices a change to a kernel's own module only, but kernels
 inline helpers from other modules here (``draws``, ``month``, ``tallies``).
@@ -57,6 +58,7 @@ from sim.kernels.month import (
     tiers_rows,
     transition_stages,
 )
+from sim.kernels.strategy_rows import lut_rows, lut_values, where_code
 from sim.kernels.tallies import CHUNK, census, cohort_tallies, masked_sum
 from sim.kernels.targeting import GROUP, scan_candidates, select_targets
 from sim.kernels.visits import joined_wait_quantile, visit_outcomes, visitor_loads
@@ -85,6 +87,8 @@ __all__ = [
     "keep_in_place",
     "keyed_normal_into",
     "keyed_uniform_into",
+    "lut_rows",
+    "lut_values",
     "market_rows",
     "masked_sum",
     "refuse_minutes",
@@ -99,4 +103,5 @@ __all__ = [
     "transition_stages",
     "visit_outcomes",
     "visitor_loads",
+    "where_code",
 ]

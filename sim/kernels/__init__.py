@@ -58,7 +58,13 @@ from sim.kernels.month import (
     tiers_rows,
     transition_stages,
 )
-from sim.kernels.strategy_rows import lut_rows, lut_values, where_code
+from sim.kernels.strategy_rows import (
+    lut_rows,
+    lut_values,
+    opt_out_rows,
+    true_rows,
+    where_code,
+)
 from sim.kernels.tallies import CHUNK, census, cohort_tallies, masked_sum
 from sim.kernels.targeting import GROUP, scan_candidates, select_targets
 from sim.kernels.visits import joined_wait_quantile, visit_outcomes, visitor_loads
@@ -91,6 +97,7 @@ __all__ = [
     "lut_values",
     "market_rows",
     "masked_sum",
+    "opt_out_rows",
     "refuse_minutes",
     "respond_rows",
     "scan_candidates",
@@ -101,6 +108,7 @@ __all__ = [
     "stable_argsort",
     "tiers_rows",
     "transition_stages",
+    "true_rows",
     "visit_outcomes",
     "visitor_loads",
     "where_code",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["lut_rows", "lut_values", "where_code"]
+__all__ = ["lut_rows", "lut_values", "opt_out_rows", "true_rows", "where_code"]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -38,12 +38,10 @@ def lut_values(lut: np.ndarray, codes: np.ndarray) -> np.ndarray:  # pragma: no 
 @numba.njit(cache=True, nogil=True)
 def lut_rows(lut: np.ndarray, codes: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     """``np.flatnonzero(lut[codes])``: the rows whose code's entry is true, in order."""
-    out = np.empty(codes.shape[0], np.int64)
-    k = 0
+    flags = np.empty(codes.shape[0], np.uint8)
     for i in range(codes.shape[0]):
-        out[k] = i
-        k += 1 if lut[_at(lut, codes[i])] else 0  # branch-free: the flags are unpredictable
-    return out[:k].copy()
+        flags[i] = 1 if lut[_at(lut, codes[i])] else 0
+    return _true_rows(flags)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -62,3 +60,84 @@ def where_code(
         value = lut[_at(lut, classes[i])]
         out[i] = value if keep[i] and codes[i] == code else none
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def opt_out_rows(
+    opt_out: np.ndarray, opted: np.ndarray, targets: np.ndarray, channel: np.ndarray, code: int,
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Opt the targets out, release those no longer targeted; return the targets of a channel.
+
+    In place, row by row: ``opt_out &= ~(opted & ~targets)``, ``opt_out |=
+    targets``, ``opted[:] = targets`` (``opted``: the rows this strategy opted
+    out), and returns ``np.flatnonzero(targets & (channel == code))``, as the
+    D-class abandonment does over the whole table. The masks are given as
+    ``uint8`` views of boolean arrays (0 or 1): bitwise arithmetic on them
+    vectorises, where ``and``/``or`` on booleans branch on every row (measured
+    at 1.2M rows, one thread: 5.0 against NumPy's 2.4 ms for the strategy).
+    """
+    n = targets.shape[0]
+    flags = np.empty(n, np.uint8)
+    for i in range(n):
+        targeted = targets[i]
+        released = opted[i] & (targeted ^ 1)
+        opt_out[i] = (opt_out[i] & (released ^ 1)) | targeted
+        opted[i] = targeted
+        flags[i] = targeted & np.uint8(channel[i] == code)
+    return _true_rows(flags)
+
+
+#: ``(x & -x) * _DE_BRUIJN >> 58`` is distinct for each single bit x of 64: a bit's position.
+_DE_BRUIJN = 0x03F79D71B4CB0A89
+_BIT_AT = np.zeros(64, np.int64)
+for _bit in range(64):
+    _BIT_AT[((1 << _bit) * _DE_BRUIJN % (1 << 64)) >> 58] = _bit
+#: Times a word of eight 0/1 bytes, its top byte holds byte j's flag as bit j.
+_BYTE_BITS = 0x0102040810204080
+
+
+@numba.njit(cache=True, nogil=True)
+def true_rows(flags: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """``np.flatnonzero(mask)`` of a boolean mask given as its ``uint8`` view."""
+    return _true_rows(flags)
+
+
+@numba.njit(cache=True, nogil=True)
+def _true_rows(flags: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """The rows whose ``uint8`` flag (0 or 1) is 1, in order: ``np.flatnonzero``.
+
+    Counted first (a pass that vectorises), so the rows need no copy. Few
+    flags (under one in eight): 64 rows at a time as the bits of a word, each
+    set bit's position by a de Bruijn multiply, so a block without flags costs
+    a few operations; else every row is written and the count advanced by its
+    flag, with no branch to mispredict. Measured at 1.2M rows, one thread:
+    0.19 ms at 5.5% flags and 0.40 ms at 50%, where NumPy takes 0.94 and 0.55.
+    """
+    n = flags.shape[0]
+    count = 0
+    for i in range(n):
+        count += flags[i]
+    out = np.empty(count + 1, np.int64)  # (one more: rows after the last flag land there)
+    k = 0
+    if 8 * count >= n:
+        for i in range(n):
+            out[k] = i
+            k += flags[i]
+        return out[:count]
+    blocks = n // 64
+    words = flags[:blocks * 64].view(np.uint64)
+    for b in range(blocks):
+        bits = np.uint64(0)
+        for j in range(8):
+            bits |= ((words[8 * b + j] * np.uint64(_BYTE_BITS)) >> np.uint64(56)) \
+                << np.uint64(8 * j)
+        while bits:
+            low = bits & (~bits + np.uint64(1))
+            out[k] = 64 * b + _BIT_AT[(low * np.uint64(_DE_BRUIJN)) >> np.uint64(58)]
+            k += 1
+            bits ^= low
+    for i in range(blocks * 64, n):
+        if flags[i]:
+            out[k] = i
+            k += 1
+    return out[:count]

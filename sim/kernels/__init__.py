@@ -59,9 +59,12 @@ from sim.kernels.month import (
     transition_stages,
 )
 from sim.kernels.strategy_rows import (
+    accepted,
+    below_counts,
     lut_rows,
     lut_values,
     opt_out_rows,
+    scaled_gap,
     true_rows,
     where_code,
 )
@@ -74,8 +77,10 @@ __all__ = [
     "CHUNK",
     "FLOW_NAMES",
     "GROUP",
+    "accepted",
     "add_masked",
     "allocate_minutes",
+    "below_counts",
     "book_rows",
     "branch_visits",
     "census",
@@ -100,6 +105,7 @@ __all__ = [
     "opt_out_rows",
     "refuse_minutes",
     "respond_rows",
+    "scaled_gap",
     "scan_candidates",
     "scatter",
     "segment_rows",

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["lut_rows", "lut_values", "opt_out_rows", "true_rows", "where_code"]
+__all__ = ["accepted", "below_counts", "lut_rows", "lut_values", "opt_out_rows", "scaled_gap",
+           "true_rows", "where_code"]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -141,3 +142,48 @@ def _true_rows(flags: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
             out[k] = i
             k += 1
     return out[:count]
+
+
+@numba.njit(cache=True, nogil=True)
+def scaled_gap(
+    values: np.ndarray, scale: np.float32, reference: np.float32
+) -> np.ndarray:  # pragma: no cover - compiled
+    """``scale * (values - reference)`` in float32, as NumPy computes it for a float32 array.
+
+    ``scale`` and ``reference``: the Python numbers as NumPy casts them
+    (``np.float32(x)``); float32 operations without fused multiply-adds.
+    """
+    out = np.empty(values.shape[0], np.float32)
+    for i in range(values.shape[0]):
+        out[i] = scale * (values[i] - reference)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")  # no zero check: it vectorises
+def accepted(
+    offered: np.ndarray, draws: np.ndarray, odds_ratio: np.ndarray, base: np.float32
+) -> np.ndarray:  # pragma: no cover - compiled
+    """``offered & (draws < base * odds / (base * odds + 1 - base))``, the probability in float32.
+
+    As NumPy evaluates it for a float32 ``odds_ratio`` and a Python ``base``
+    (cast to float32), the float64 ``draws`` compared with the probability
+    widened to float64: one pass for NumPy's seven.
+    """
+    one = np.float32(1.0)
+    out = np.empty(offered.shape[0], np.bool_)
+    for i in range(offered.shape[0]):
+        lifted = base * odds_ratio[i]
+        chance = lifted / (lifted + one - base)
+        out[i] = offered[i] & (draws[i] < np.float64(chance))  # (no branch: vectorises)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def below_counts(
+    keep: np.ndarray, values: np.ndarray, bound: int
+) -> np.ndarray:  # pragma: no cover - compiled
+    """``(keep & (values < bound)).astype(float)``: one contact for each row kept below a bound."""
+    out = np.empty(keep.shape[0], np.float64)
+    for i in range(keep.shape[0]):
+        out[i] = 1.0 if keep[i] & (values[i] < bound) else 0.0
+    return out

@@ -66,6 +66,7 @@ from sim.kernels.strategy_rows import (
     opt_out_rows,
     scaled_gap,
     true_rows,
+    voucher_rows,
     where_code,
 )
 from sim.kernels.tallies import CHUNK, census, cohort_tallies, masked_sum
@@ -117,5 +118,6 @@ __all__ = [
     "true_rows",
     "visit_outcomes",
     "visitor_loads",
+    "voucher_rows",
     "where_code",
 ]

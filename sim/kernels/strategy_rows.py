@@ -15,7 +15,7 @@ import numba
 import numpy as np
 
 __all__ = ["accepted", "below_counts", "lut_rows", "lut_values", "opt_out_rows", "scaled_gap",
-           "true_rows", "where_code"]
+           "true_rows", "voucher_rows", "where_code"]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -187,3 +187,23 @@ def below_counts(
     for i in range(keep.shape[0]):
         out[i] = 1.0 if keep[i] & (values[i] < bound) else 0.0
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def voucher_rows(
+    keep: np.ndarray, wealth: np.ndarray, aum: np.ndarray, threshold: float, last: np.ndarray,
+    month: int, cooldown: float,
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Rows kept with ``threshold`` or more elsewhere and no redemption for ``cooldown`` months.
+
+    ``np.flatnonzero(keep & (wealth - aum >= threshold) & (month - last >=
+    cooldown))`` as NumPy computes it for float32 ``wealth``, float64 ``aum``
+    and int16 ``last``: the difference in float64, ``month - last`` in int16
+    (wrapping as NumPy's does). ``month`` must fit in int16, as NumPy requires.
+    """
+    flags = np.empty(keep.shape[0], np.uint8)
+    for i in range(keep.shape[0]):
+        rich = np.float64(wealth[i]) - aum[i] >= threshold
+        due = np.int16(month - last[i]) >= cooldown
+        flags[i] = keep[i] & rich & due
+    return _true_rows(flags)

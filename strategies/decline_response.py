@@ -31,7 +31,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from sim import kernels
 from strategies._common import SEGMENTS, check_number, deliver_contacts, raise_capped, short_repr
 from strategies.base import Strategy
 from strategies.registry import register
@@ -131,18 +130,16 @@ class DeclineResponse(Strategy):
         if DECLINE not in ctx.scenario.lifecycle.stage_names:
             return
         pop = ctx.population
+        declining = ctx.targets & (pop.stage == ctx.stage_code(DECLINE))
         # response code per segment code; the extra last slot (segment -1) abandons
-        lut = np.full(len(SEGMENTS) + 1, RESPONSES.index("abandon"), np.int8)
+        lut = np.full(len(SEGMENTS) + 1, RESPONSES.index("abandon"))
         for segment, response in self.response_by_segment.items():
             lut[ctx.segment_code(segment)] = RESPONSES.index(response)
-        # each declining target's response, the others abandoned: one pass over the rows
-        # for the masks of NumPy's seven (at 1M, 60,000-80,000 rows)
-        response_of = kernels.where_code(ctx.targets, pop.stage, ctx.stage_code(DECLINE), lut,
-                                         pop.segment, RESPONSES.index("abandon"))
-        self._rescue(ctx, response_of == RESPONSES.index("rescue"))
-        calls = (response_of == RESPONSES.index("respond")).astype(float)
+        response_of = lut[pop.segment]
+        self._rescue(ctx, declining & (response_of == RESPONSES.index("rescue")))
+        calls = (declining & (response_of == RESPONSES.index("respond"))).astype(float)
         deliver_contacts(ctx, "respond_call", calls, self.respond_cost, self.respond_rm_minutes)
-        self._improve(ctx, response_of == RESPONSES.index("improve"))
+        self._improve(ctx, declining & (response_of == RESPONSES.index("improve")))
 
     def _rescue(self, ctx: Any, rows: np.ndarray) -> None:
         """Keep paying running yield bumps, then visit those due a rescue and bump them."""
@@ -163,15 +160,10 @@ class DeclineResponse(Strategy):
 
     def _bump_yield(self, ctx: Any, rows: np.ndarray) -> None:
         """Pay this month's extra interest on the rows' AUM and lower their price gap."""
-        at = np.flatnonzero(rows)
-        if self.rescue_yield_bump_bp > 0 and len(at):
+        if self.rescue_yield_bump_bp > 0 and rows.any():
             pop = ctx.population
-            # the AUM of the rows bumped only (fund reads no other row's cost): at 1M, a few
-            # hundred to a few thousand of the 60,000-80,000 declining rows; the bump added in
-            # the table's rows
-            monthly_interest = np.zeros(len(rows))
-            monthly_interest[at] = pop.read("aum", at) * (
-                self.rescue_yield_bump_bp / 10_000.0 / 12.0)
+            # AUM read (not copied out to be written back), the bump added in the table's rows
+            monthly_interest = pop.read("aum") * (self.rescue_yield_bump_bp / 10_000.0 / 12.0)
             paid = ctx.fund("yield_bump", rows, monthly_interest)
             pop.add_at("yield_bump_bp", paid, self.rescue_yield_bump_bp)
 

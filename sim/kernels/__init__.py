@@ -67,7 +67,6 @@ from sim.kernels.strategy_rows import (
     scaled_gap,
     true_rows,
     voucher_rows,
-    where_code,
 )
 from sim.kernels.tallies import CHUNK, census, cohort_tallies, masked_sum
 from sim.kernels.targeting import GROUP, scan_candidates, select_targets
@@ -119,5 +118,4 @@ __all__ = [
     "visit_outcomes",
     "visitor_loads",
     "voucher_rows",
-    "where_code",
 ]

@@ -1,8 +1,8 @@
 """Built-in strategies' per-row look-ups and masks, compiled (``strategies/``).
 
 A strategy's rows at 1M are 50,000-400,000 (a segment, the tiers from
-200k CNY, the declining customers); NumPy builds a mask such as "declining
-and of a class the strategy rescues" in several passes, each writing a
+200k CNY), a bank-scope strategy's the whole table; NumPy builds a mask such
+as "targeted and at the branch" in several passes, each writing a
 temporary of the rows' length, and looks a small table up by a one-byte code
 only after converting the codes to 8-byte indices. The loops here read each
 input once. Each gives the values of the NumPy expression it replaces (the
@@ -15,7 +15,7 @@ import numba
 import numpy as np
 
 __all__ = ["accepted", "below_counts", "lut_rows", "lut_values", "opt_out_rows", "scaled_gap",
-           "true_rows", "voucher_rows", "where_code"]
+           "true_rows", "voucher_rows"]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -43,24 +43,6 @@ def lut_rows(lut: np.ndarray, codes: np.ndarray) -> np.ndarray:  # pragma: no co
     for i in range(codes.shape[0]):
         flags[i] = 1 if lut[_at(lut, codes[i])] else 0
     return _true_rows(flags)
-
-
-@numba.njit(cache=True, nogil=True)
-def where_code(
-    keep: np.ndarray, codes: np.ndarray, code: int, lut: np.ndarray, classes: np.ndarray,
-    none: int,
-) -> np.ndarray:  # pragma: no cover - compiled
-    """``np.where(keep & (codes == code), lut[classes], none)`` as int8, in one pass.
-
-    E.g. each row's response to decline: ``keep`` the strategy's targets,
-    ``codes`` their stages, ``lut`` the response of each class (segment code
-    -1 reads its last entry), ``none`` for rows not in the stage.
-    """
-    out = np.empty(codes.shape[0], np.int8)
-    for i in range(codes.shape[0]):
-        value = lut[_at(lut, classes[i])]
-        out[i] = value if keep[i] and codes[i] == code else none
-    return out
 
 
 @numba.njit(cache=True, nogil=True)

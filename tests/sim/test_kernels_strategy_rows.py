@@ -44,17 +44,6 @@ def test_lut_values_refuses_codes_outside_the_table() -> None:
 
 
 @pytest.mark.parametrize("n", SIZES)
-def test_where_code_is_numpys_where(n: int) -> None:
-    rng = np.random.default_rng(n)
-    keep = rng.random(n) < 0.7
-    stage = rng.integers(0, 6, n).astype(np.int8)
-    segment = rng.integers(-1, 4, n).astype(np.int8)
-    lut = np.array([1, 0, 2, 3, 3], np.int8)
-    expected = np.where(keep & (stage == 4), lut[segment], 3)
-    np.testing.assert_array_equal(kernels.where_code(keep, stage, 4, lut, segment, 3), expected)
-
-
-@pytest.mark.parametrize("n", SIZES)
 def test_opt_out_rows_is_the_masks_numpy_made(n: int) -> None:
     rng = np.random.default_rng(n)
     opt_out, opted, targets = (rng.random(n) < p for p in (0.3, 0.2, 0.25))

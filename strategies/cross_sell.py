@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from sim import kernels
 from strategies._common import (
     CHANNELS,
     DEFAULT_COST_PER_CONTACT,
@@ -112,17 +113,38 @@ class CrossSell(Strategy):
         pop = ctx.population
         channel = self.offer_channel
         # columns read, not copied out to be written back (at 1M, 400,000 rows each): the
-        # new products added in the table's rows
-        eligible = ctx.targets & (pop.read("products") < self.max_products)
+        # new products added in the table's rows; one offer per eligible target, the
+        # offers' counts in one compiled pass (not NumPy's three)
+        eligible = kernels.below_counts(ctx.targets, pop.read("products"), self.max_products)
         offered = deliver_contacts(
-            ctx, channel, eligible.astype(float),
+            ctx, channel, eligible,
             {**DEFAULT_COST_PER_CONTACT, **self.offer_cost}[channel],
             {**DEFAULT_RM_MINUTES, **self.rm_minutes_per_offer}.get(channel),
         )
-        accepts = offered & (ctx.uniform("accept")
-                             < self.acceptance_probability(pop.read("satisfaction")))
+        accepts = self._accepts(ctx, offered, pop.read("satisfaction"))
         onboarded = ctx.fund("onboarding", accepts, self.onboarding_cost)
         pop.add_at("products", onboarded, 1)
+
+    def _accepts(self, ctx: Any, offered: np.ndarray, satisfaction: np.ndarray) -> np.ndarray:
+        """Offered rows that accept: ``offered & (draw < acceptance_probability(satisfaction))``.
+
+        For the model's float32 satisfaction, the arithmetic around NumPy's
+        float32 ``exp`` (kept: Numba's could differ in the last bit) in two
+        compiled passes for NumPy's eight (400,000 offers at 1M, one thread,
+        warm: 0.72 against 0.30 ms).
+        """
+        draws = ctx.uniform("accept")
+        base = {**DEFAULT_ACCEPTANCE, **self.acceptance}[self.offer_channel]
+        numbers = (base, self.satisfaction_effect, self.satisfaction_reference)
+        if satisfaction.dtype != np.float32 or any(type(x) not in (int, float) for x in numbers):
+            # (a NumPy float64 parameter would make NumPy's arithmetic float64)
+            return np.asarray(offered & (draws < self.acceptance_probability(satisfaction)))
+        # Python numbers meet a float32 array as float32 (NumPy 2, NEP 50)
+        log_odds = kernels.scaled_gap(satisfaction, np.float32(self.satisfaction_effect),
+                                      np.float32(self.satisfaction_reference))
+        accepts: np.ndarray = kernels.accepted(np.asarray(offered, bool), draws,
+                                               np.exp(log_odds), np.float32(base))
+        return accepts
 
     def acceptance_probability(self, satisfaction: np.ndarray) -> np.ndarray:
         """Probability of accepting an offer through ``offer_channel`` at ``satisfaction``."""

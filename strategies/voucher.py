@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from sim import kernels
 from strategies._common import check_number
 from strategies.base import Strategy
 from strategies.registry import register
@@ -97,13 +98,19 @@ class Voucher(Strategy):
         # columns read, not copied out to be written back, and the redeemers' rows written
         # in the table (at 1M: seven columns of 125,000 rows for some 2,500 redeemers)
         wealth = pop.read("total_wealth")
-        elsewhere = wealth - pop.read("aum")
-        eligible = (ctx.targets & (elsewhere >= self.threshold)
-                    & (ctx.month - last >= self.cooldown_months))
+        aum = pop.read("aum")
+        if (wealth.dtype, aum.dtype, last.dtype) == (np.float32, np.float64, np.int16) and (
+                -(1 << 15) <= ctx.month < 1 << 15):
+            # the model's columns: the mask and its rows in one compiled pass, not NumPy's eight
+            # (at 1M, 125,000 rows)
+            rows = kernels.voucher_rows(ctx.targets, wealth, aum, float(self.threshold), last,
+                                        ctx.month, float(self.cooldown_months))
+        else:
+            rows = np.flatnonzero(ctx.targets & (wealth - aum >= self.threshold)
+                                  & (ctx.month - last >= self.cooldown_months))
         # draws only for the eligible (a draw is keyed by the customer alone)
-        rows = np.flatnonzero(eligible)
         chance = np.minimum(self.redemption_scale() * pop.read("price_sensitivity", rows), 1.0)
-        redeem = np.zeros(len(eligible), bool)
+        redeem = np.zeros(len(wealth), bool)
         redeem[rows] = ctx.uniform("redeem", rows) < chance
         paid = np.flatnonzero(ctx.fund("voucher", redeem, self.face_value))
         wealth = wealth[paid]

@@ -23,7 +23,8 @@ compilation (about 7 s).
 * :mod:`sim.kernels.visits` — branch visitors' loads, desks, simulated visits and waits;
 * :mod:`sim.kernels.channels_complaints` — who may complain after a visit or a failed contact;
 * :mod:`sim.kernels.compact` — the table's compaction (kept rows moved in place);
-* :mod:`sim.kernels.choice` — new customers' preferred channel.
+* :mod:`sim.kernels.choice` — new customers' preferred channel;
+* :mod:`sim.kernels.strategy_rows` — built-in strategies' look-ups and masks.
 
 Numba's cache notices a change to a kernel's own module only, but kernels
 inline helpers from other modules here (``draws``, ``month``, ``tallies``).
@@ -63,6 +64,16 @@ from sim.kernels.month import (
 from sim.kernels.order_prefix import branch_prefixes, first_in_order, prefix_length, same_bits
 from sim.kernels.packing import pack16
 from sim.kernels.rm_fit import allocate_if_all_fit
+from sim.kernels.strategy_rows import (
+    accepted,
+    below_counts,
+    lut_rows,
+    lut_values,
+    opt_out_rows,
+    scaled_gap,
+    true_rows,
+    voucher_rows,
+)
 from sim.kernels.tallies import CHUNK, census, cohort_tallies, masked_sum
 from sim.kernels.targeting import target_codes, target_rows
 from sim.kernels.visits import joined_wait_quantile, visit_outcomes, visitor_loads
@@ -71,9 +82,11 @@ __all__ = [
     "AS241",
     "CHUNK",
     "FLOW_NAMES",
+    "accepted",
     "add_masked",
     "allocate_if_all_fit",
     "allocate_minutes",
+    "below_counts",
     "book_rows",
     "branch_prefixes",
     "branch_visits",
@@ -93,13 +106,17 @@ __all__ = [
     "keep_in_place",
     "keyed_normal_into",
     "keyed_uniform_into",
+    "lut_rows",
+    "lut_values",
     "market_rows",
     "masked_sum",
+    "opt_out_rows",
     "pack16",
     "prefix_length",
     "refuse_minutes",
     "respond_rows",
     "same_bits",
+    "scaled_gap",
     "scatter",
     "segment_rows",
     "settle_transitions",
@@ -108,6 +125,8 @@ __all__ = [
     "target_rows",
     "tiers_rows",
     "transition_stages",
+    "true_rows",
     "visit_outcomes",
     "visitor_loads",
+    "voucher_rows",
 ]

@@ -114,3 +114,30 @@ def test_budget_is_never_exceeded() -> None:
 ])
 def test_invalid_parameters_are_refused(params: dict[str, Any], message: str) -> None:
     assert_refused(CrossSell, params, match=message)
+
+
+class _Draws:
+    """The one context method ``CrossSell._accepts`` calls: fixed draws."""
+
+    def __init__(self, draws: np.ndarray) -> None:
+        self.draws = draws
+
+    def uniform(self, purpose: str) -> np.ndarray:
+        assert purpose == "accept"
+        return self.draws
+
+
+@pytest.mark.parametrize("params", [
+    {}, {"offer_channel": "visit", "satisfaction_effect": -2, "satisfaction_reference": 0.3},
+    {"acceptance": {"sms": 1}}, {"satisfaction_effect": np.float64(4.0)},  # NumPy's float64 path
+])
+def test_compiled_acceptances_are_numpys(params: dict[str, Any]) -> None:
+    rng = np.random.default_rng(11)
+    satisfaction = rng.random(20_000).astype(np.float32)
+    satisfaction[:3] = [0.0, 1.0, np.nan]
+    offered, draws = rng.random(20_000) < 0.9, rng.random(20_000)
+    strategy = CrossSell(**params)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = offered & (draws < strategy.acceptance_probability(satisfaction))
+        got = strategy._accepts(_Draws(draws), offered, satisfaction)
+    np.testing.assert_array_equal(got, expected)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.branch_day import BranchDay, day_totals, draw_visits, simulate_visits
-from sim.day_sampling import estimate_from_days
+from sim.day_sampling import month_ratios
 from sim.streams import stream
 
 if TYPE_CHECKING:
@@ -62,6 +62,8 @@ class DayPool:
 def simulate_pool(config: BranchDay, sampled_days: int, days_per_month: int,
                   rng: np.random.Generator) -> DayPool:
     """Simulate ``sampled_days`` days of ``config`` and pool their visits by desk."""
+    if not 1 <= sampled_days <= days_per_month:  # as estimate_from_days checked it
+        raise ValueError(f"sampled_days must be 1 to {days_per_month}, got {sampled_days}")
     rows, wait, balked, reneged, machine = [], [], [], [], []
     for day_rng in rng.spawn(sampled_days):
         visits = draw_visits(config, day_rng)
@@ -71,12 +73,12 @@ def simulate_pool(config: BranchDay, sampled_days: int, days_per_month: int,
         balked.append(records.balked)
         reneged.append(records.reneged)
         machine.append(visits.to_machine)
-    estimate = estimate_from_days(np.array(rows), days_per_month)
+    ratios = month_ratios(np.array(rows))
     w, b, r, m = (np.concatenate(x) for x in (wait, balked, reneged, machine))
     joined = w[~b]
     return DayPool(
         wait=(w[~m], w[m]), balked=(b[~m], b[m]), reneged=(r[~m], r[m]),
-        ratios={k: float(np.nan_to_num(v)) for k, v in estimate.ratios.items()},
+        ratios={k: float(np.nan_to_num(v)) for k, v in ratios.items()},
         p90_wait=float(np.quantile(joined, 0.9)) if joined.size else 0.0,
     )
 

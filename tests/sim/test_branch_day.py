@@ -390,3 +390,20 @@ def test_simulate_visits_is_the_process_model_on_days_full_of_ties():
                records.service_start, records.service_end)
         for a, b in zip(got, _process_model(config, visits), strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_month_ratios_are_the_estimate_s_ratios_bit_for_bit() -> None:
+    """A day pool's ratios, computed alone, are :func:`estimate_from_days`' (NaN included)."""
+    from sim.day_sampling import RATIOS, estimate_from_days, month_ratios
+
+    rng = np.random.default_rng(12)
+    for trial in range(300):
+        k = int(rng.integers(1, 6))
+        rows = rng.exponential(100.0, (k, 13)) * (rng.random((k, 13)) < 0.8)
+        if trial % 5 == 0:
+            rows[:, 1] = 0.0  # no visitor joined a queue: the wait ratios are undefined
+        expected = estimate_from_days(rows, 22).ratios
+        got = month_ratios(rows)
+        assert list(got) == list(RATIOS)
+        for name, value in expected.items():
+            assert np.float64(got[name]).tobytes() == np.float64(value).tobytes(), (trial, name)

@@ -104,3 +104,33 @@ def test_metrics_and_pool_keys_are_the_branch_by_branch_definitions() -> None:
         assert _bits(cs.metrics[name]) == _bits(value), name
     assert cs.metrics["channels_p90_wait"] == 3.5
     assert cs.metrics["branch2_rm_utilisation"] == 0.0 and cs.rm_minutes_by_branch[2] == 0
+
+
+def test_pooled_visits_are_the_segments_joined_in_order() -> None:
+    """The month's pooled visits, from each pool's desks joined once when it was made, are
+    the segments ``2 b + desk`` joined one by one (as ``pooled_visits`` built them)."""
+    from sim.day_pools import DayPool, pooled_visits
+
+    rng = np.random.default_rng(8)
+
+    def pool(teller: int, machine: int) -> DayPool:
+        wait = (rng.exponential(4.0, teller), rng.exponential(2.0, machine))
+        balked = (rng.random(teller) < 0.1, rng.random(machine) < 0.1)
+        return DayPool(wait=wait, balked=balked, reneged=balked,
+                       ratios=dict.fromkeys(RATIOS, 0.0), p90_wait=1.0)
+
+    pools = [pool(30, 7), None, pool(12, 0), pool(0, 0), None, pool(5, 9)]
+    parts = [(p.wait[d], p.balked[d]) if p is not None else (np.zeros(0), np.zeros(0, bool))
+             for p in pools for d in (0, 1)]
+    sizes = np.array([len(w) for w, _ in parts], np.int64)
+    wait, balked, offsets, got_sizes = pooled_visits(pools)
+    np.testing.assert_array_equal(got_sizes, sizes)
+    np.testing.assert_array_equal(offsets, np.concatenate([[0], np.cumsum(sizes)[:-1]]))
+    np.testing.assert_array_equal(wait, np.concatenate([w for w, _ in parts]))
+    np.testing.assert_array_equal(balked, np.concatenate([b for _, b in parts]))
+    assert wait.dtype == np.float64 and balked.dtype == np.bool_
+    assert offsets.dtype == sizes.dtype == np.int64
+    for none in ([], [None, None]):
+        wait, balked, offsets, got_sizes = pooled_visits(none)
+        assert wait.size == balked.size == 0 and (got_sizes == 0).all()
+        assert offsets.size == got_sizes.size == 2 * len(none)

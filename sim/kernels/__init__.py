@@ -10,7 +10,8 @@ its definition). ``cache=True`` stores the machine code in
 compilation (about 7 s).
 
 * :mod:`sim.kernels.draws` — keyed uniform and normal draws;
-* :mod:`sim.kernels.month` — market, response, transitions, classes, ledger;
+* :mod:`sim.kernels.market` — the market: wealth walk, age, AUM, payments;
+* :mod:`sim.kernels.month` — response, transitions, classes, ledger;
 * :mod:`sim.kernels.close` — the month after the channels in one pass (the
   phases of ``month`` and ``tallies`` fused);
 * :mod:`sim.kernels.tallies` — census, masked sums, cohort tallies;
@@ -24,7 +25,8 @@ compilation (about 7 s).
 * :mod:`sim.kernels.channels_complaints` — who may complain after a visit or a failed contact;
 * :mod:`sim.kernels.compact` — the table's compaction (kept rows moved in place);
 * :mod:`sim.kernels.choice` — new customers' preferred channel;
-* :mod:`sim.kernels.strategy_rows` — built-in strategies' look-ups and masks.
+* :mod:`sim.kernels.strategy_rows` — built-in strategies' look-ups and masks;
+* :mod:`sim.kernels.poisson` — new customers' Poisson draws (NumPy's, for small means).
 
 Numba's cache notices a change to a kernel's own module only, but kernels
 inline helpers from other modules here (``draws``, ``month``, ``tallies``).
@@ -52,9 +54,9 @@ from sim.kernels.choice import channel_choice
 from sim.kernels.close import FLOW_NAMES, close_month
 from sim.kernels.compact import keep_in_place
 from sim.kernels.draws import AS241, keyed_normal_into, keyed_uniform_into
+from sim.kernels.market import market_rows
 from sim.kernels.month import (
     book_rows,
-    market_rows,
     respond_rows,
     segment_rows,
     settle_transitions,
@@ -63,6 +65,7 @@ from sim.kernels.month import (
 )
 from sim.kernels.order_prefix import branch_prefixes, first_in_order, prefix_length, same_bits
 from sim.kernels.packing import pack16
+from sim.kernels.poisson import poisson_multiplication
 from sim.kernels.rm_fit import allocate_if_all_fit
 from sim.kernels.strategy_rows import (
     accepted,
@@ -112,6 +115,7 @@ __all__ = [
     "masked_sum",
     "opt_out_rows",
     "pack16",
+    "poisson_multiplication",
     "prefix_length",
     "refuse_minutes",
     "respond_rows",

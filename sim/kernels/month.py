@@ -1,8 +1,7 @@
-"""The month's per-row phases, compiled: market, response, transitions, classes, ledger.
+"""The month's per-row phases, compiled: response, transitions, classes, ledger.
 
-:func:`market_rows` is the market phase of
-:meth:`sim.model.LifecycleModel.step`. The others are one phase each for
-every row in one pass; the step runs them fused into one pass
+Each is one phase for every row in one pass (the market's is
+:func:`sim.kernels.market.market_rows`); the step runs them fused into one pass
 (:func:`sim.kernels.close.close_month`), and they remain its definition:
 ``tests/sim/test_kernels.py`` checks the fused pass against them run in
 sequence. Those without totals run in parallel (``prange``); those that add
@@ -15,91 +14,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from sim.kernels.draws import BLOCK, _ndtri, _normals_block, _uniform
+from sim.kernels.draws import _ndtri, _uniform
 from sim.kernels.tallies import CHUNK
 
-__all__ = ["book_rows", "market_rows", "respond_rows", "segment_rows",
+__all__ = ["book_rows", "respond_rows", "segment_rows",
            "settle_transitions", "tiers_rows", "transition_stages"]
-
-
-@numba.njit(parallel=True, cache=True, nogil=True, error_model="numpy")  # see _normals_block
-def market_rows(
-    ids: np.ndarray, keys: np.ndarray, n_old: int, mu: float, sigma: float,
-    stage: np.ndarray, is_customer_stage: np.ndarray, total_wealth: np.ndarray,
-    age: np.ndarray, share_of_wallet: np.ndarray, aum: np.ndarray, activity_rate: np.ndarray,
-    payment_share: float, new_year: bool, payments_month: np.ndarray,
-    payments_ytd: np.ndarray, old_aum: np.ndarray, was_customer: np.ndarray,
-    customers: np.ndarray,
-) -> tuple[float, float]:  # pragma: no cover - compiled
-    """The month's market per row: wealth walk, age, AUM and payments.
-
-    The first ``n_old`` rows (those at the start of the month; the rest
-    arrived this month) take one month of the wealth random walk, a keyed
-    normal shock under ``keys[0]``, and age a month; AUM follows wealth.
-    Customers' payments this month are the expected number, rounded up or
-    down by a keyed draw under ``keys[1]`` (``payments_ytd`` restarts with a
-    new year). Written per row: ``old_aum`` (AUM after the market, before the
-    strategies), ``was_customer`` (a customer at the start of the month) and
-    ``customers`` (a customer now, arrivals included).
-
-    Returns:
-        AUM of the customers at the start of the month, before and after the
-        market, added per fixed chunk in chunk order.
-    """
-    n = ids.shape[0]
-    n_chunks = max((n + CHUNK - 1) // CHUNK, 1)
-    parts = np.zeros((n_chunks, 2))
-    old = np.uint64(n_old)
-    # one pass, a block of BLOCK rows at a time, each step a loop of its own over the
-    # block (measured at 1.21M rows, one thread's CPU: 23 -> 17.4 ms; three passes over
-    # the rows before). Customer stages as a bit mask: a table look-up in the loop kept it
-    # scalar. Only rows below n_old can have been customers, and they are the walk's rows,
-    # so both sums run over those in one loop (two chains of adds in flight, not one).
-    if is_customer_stage.shape[0] > 64:
-        raise ValueError("market_rows: at most 64 stages")
-    mask = np.uint64(0)
-    for s in range(is_customer_stage.shape[0]):
-        if is_customer_stage[s]:
-            mask |= np.uint64(1) << np.uint64(s)
-    walk_key, payments_key = keys[0], keys[1]
-    keep = np.int32(0) if new_year else np.int32(1)
-    for k in numba.prange(n_chunks):
-        z, p, tails = np.empty(BLOCK), np.empty(BLOCK), np.empty(BLOCK, np.int64)
-        before = after = 0.0
-        end = np.uint64(min(n, (k + 1) * CHUNK))
-        for lo in range(np.uint64(k * CHUNK), end, np.uint64(BLOCK)):
-            hi = min(end, lo + np.uint64(BLOCK))
-            for i in range(lo, hi):
-                customer = ((mask >> (np.uint64(stage[i]) & np.uint64(63))) & np.uint64(1)) != 0
-                was_customer[i] = customer and i < old
-                customers[i] = customer
-            top = min(hi, old)
-            if lo < top:
-                _normals_block(ids, walk_key, lo, top, z, 0, p, tails)
-                for j in range(top - lo):  # the exp in a tight loop; AUM before, kept
-                    p[j] = aum[lo + j]
-                    z[j] = np.exp(mu + sigma * z[j])
-                for i in range(lo, top):
-                    total_wealth[i] *= z[i - lo]
-                    age[i] += 1.0 / 12.0
-                    aum[i] = total_wealth[i] * share_of_wallet[i]
-                for i in range(lo, top):  # += 0.0: the same bits (from +0.0, never -0.0)
-                    was = was_customer[i]
-                    before += p[i - lo] if was else 0.0
-                    after += aum[i] if was else 0.0
-            for i in range(lo, hi):  # drawn for every row, kept for customers: no branch
-                u = _uniform(ids[i], payments_key)
-                paid = int(np.floor(activity_rate[i] * payment_share + u)) if customers[i] else 0
-                payments_month[i] = paid
-                payments_ytd[i] = payments_ytd[i] * keep + paid
-                old_aum[i] = aum[i]
-        parts[k, 0] = before
-        parts[k, 1] = after
-    start = after = 0.0
-    for k in range(n_chunks):
-        start += parts[k, 0]
-        after += parts[k, 1]
-    return start, after
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)

@@ -1,4 +1,4 @@
-"""New rows' draws: the compiled channel choice, the beta draws and the columns' casts.
+"""New rows' draws: the compiled channel choice, the beta and Poisson draws, the columns' casts.
 
 Each faster path is checked against the NumPy code it replaced, bit for bit,
 with the generator left in the same state.
@@ -14,7 +14,7 @@ from scipy.special import expit
 
 from sim import kernels
 from sim.population import FIELDS, Population
-from sim.population_draw import _beta, _channels, draw_columns, draw_customers
+from sim.population_draw import _beta, _channels, draw_columns, draw_customers, poisson_draws
 from sim.scenario import load_scenario
 
 BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.yaml"
@@ -85,6 +85,39 @@ def test_beta_with_one_mean_draws_as_with_a_mean_per_row() -> None:
     expected = theirs.beta(mean * 12.0, (1.0 - mean) * 12.0)
     np.testing.assert_array_equal(got.view(np.uint64), expected.view(np.uint64))
     assert ours.bit_generator.state == theirs.bit_generator.state
+
+
+def test_poisson_draws_are_numpys_with_the_generator_left_alike() -> None:
+    """poisson_draws gives rng.poisson's draws and leaves the generator in its state, on the
+    compiled path (means below 10) and on NumPy's (0, 10 and more, other generators)."""
+    for lam in (0.0, 1e-9, 0.3, 1.0, 2.5, 9.99, 10.0, 40.0):
+        for n in (0, 1, 7, 20_000):
+            ours, theirs = np.random.default_rng(n), np.random.default_rng(n)
+            got = poisson_draws(ours, lam, n)
+            expected = theirs.poisson(lam, n)
+            assert got.dtype == expected.dtype
+            np.testing.assert_array_equal(got, expected)
+            assert ours.bit_generator.state == theirs.bit_generator.state
+            np.testing.assert_array_equal(ours.random(3), theirs.random(3))
+    # 32 bits kept for the next draw: advance() would drop them, so NumPy's own path
+    ours, theirs = np.random.default_rng(8), np.random.default_rng(8)
+    for rng in (ours, theirs):
+        rng.integers(0, 9, dtype=np.int32)
+    assert ours.bit_generator.state["has_uint32"]
+    np.testing.assert_array_equal(poisson_draws(ours, 1.0, 500), theirs.poisson(1.0, 500))
+    assert ours.bit_generator.state == theirs.bit_generator.state
+    ours, theirs = (np.random.Generator(np.random.MT19937(9)) for _ in range(2))
+    np.testing.assert_array_equal(poisson_draws(ours, 1.0, 500), theirs.poisson(1.0, 500))
+    assert ours.bit_generator.state["state"]["pos"] == theirs.bit_generator.state["state"]["pos"]
+
+
+def test_poisson_multiplication_says_when_the_doubles_ran_out() -> None:
+    """Too few doubles: -1 (the caller then draws with NumPy); enough: the count used."""
+    out = np.empty(3, np.int64)
+    doubles = np.array([0.9, 0.9, 0.1, 0.2, 0.9])  # exp(-1) = 0.37: draws 2, 0, then short
+    assert kernels.poisson_multiplication(doubles, np.exp(-1.0), out) == -1
+    assert kernels.poisson_multiplication(doubles[:4], np.exp(-1.0), out[:2]) == 4
+    np.testing.assert_array_equal(out[:2], [2, 0])
 
 
 #: SHA-256 of the columns (FIELDS order) drawn below, computed at commit 9fc2b0e.

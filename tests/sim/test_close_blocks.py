@@ -12,7 +12,13 @@ import numba
 import numpy as np
 
 from sim.kernels.close import _count_any, _round_robin, _tier
-from sim.kernels.close_blocks import _segment_block, _tally_block
+from sim.kernels.close_blocks import (
+    LAST_WHOLE,
+    _contact_logs,
+    _segment_block,
+    _tally_block,
+    whole_logs,
+)
 from sim.kernels.month import _segment_row
 from sim.kernels.tallies import _tally_row
 from tests.sim.census_reference import _count_row
@@ -154,3 +160,34 @@ def test_round_robin_gives_each_threads_static_run_every_threads_th_chunk() -> N
                 assert run.tolist() == list(range(t, n_chunks, threads))
                 start += len(run)
     assert _round_robin(5, 0).tolist() == list(range(5))  # no threads given: chunk order
+
+
+@numba.njit
+def _logs_by_block(contacts: np.ndarray, block: int) -> np.ndarray:  # pragma: no cover
+    out, table = np.empty(contacts.shape[0]), whole_logs(contacts)
+    for lo in range(0, contacts.shape[0], block):
+        hi = min(contacts.shape[0], lo + block)
+        _contact_logs(np.uint64(lo), np.uint64(hi), contacts, table, out[lo:])
+    return out
+
+
+@numba.njit
+def _logs_by_row(contacts: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    out = np.empty(contacts.shape[0])
+    for i in range(contacts.shape[0]):  # _drivers' definition, libm's log1p
+        out[i] = np.log1p(float(contacts[i])) if contacts[i] > 0 else 0.0
+    return out
+
+
+def test_contact_logs_are_libm_log1p_bit_for_bit() -> None:
+    """Whole counts from the table, anything else from log1p: the same bits as log1p per row."""
+    rng = np.random.default_rng(11)
+    whole = rng.integers(0, LAST_WHOLE + 3, 20_000).astype(np.float32)
+    odd = np.array([0.5, 1.25, 2.75, 1e6, 3e38, np.inf, -np.inf, np.nan, -1.0, -0.0,
+                    LAST_WHOLE, LAST_WHOLE + 1, 1e-30], np.float32)
+    contacts = whole.copy()
+    contacts[rng.choice(contacts.shape[0], odd.shape[0], replace=False)] = odd  # a few blocks
+    for column in (whole, contacts, contacts.astype(np.float64)):
+        want = _logs_by_row(column)
+        got = _logs_by_block(column, 2048)
+        assert np.array_equal(got.view(np.uint64), want.view(np.uint64))

@@ -44,7 +44,8 @@ def target_codes(lut: np.ndarray, none_last: bool = False) -> tuple[np.ndarray, 
     shorter list of the codes targeted and those not targeted is given; no
     codes and ``False`` when every code is targeted (nothing to test), every
     code and ``True`` when none is.
-    ``none_last``: the table's last entry is code -1 (segment and tier "none").
+    ``none_last``: the table's last entry is code -1 (segment and tier "none");
+    otherwise a code ``c - len(lut)`` reads entry ``c`` (as ``lut[code]`` does).
     """
     lut = np.asarray(lut, np.bool_)
     if lut.all():
@@ -53,6 +54,10 @@ def target_codes(lut: np.ndarray, none_last: bool = False) -> tuple[np.ndarray, 
     if none_last:
         codes[-1] = -1
     allowed, refused = codes[lut], codes[~lut]
+    if not none_last:  # a negative code reads from the table's end, as NumPy's (and the old
+        # compiled look-up's) index did: a plugin may write channel_code()'s -1 (no channel)
+        allowed = np.concatenate([allowed, allowed - len(lut)])
+        refused = np.concatenate([refused, refused - len(lut)])
     if len(refused) < len(allowed) or not len(allowed):  # none targeted: not one of them all
         return refused.astype(np.int8), True
     return allowed.astype(np.int8), False

@@ -74,7 +74,10 @@ def test_target_codes_give_the_shorter_list() -> None:
     codes, negate = kernels.target_codes(np.ones(4, np.bool_))
     assert (len(codes), negate) == (0, False)  # everything: nothing to test
     codes, negate = kernels.target_codes(np.zeros(3, np.bool_))
-    assert (codes.tolist(), negate) == ([0, 1, 2], True)  # nothing: not one of them all
+    assert (codes.tolist(), negate) == ([0, 1, 2, -3, -2, -1], True)  # nothing: not one of
+    # them all (each also as the negative code that reads it from the end)
+    codes, negate = kernels.target_codes(np.array([True, True, False]))
+    assert (codes.tolist(), negate) == ([2, -1], True)
 
 
 @pytest.mark.parametrize(("n", "with_extra", "respects_opt_out", "share"), [
@@ -129,3 +132,27 @@ def test_target_rows_is_the_numpy_targeting_and_hold_out(
     assert (new_treated, new_control) == (len(newcomers) - control.sum(), control.sum())
     if n > 1000 and share > 0.2:
         assert 0 < new_control < new_treated
+
+
+@pytest.mark.parametrize("channel_lut", [[False, False, True], [True, True, False],
+                                         [True, False, True]])
+def test_target_rows_reads_a_negative_channel_code_from_the_end(channel_lut: list[bool]) -> None:
+    """A plugin may write ``ctx.channel_code("online")`` (-1 when the scenario lacks it) into
+    the channel column (only NaN and negative counts are refused): the old look-up,
+    ``lut[code]`` in compiled code, read a negative code from the table's end, as NumPy does.
+    """
+    n = 3000
+    rng = np.random.default_rng(5)
+    customers = np.ones(n, np.bool_)
+    stage = np.zeros(n, np.int8)
+    segment, tier = np.zeros(n, np.int8), np.zeros(n, np.int8)
+    channel = rng.integers(-3, 3, n).astype(np.int8)
+    lut = np.array(channel_lut)
+    everything = [kernels.target_codes(np.ones(k, np.bool_)) for k in (6, 5, 6)]
+    cohort = np.full(n, 1, np.int8)  # all treated already: no draws
+    rows, n_targeted, _, _ = kernels.target_rows(
+        customers, np.ones(0, np.bool_), stage, *everything[0], segment, *everything[1],
+        tier, *everything[2], channel, *kernels.target_codes(lut), np.zeros(n, np.bool_),
+        False, np.arange(n), np.uint64(1), 0.0, cohort, np.empty(0, np.bool_))
+    np.testing.assert_array_equal(rows, np.flatnonzero(lut[channel]))
+    assert n_targeted == lut[channel].sum()

@@ -26,7 +26,7 @@ def whole_logs(contacts: np.ndarray) -> np.ndarray:  # pragma: no cover - compil
     column) that is float32's log1p: Numba's ``float()`` keeps a float32 a
     float32.
     """
-    out, count = np.empty(LAST_WHOLE + 1), np.empty_like(contacts[:1])
+    out, count = np.empty(LAST_WHOLE + 1), np.empty(1, contacts.dtype)  # (room if no rows)
     for c in range(LAST_WHOLE + 1):
         count[0] = c
         out[c] = np.log1p(float(count[0]))

@@ -191,3 +191,14 @@ def test_contact_logs_are_libm_log1p_bit_for_bit() -> None:
         want = _logs_by_row(column)
         got = _logs_by_block(column, 2048)
         assert np.array_equal(got.view(np.uint64), want.view(np.uint64))
+
+
+def test_whole_logs_of_an_empty_column_writes_nothing_out_of_bounds() -> None:
+    """A table with no rows (a shard without customers) still builds the table: the count
+    it is taken from must have room for one value (compiled code does not check)."""
+    from sim.kernels.close_blocks import whole_logs
+
+    for dtype in (np.float32, np.float64):
+        assert len(whole_logs.py_func(np.empty(0, dtype))) == 256  # Python checks bounds
+        np.testing.assert_array_equal(whole_logs(np.empty(0, dtype)).view(np.uint64),
+                                      whole_logs(np.ones(3, dtype)).view(np.uint64))

@@ -156,3 +156,20 @@ def test_target_rows_reads_a_negative_channel_code_from_the_end(channel_lut: lis
         False, np.arange(n), np.uint64(1), 0.0, cohort, np.empty(0, np.bool_))
     np.testing.assert_array_equal(rows, np.flatnonzero(lut[channel]))
     assert n_targeted == lut[channel].sum()
+
+
+def test_the_numba_required_has_an_llvm_with_the_vector_compress() -> None:
+    """``llvm.experimental.vector.compress`` (pack16) is LLVM 19's: llvmlite 0.45 (numba 0.62)
+    is the first with a newer LLVM (20); numba 0.60-0.61 (LLVM 14-15) cannot compile the
+    targeting kernel, so the project must not accept them."""
+    import re
+    import tomllib
+
+    import llvmlite.binding
+
+    assert llvmlite.binding.llvm_version_info >= (19,)
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    (numba,) = [d for d in deps if re.match(r"numba\b", d)]
+    low = re.search(r">=\s*([0-9.]+)", numba)
+    assert low is not None
+    assert tuple(int(x) for x in low.group(1).split(".")) >= (0, 62)

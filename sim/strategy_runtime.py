@@ -87,7 +87,8 @@ class StrategyRuntime:
             "channel": _lut(cats["channel"], t.channels),
         }
         # the same as codes to compare with, for kernels.target_rows: (codes, negate) each
-        self._codes = {name: kernels.target_codes(lut, none_last=name in ("segment", "tier"))
+        self._codes = {name: kernels.target_codes(lut, none_last=name in ("segment", "tier"),
+                                                  from_end=name == "channel")
                        for name, lut in self._luts.items()}
         self.respects_opt_out = bool(getattr(self.strategy, "respects_opt_out", True))
         self.cohort_column = f"cohort_{self.name}"

@@ -37,15 +37,18 @@ _BLOCK = 2048
 assert CHUNK % _BLOCK == 0 and _BLOCK % 16 == 0
 
 
-def target_codes(lut: np.ndarray, none_last: bool = False) -> tuple[np.ndarray, bool]:
+def target_codes(
+    lut: np.ndarray, none_last: bool = False, from_end: bool = False
+) -> tuple[np.ndarray, bool]:
     """A look-up table over category codes as codes to compare with: ``(codes, negate)``.
 
     A row passes when its code is among ``codes`` (``negate``: is not). The
     shorter list of the codes targeted and those not targeted is given; no
     codes and ``False`` when every code is targeted (nothing to test), every
     code and ``True`` when none is.
-    ``none_last``: the table's last entry is code -1 (segment and tier "none");
-    otherwise a code ``c - len(lut)`` reads entry ``c`` (as ``lut[code]`` does).
+    ``none_last``: the table's last entry is code -1 (segment and tier "none").
+    ``from_end``: a code ``c - len(lut)`` also reads entry ``c``, as ``lut[code]`` does
+    (the channel, which plugins write: ``channel_code`` is -1 for a channel not modelled).
     """
     lut = np.asarray(lut, np.bool_)
     if lut.all():
@@ -54,8 +57,8 @@ def target_codes(lut: np.ndarray, none_last: bool = False) -> tuple[np.ndarray, 
     if none_last:
         codes[-1] = -1
     allowed, refused = codes[lut], codes[~lut]
-    if not none_last:  # a negative code reads from the table's end, as NumPy's (and the old
-        # compiled look-up's) index did: a plugin may write channel_code()'s -1 (no channel)
+    if from_end:  # a negative code reads from the table's end, as NumPy's (and the old
+        # compiled look-up's) index did
         allowed = np.concatenate([allowed, allowed - len(lut)])
         refused = np.concatenate([refused, refused - len(lut)])
     if len(refused) < len(allowed) or not len(allowed):  # none targeted: not one of them all

@@ -74,9 +74,11 @@ def test_target_codes_give_the_shorter_list() -> None:
     codes, negate = kernels.target_codes(np.ones(4, np.bool_))
     assert (len(codes), negate) == (0, False)  # everything: nothing to test
     codes, negate = kernels.target_codes(np.zeros(3, np.bool_))
-    assert (codes.tolist(), negate) == ([0, 1, 2, -3, -2, -1], True)  # nothing: not one of
-    # them all (each also as the negative code that reads it from the end)
-    codes, negate = kernels.target_codes(np.array([True, True, False]))
+    assert (codes.tolist(), negate) == ([0, 1, 2], True)  # nothing: not one of them all
+    codes, negate = kernels.target_codes(np.zeros(3, np.bool_), from_end=True)
+    assert (codes.tolist(), negate) == ([0, 1, 2, -3, -2, -1], True)  # each code also as
+    # the negative code that reads its entry from the end
+    codes, negate = kernels.target_codes(np.array([True, True, False]), from_end=True)
     assert (codes.tolist(), negate) == ([2, -1], True)
 
 
@@ -152,7 +154,8 @@ def test_target_rows_reads_a_negative_channel_code_from_the_end(channel_lut: lis
     cohort = np.full(n, 1, np.int8)  # all treated already: no draws
     rows, n_targeted, _, _ = kernels.target_rows(
         customers, np.ones(0, np.bool_), stage, *everything[0], segment, *everything[1],
-        tier, *everything[2], channel, *kernels.target_codes(lut), np.zeros(n, np.bool_),
+        tier, *everything[2], channel, *kernels.target_codes(lut, from_end=True),
+        np.zeros(n, np.bool_),
         False, np.arange(n), np.uint64(1), 0.0, cohort, np.empty(0, np.bool_))
     np.testing.assert_array_equal(rows, np.flatnonzero(lut[channel]))
     assert n_targeted == lut[channel].sum()

@@ -393,8 +393,10 @@ def test_simulate_visits_is_the_process_model_on_days_full_of_ties():
 
 
 def test_month_ratios_are_the_estimate_s_ratios_bit_for_bit() -> None:
-    """A day pool's ratios, computed alone, are :func:`estimate_from_days`' (NaN included)."""
-    from sim.day_sampling import RATIOS, estimate_from_days, month_ratios
+    """A day pool's ratios, computed alone, are :func:`estimate_from_days`' (NaN included),
+    and both are the ratio of the days' sums as the estimate defined it before it called
+    ``month_ratios`` (compared with that definition, not only with itself)."""
+    from sim.day_sampling import RATIOS, TOTALS, estimate_from_days, month_ratios
 
     rng = np.random.default_rng(12)
     for trial in range(300):
@@ -402,8 +404,12 @@ def test_month_ratios_are_the_estimate_s_ratios_bit_for_bit() -> None:
         rows = rng.exponential(100.0, (k, 13)) * (rng.random((k, 13)) < 0.8)
         if trial % 5 == 0:
             rows[:, 1] = 0.0  # no visitor joined a queue: the wait ratios are undefined
-        expected = estimate_from_days(rows, 22).ratios
+        estimate = estimate_from_days(rows, 22).ratios
         got = month_ratios(rows)
         assert list(got) == list(RATIOS)
-        for name, value in expected.items():
+        col = {name: rows[:, i] for i, name in enumerate(TOTALS)}
+        for name, (num, den) in RATIOS.items():
+            value = (float(col[num].sum() / col[den].sum()) if float(col[den].mean()) > 0
+                     else np.nan)
             assert np.float64(got[name]).tobytes() == np.float64(value).tobytes(), (trial, name)
+            assert np.float64(estimate[name]).tobytes() == np.float64(value).tobytes()

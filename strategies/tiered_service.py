@@ -183,11 +183,10 @@ class TieredService(Strategy):
         rate = kernels.lut_values(tier_values, tier)  # = tier_values[tier], in one pass
         if targets is not None:
             rate = np.asarray(rate * targets, float)
-        whole = bool((np.floor(tier_values) == tier_values).all())
-        counts = rate if whole else whole_counts(rate, ctx, purpose)
-        if targets is not None:
-            counts *= targets
-        return counts
+        if bool((np.floor(tier_values) == tier_values).all()):
+            return rate  # whole rates: 0 outside the targets already
+        # a rate of 0 (outside the targets) stays 0: floor(0 + U) with U < 1
+        return whole_counts(rate, ctx, purpose)
 
     def _event(self, ctx: Any, tier: np.ndarray, targets: np.ndarray | None, param: str,
                per_year: Mapping[str, float], cost_each: float) -> np.ndarray:
